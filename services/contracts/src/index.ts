@@ -1,0 +1,3 @@
+// Generated contracts live under src/gen (never edited). Import a proto file's types and
+// clients by its path: `@sker/contracts/store/v1/node` is proto/sker/store/v1/node.proto.
+export { descriptorSetBase64 } from "./gen/descriptor-set.js";
