@@ -1,1 +1,10 @@
-export {};
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./logger.js";
+export * from "./metrics.js";
+export * from "./shutdown.js";
+export * from "./telemetry.js";
+export * from "./tokens.js";
+export * from "./grpc/client.js";
+export * from "./grpc/handler.js";
+export * from "./grpc/server.js";

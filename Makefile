@@ -1,0 +1,39 @@
+# SKER mesh: the commands a new user needs. See README.md.
+SHELL := /bin/bash
+NPM_CI := timeout 900 npm ci --no-audit --no-fund
+
+.PHONY: run up down test build proto migrate bench install clean
+
+node_modules/.package-lock.json: package-lock.json
+	$(NPM_CI)
+
+install: node_modules/.package-lock.json
+
+build: install
+	npx tsc --build
+
+proto: install
+	./node_modules/.bin/buf lint
+	./node_modules/.bin/buf generate
+	node scripts/gen-descriptors.mjs
+
+test:
+	bash scripts/test.sh
+
+run: build
+	node services/allinone/dist/main.js
+
+up: build
+	bash scripts/up.sh
+
+down:
+	bash scripts/down.sh
+
+migrate: build
+	node services/store/dist/migrate.js
+
+bench: build
+	bash scripts/bench.sh
+
+clean:
+	rm -rf services/*/dist services/*/tsconfig.tsbuildinfo

@@ -1,0 +1,99 @@
+import { Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+
+// The one error table: a domain code, the gRPC status it travels as, the HTTP status the
+// gateway answers. The domain code and details ride in trailers (sker-error-*), so the
+// gateway can answer VERSION_CONFLICT rather than a generic 409.
+export const ERRORS = {
+  VALIDATION_ERROR: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  INVALID_JSON: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
+  FORBIDDEN: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
+  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
+  CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409 },
+  VERSION_CONFLICT: { grpc: GrpcStatus.ABORTED, http: 409 },
+  PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  RATE_LIMITED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429 },
+  FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
+  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 503 },
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** For a gRPC status that arrives without our trailer (a proxy, a deadline, a crash). */
+const FROM_GRPC: Partial<Record<GrpcStatus, ErrorCode>> = {
+  [GrpcStatus.INVALID_ARGUMENT]: "VALIDATION_ERROR",
+  [GrpcStatus.UNAUTHENTICATED]: "UNAUTHENTICATED",
+  [GrpcStatus.PERMISSION_DENIED]: "FORBIDDEN",
+  [GrpcStatus.NOT_FOUND]: "NOT_FOUND",
+  [GrpcStatus.ALREADY_EXISTS]: "CONFLICT",
+  [GrpcStatus.ABORTED]: "VERSION_CONFLICT",
+  [GrpcStatus.FAILED_PRECONDITION]: "FAILED_PRECONDITION",
+  [GrpcStatus.RESOURCE_EXHAUSTED]: "RATE_LIMITED",
+  [GrpcStatus.UNAVAILABLE]: "UNAVAILABLE",
+  [GrpcStatus.DEADLINE_EXCEEDED]: "DEADLINE_EXCEEDED",
+  [GrpcStatus.CANCELLED]: "UNAVAILABLE",
+};
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+
+  get httpStatus(): number {
+    return ERRORS[this.code].http;
+  }
+
+  get grpcStatus(): GrpcStatus {
+    return ERRORS[this.code].grpc;
+  }
+}
+
+/** A validation failure that names the field (details.field), as every 400 must. */
+export function invalid(field: string, message: string): AppError {
+  return new AppError("VALIDATION_ERROR", `${field}: ${message}`, { field });
+}
+
+export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
+export const forbidden = (message = "your role does not allow this") => new AppError("FORBIDDEN", message);
+export const unauthenticated = (message = "authentication required") => new AppError("UNAUTHENTICATED", message);
+
+const CODE_KEY = "sker-error-code";
+const DETAILS_KEY = "sker-error-details";
+
+/** AppError (or anything thrown) → the ServiceError a grpc-js handler passes to its callback. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  const app = err instanceof AppError ? err : new AppError("INTERNAL", "internal error");
+  const metadata = new Metadata();
+  metadata.set(CODE_KEY, app.code);
+  if (app.details) metadata.set(DETAILS_KEY, JSON.stringify(app.details));
+  return { code: app.grpcStatus, details: app.message, metadata };
+}
+
+/** A client-side gRPC error → AppError with the domain code the server meant. */
+export function fromServiceError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const se = err as Partial<ServiceError>;
+  if (typeof se?.code !== "number") return new AppError("INTERNAL", String((err as Error)?.message ?? err));
+  const code = se.metadata?.get(CODE_KEY)[0];
+  const rawDetails = se.metadata?.get(DETAILS_KEY)[0];
+  let details: ErrorDetails | undefined;
+  if (typeof rawDetails === "string") {
+    try {
+      details = JSON.parse(rawDetails) as ErrorDetails;
+    } catch {
+      details = undefined;
+    }
+  }
+  const domain = typeof code === "string" && code in ERRORS ? (code as ErrorCode) : (FROM_GRPC[se.code as GrpcStatus] ?? "INTERNAL");
+  const message = domain === "INTERNAL" && !code ? "internal error" : (se.details ?? domain);
+  return new AppError(domain, message, details);
+}

@@ -1,0 +1,77 @@
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
+import { implement, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
+
+export interface ServiceBinding {
+  /** Full protobuf name, as health checks and reflection know it (sker.store.v1.NodeService). */
+  name: string;
+  definition: ServiceDef;
+  implementation: UntypedServiceImplementation;
+}
+
+/** Pairs a generated service definition with its implementation, type-checked RPC by RPC. */
+export function bind<D extends ServiceDef>(name: string, definition: D, impl: Implementation<D>, kit: HandlerKit): ServiceBinding {
+  return { name, definition, implementation: implement(definition, impl, kit) };
+}
+
+export interface GrpcServerOptions {
+  host?: string;
+  port: number;
+  services: ServiceBinding[];
+  kit: HandlerKit;
+  /** How long in-flight calls get to finish on shutdown. */
+  shutdownTimeoutMs: number;
+  /** Servers close connections after this age so that clients spread over new replicas. */
+  maxConnectionAgeMs?: number;
+  /** Extra registrations (reflection) that need the raw server. */
+  extras?: ((server: Server) => void)[];
+}
+
+export interface RunningGrpcServer {
+  server: Server;
+  port: number;
+  health: HealthImplementation;
+  /** NOT_SERVING at once; then stop accepting, let in-flight calls finish within the bound. */
+  shutdown(): Promise<void>;
+}
+
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server({
+    "grpc.max_connection_age_ms": opts.maxConnectionAgeMs ?? 5 * 60_000,
+    "grpc.max_connection_age_grace_ms": 30_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  const statuses: ServingStatusMap = { "": "SERVING" };
+  for (const s of opts.services) statuses[s.name] = "SERVING";
+  const health = new HealthImplementation(statuses);
+  health.addToServer(server);
+  for (const s of opts.services) server.addService(s.definition as unknown as ServiceDefinition, s.implementation);
+  for (const extra of opts.extras ?? []) extra(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${opts.host ?? "0.0.0.0"}:${opts.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
+  );
+
+  let closing: Promise<void> | undefined;
+  const shutdown = () =>
+    (closing ??= (async () => {
+      for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
+      const { kit } = opts;
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          kit.log.warn({ inflight: kit.inflight.size }, "shutdown bound reached; cancelling the calls left");
+          server.forceShutdown();
+          resolve();
+        }, opts.shutdownTimeoutMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    })());
+
+  return { server, port, health, shutdown };
+}

@@ -1,0 +1,79 @@
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { unauthenticated } from "./errors.js";
+
+/** Who is calling: an end user (access token or API key) or one of our services. */
+export type Caller =
+  | { kind: "user"; userId: string; email: string; username: string }
+  | { kind: "service"; name: string };
+
+export interface TokenSettings {
+  jwtSecret: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+}
+
+const ALG = "HS256";
+
+/** Signs and verifies our JWTs. The algorithm is pinned on verify: "none" and RS/HS swaps fail. */
+export class Tokens {
+  private readonly key: Uint8Array;
+  private serviceToken?: { token: string; renewAt: number };
+
+  constructor(private readonly settings: TokenSettings) {
+    this.key = new TextEncoder().encode(settings.jwtSecret);
+  }
+
+  async signAccess(user: { id: string; email: string; username: string }, ttlSeconds: number): Promise<string> {
+    return new SignJWT({ typ: "access", email: user.email, username: user.username })
+      .setProtectedHeader({ alg: ALG })
+      .setSubject(user.id)
+      .setIssuer(this.settings.jwtIssuer)
+      .setAudience(this.settings.jwtAudience)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(this.key);
+  }
+
+  /** A token naming one of our services, cached and renewed well before it expires. */
+  async service(name: string): Promise<string> {
+    const now = Date.now();
+    if (this.serviceToken && this.serviceToken.renewAt > now) return this.serviceToken.token;
+    const token = await new SignJWT({ typ: "service" })
+      .setProtectedHeader({ alg: ALG })
+      .setSubject(`service:${name}`)
+      .setIssuer(this.settings.jwtIssuer)
+      .setAudience(this.settings.jwtAudience)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(this.key);
+    this.serviceToken = { token, renewAt: now + 30 * 60_000 };
+    return token;
+  }
+
+  async verify(token: string): Promise<Caller> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALG],
+        issuer: this.settings.jwtIssuer,
+        audience: this.settings.jwtAudience,
+        requiredClaims: ["sub", "exp"],
+      });
+      const sub = payload.sub!;
+      if (payload.typ === "service" && sub.startsWith("service:")) return { kind: "service", name: sub.slice(8) };
+      if (payload.typ === "access" && typeof payload.email === "string")
+        return { kind: "user", userId: sub, email: payload.email, username: String(payload.username ?? "") };
+      throw unauthenticated("token type not accepted");
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
+      if (err instanceof joseErrors.JOSEError) throw unauthenticated("invalid token");
+      throw err;
+    }
+  }
+}
+
+/** "Bearer x" → "x"; anything else → undefined. */
+export function bearer(header: unknown): string | undefined {
+  if (typeof header !== "string") return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return m ? m[1] : undefined;
+}
