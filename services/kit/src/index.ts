@@ -8,3 +8,4 @@ export * from "./tokens.js";
 export * from "./grpc/client.js";
 export * from "./grpc/handler.js";
 export * from "./grpc/server.js";
+export * from "./bus.js";

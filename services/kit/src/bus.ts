@@ -1,0 +1,27 @@
+// The project event bus (exchange `sker.events`): the store's outbox relay publishes persisted
+// events, the broker publishes ephemeral task.progress, every gateway replica consumes the
+// projects its sockets watch. Two implementations: RabbitMQ, and in-process for all-in-one mode.
+
+export interface BusEvent {
+  projectId: string;
+  /** Gap-free per project for persisted events; null for ephemeral ones (task.progress). */
+  seq: number | null;
+  name: string;
+  data: unknown;
+  /** ISO 8601 */
+  at: string;
+}
+
+export interface EventBus {
+  /** Resolves once the event is safely with the bus (RabbitMQ: publisher confirm). */
+  publish(event: BusEvent): Promise<void>;
+  /** A consumer that receives the events of the projects it watches. */
+  subscribe(onEvent: (event: BusEvent) => void): Promise<EventSubscription>;
+  close(): Promise<void>;
+}
+
+export interface EventSubscription {
+  watch(projectId: string): Promise<void>;
+  unwatch(projectId: string): Promise<void>;
+  close(): Promise<void>;
+}

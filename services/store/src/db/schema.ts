@@ -1,0 +1,188 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+// The database shape, one interface (kysely). Migrations in ./migrations create exactly this.
+// Both drivers (pg and PGlite) are set to return int8 as number and timestamptz as Date.
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<Record<string, unknown>, string | undefined, string>;
+
+export type Role = "owner" | "editor" | "viewer";
+export type NodeStatus = "idle" | "processing" | "completed" | "error";
+export type ChangeType = "create" | "edit" | "ai_generate" | "ai_optimize" | "ai_expand" | "ai_fusion" | "ai_analyze" | "rollback";
+export type ConnectionType = "related" | "dependency" | "reference" | "expand" | "fusion" | "input" | "output" | "bidirectional";
+export type TaskType = "generate" | "optimize" | "expand" | "fusion" | "analyze";
+export type TaskStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+export type TaskPriority = "low" | "normal" | "high" | "urgent";
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  username: string;
+  password_hash: string;
+  display_name: Generated<string>;
+  avatar_url: Generated<string>;
+  settings: Json;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+/** One row per refresh token; a family is one login's chain of rotations. */
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  family_id: string;
+  user_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  /** Set when rotated: presenting it again is reuse, and revokes the family. */
+  used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: Generated<Timestamp>;
+  last_used_at: Timestamp | null;
+}
+
+export interface ProjectsTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  status: Generated<"active" | "archived">;
+  canvas_data: Json;
+  settings: Json;
+  owner_id: string;
+  /** The last event seq handed out: bumped under the row lock, so seqs are gap-free. */
+  event_seq: Generated<number>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  deleted_at: Timestamp | null;
+}
+
+export interface ProjectMembersTable {
+  project_id: string;
+  user_id: string;
+  role: Role;
+  created_at: Generated<Timestamp>;
+}
+
+export interface NodesTable {
+  id: Generated<string>;
+  project_id: string;
+  title: Generated<string>;
+  content: Generated<string>;
+  semantic_type: Generated<string>;
+  importance: Generated<number>;
+  confidence: Generated<number>;
+  status: Generated<NodeStatus>;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  position_x: Generated<number>;
+  position_y: Generated<number>;
+  width: Generated<number>;
+  height: Generated<number>;
+  metadata: Json;
+  parent_id: string | null;
+  version: Generated<number>;
+  ai_generated: Generated<boolean>;
+  created_by: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  deleted_at: Timestamp | null;
+}
+
+export interface NodeVersionsTable {
+  node_id: string;
+  version: number;
+  title: string;
+  content: string;
+  change_type: ChangeType;
+  created_by: string | null;
+  task_id: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ConnectionsTable {
+  id: Generated<string>;
+  project_id: string;
+  source_node_id: string;
+  target_node_id: string;
+  type: ConnectionType;
+  label: Generated<string>;
+  weight: Generated<number>;
+  created_by: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  /** Hidden together with a soft-deleted end node, shown again on restore. */
+  deleted_at: Timestamp | null;
+}
+
+export interface TasksTable {
+  id: Generated<string>;
+  project_id: string;
+  type: TaskType;
+  status: Generated<TaskStatus>;
+  priority: Generated<TaskPriority>;
+  node_id: string | null;
+  result_node_id: string | null;
+  source_node_ids: ColumnType<string[], string[] | undefined, string[]>;
+  prompt: Generated<string>;
+  options: Json;
+  attempts: Generated<number>;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  error_code: string | null;
+  error_message: string | null;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  provider: Generated<string>;
+  model: Generated<string>;
+  created_by: string;
+  idempotency_key: string | null;
+  lease_owner: string | null;
+  lease_expires_at: Timestamp | null;
+  /** When the task was last handed to the queue (submit, retry, reclaim). */
+  enqueued_at: Generated<Timestamp>;
+  created_at: Generated<Timestamp>;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  updated_at: Generated<Timestamp>;
+}
+
+/** The outbox: written in the same transaction as the change it describes. */
+export interface EventsTable {
+  id: Generated<number>;
+  project_id: string;
+  seq: number;
+  name: string;
+  data: Json;
+  created_at: Generated<Timestamp>;
+  published_at: Timestamp | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  nodes: NodesTable;
+  node_versions: NodeVersionsTable;
+  connections: ConnectionsTable;
+  tasks: TasksTable;
+  events: EventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type MemberRow = Selectable<ProjectMembersTable>;
+export type NodeRow = Selectable<NodesTable>;
+export type NewNode = Insertable<NodesTable>;
+export type NodeUpdate = Updateable<NodesTable>;
+export type NodeVersionRow = Selectable<NodeVersionsTable>;
+export type ConnectionRow = Selectable<ConnectionsTable>;
+export type TaskRow = Selectable<TasksTable>;
+export type EventRow = Selectable<EventsTable>;
