@@ -9,3 +9,4 @@ export * from "./grpc/client.js";
 export * from "./grpc/handler.js";
 export * from "./grpc/server.js";
 export * from "./bus.js";
+export * from "./enums.js";

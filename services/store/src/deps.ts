@@ -1,0 +1,24 @@
+import type { Kysely } from "kysely";
+import type { Logger, Tokens } from "@sker/kit";
+import type { Database } from "./db/schema.js";
+
+/**
+ * What every store handler gets. `cache` is Redis or in-memory (cache-aside, never fails a
+ * request); `afterCommit` pokes the outbox relay so committed events go out at once.
+ */
+export interface StoreDeps {
+  db: Kysely<Database>;
+  cache: Cache;
+  tokens: Tokens;
+  log: Logger;
+  afterCommit(): void;
+  config: { accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
+}
+
+/** Cache-aside store; implementations swallow their own outages (a miss, never an error). */
+export interface Cache {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  del(...keys: string[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+import { invalid } from "@sker/kit";
+import type { PageRequest } from "@sker/contracts/common/v1/common";
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 500;
+
+/** Keyset position: the (created_at, id) of the last row of the previous page. */
+export interface Cursor {
+  at: Date;
+  id: string;
+}
+
+export interface Page {
+  limit: number;
+  after: Cursor | undefined;
+}
+
+export function parsePage(page: PageRequest | undefined, field = "page"): Page {
+  const limit = page?.limit || DEFAULT_LIMIT;
+  if (limit < 1 || limit > MAX_LIMIT) throw invalid(`${field}.limit`, `must be between 1 and ${MAX_LIMIT}`);
+  return { limit, after: page?.cursor ? decodeCursor(page.cursor, `${field}.cursor`) : undefined };
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.at.toISOString(), c.id])).toString("base64url");
+}
+
+function decodeCursor(raw: string, field: string): Cursor {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as [string, string];
+    const date = new Date(at);
+    if (Number.isNaN(date.getTime()) || typeof id !== "string") throw new Error("bad");
+    return { at: date, id };
+  } catch {
+    throw invalid(field, "is not a cursor this service issued");
+  }
+}
+
+/** Fetch limit + 1 rows; this cuts the extra one off and makes the next cursor from the last kept row. */
+export function pageOf<R extends { created_at: Date; id: string }>(rows: R[], limit: number): { items: R[]; nextCursor: string } {
+  if (rows.length <= limit) return { items: rows, nextCursor: "" };
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: encodeCursor({ at: last.created_at, id: last.id }) };
+}
