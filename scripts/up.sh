@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `make up`: store, broker and gateway as separate processes against the real PostgreSQL,
+# Redis and RabbitMQ (the seed's start-microservices, without Docker). GATEWAY_REPLICAS and
+# BROKER_REPLICAS run several; replica i listens on the base port + 10*i. Logs: .run/logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=.run
+mkdir -p "$RUN/logs"
+if [ -s "$RUN/pids" ]; then
+  echo "up: already running (see $RUN/pids); run 'make down' first" >&2
+  exit 1
+fi
+bash scripts/services.sh
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sker}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export RABBITMQ_URL="${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672}"
+GATEWAY_REPLICAS="${GATEWAY_REPLICAS:-1}"
+BROKER_REPLICAS="${BROKER_REPLICAS:-1}"
+STORE_PORT="${STORE_PORT:-3001}"
+BROKER_PORT="${BROKER_PORT:-3002}"
+GATEWAY_PORT="${GATEWAY_PORT:-3000}"
+
+db=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
+admin=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/postgres"; console.log(u.href)' "$DATABASE_URL")
+if ! psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+  psql "$admin" -qc "CREATE DATABASE \"$db\"" && echo "up: created database $db"
+fi
+
+start() { # name, entry, env...
+  local name=$1 entry=$2; shift 2
+  env "$@" node "$entry" >"$RUN/logs/$name.log" 2>&1 &
+  echo "$! $name" >>"$RUN/pids"
+  echo "up: $name (pid $!)"
+}
+
+wait_port() { # name, port
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "up: $1 did not listen on :$2; see $RUN/logs/$1.log" >&2
+  tail -20 "$RUN/logs/$1.log" >&2
+  bash scripts/down.sh
+  exit 1
+}
+
+start store services/store/dist/main.js STORE_PORT="$STORE_PORT" METRICS_PORT=9464
+wait_port store "$STORE_PORT"
+
+export STORE_ADDR="${STORE_ADDR:-127.0.0.1:$STORE_PORT}"
+for i in $(seq 0 $((BROKER_REPLICAS - 1))); do
+  start "broker-$i" services/broker/dist/main.js BROKER_PORT=$((BROKER_PORT + 10 * i)) METRICS_PORT=$((9465 + 10 * i))
+done
+for i in $(seq 0 $((BROKER_REPLICAS - 1))); do wait_port "broker-$i" $((BROKER_PORT + 10 * i)); done
+
+# Gateways reach the brokers through one address; with several brokers, list them for round robin.
+brokers=$(for i in $(seq 0 $((BROKER_REPLICAS - 1))); do printf '127.0.0.1:%s,' $((BROKER_PORT + 10 * i)); done)
+export BROKER_ADDR="${BROKER_ADDR:-ipv4:${brokers%,}}"
+for i in $(seq 0 $((GATEWAY_REPLICAS - 1))); do
+  start "gateway-$i" services/gateway/dist/main.js GATEWAY_PORT=$((GATEWAY_PORT + 10 * i))
+done
+for i in $(seq 0 $((GATEWAY_REPLICAS - 1))); do
+  port=$((GATEWAY_PORT + 10 * i))
+  wait_port "gateway-$i" "$port"
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+done
+echo "up: ready: gateway http://localhost:$GATEWAY_PORT, store :$STORE_PORT, broker :$BROKER_PORT (logs in $RUN/logs, stop with make down)"
