@@ -3,6 +3,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
 // The database shape, one interface (kysely). Migrations in ./migrations create exactly this.
 // Both drivers (pg and PGlite) are set to return int8 as number and timestamptz as Date.
 
+// Insert may omit a timestamp (the column default, now()); wrapping this in Generated<> would
+// make the select type the ColumnType itself rather than Date.
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json = ColumnType<Record<string, unknown>, string | undefined, string>;
 
@@ -22,8 +24,8 @@ export interface UsersTable {
   display_name: Generated<string>;
   avatar_url: Generated<string>;
   settings: Json;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 /** One row per refresh token; a family is one login's chain of rotations. */
@@ -36,7 +38,7 @@ export interface RefreshTokensTable {
   /** Set when rotated: presenting it again is reuse, and revokes the family. */
   used_at: Timestamp | null;
   revoked_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ApiKeysTable {
@@ -45,7 +47,7 @@ export interface ApiKeysTable {
   name: string;
   prefix: string;
   key_hash: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   last_used_at: Timestamp | null;
 }
 
@@ -59,8 +61,8 @@ export interface ProjectsTable {
   owner_id: string;
   /** The last event seq handed out: bumped under the row lock, so seqs are gap-free. */
   event_seq: Generated<number>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
   deleted_at: Timestamp | null;
 }
 
@@ -68,7 +70,7 @@ export interface ProjectMembersTable {
   project_id: string;
   user_id: string;
   role: Role;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface NodesTable {
@@ -90,8 +92,8 @@ export interface NodesTable {
   version: Generated<number>;
   ai_generated: Generated<boolean>;
   created_by: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
   deleted_at: Timestamp | null;
 }
 
@@ -103,7 +105,7 @@ export interface NodeVersionsTable {
   change_type: ChangeType;
   created_by: string | null;
   task_id: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ConnectionsTable {
@@ -115,8 +117,8 @@ export interface ConnectionsTable {
   label: Generated<string>;
   weight: Generated<number>;
   created_by: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
   /** Hidden together with a soft-deleted end node, shown again on restore. */
   deleted_at: Timestamp | null;
 }
@@ -145,11 +147,11 @@ export interface TasksTable {
   lease_owner: string | null;
   lease_expires_at: Timestamp | null;
   /** When the task was last handed to the queue (submit, retry, reclaim). */
-  enqueued_at: Generated<Timestamp>;
-  created_at: Generated<Timestamp>;
+  enqueued_at: Timestamp;
+  created_at: Timestamp;
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
-  updated_at: Generated<Timestamp>;
+  updated_at: Timestamp;
 }
 
 /** The outbox: written in the same transaction as the change it describes. */
@@ -159,7 +161,7 @@ export interface EventsTable {
   seq: number;
   name: string;
   data: Json;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   published_at: Timestamp | null;
 }
 
