@@ -1,0 +1,21 @@
+import { AppError } from "@sker/kit";
+import type { Transaction } from "kysely";
+import type { ConnectionRow, ConnectionType, Database } from "../db/schema.js";
+import { appendEvent } from "../events/append.js";
+import { connectionToRest } from "./map.js";
+import { insertConnection } from "./repo.js";
+
+// Connection writes that other resources reuse (AI tasks link the nodes they create).
+// The caller has checked both ends are live nodes of the project, in its transaction.
+
+export const alreadyExists = () => new AppError("CONFLICT", "a connection of this type between these nodes already exists");
+
+export async function createConnectionTx(
+  trx: Transaction<Database>,
+  v: { projectId: string; sourceNodeId: string; targetNodeId: string; type: ConnectionType; label?: string; weight?: number; createdBy: string | null },
+): Promise<ConnectionRow> {
+  const row = await insertConnection(trx, v);
+  if (!row) throw alreadyExists();
+  await appendEvent(trx, row.project_id, "connection.created", connectionToRest(row));
+  return row;
+}

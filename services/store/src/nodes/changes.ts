@@ -1,0 +1,54 @@
+import type { Transaction } from "kysely";
+import { isDeepStrictEqual } from "node:util";
+import type { ChangeType, Database, NewNode, NodeRow } from "../db/schema.js";
+import { appendEvent } from "../events/append.js";
+import { nodeToRest } from "./map.js";
+import { insertNode, insertVersion, patchNode } from "./repo.js";
+import type { NodePatch } from "./validate.js";
+
+// Node writes that other resources reuse (AI tasks write nodes too). Each runs inside the
+// caller's transaction and writes the row, its version and its event together.
+
+type Trx = Transaction<Database>;
+
+export interface Author {
+  userId: string | null;
+  taskId?: string | null;
+}
+
+export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
+  const row = await insertNode(trx, values);
+  await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
+  await appendEvent(trx, row.project_id, "node.created", nodeToRest(row));
+  return row;
+}
+
+/** The part of `patch` that differs from `before`: a field set to what it already is is no change. */
+export function effectivePatch(before: NodeRow, patch: NodePatch): NodePatch {
+  const out: NodePatch = {};
+  for (const [key, value] of Object.entries(patch) as [keyof NodePatch, unknown][]) {
+    const same = key === "metadata" ? isDeepStrictEqual(before.metadata, JSON.parse(value as string)) : isDeepStrictEqual(before[key], value);
+    if (!same) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
+/**
+ * One change of a node: version + 1, a version row when the title or content moved (or when
+ * `alwaysVersion`, as a rollback or an AI analysis is a visible step in the history), node.updated.
+ */
+export async function changeNodeTx(
+  trx: Trx,
+  before: NodeRow,
+  patch: NodePatch,
+  changeType: ChangeType,
+  by: Author,
+  { alwaysVersion = false } = {},
+): Promise<NodeRow> {
+  const row = await patchNode(trx, before.id, patch);
+  if (alwaysVersion || row.title !== before.title || row.content !== before.content) {
+    await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
+  }
+  await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row));
+  return row;
+}

@@ -1,0 +1,182 @@
+import { invalid } from "@sker/kit";
+import type { Position, Size } from "@sker/contracts/common/v1/common";
+import type { CreateNodeRequest, ListNodesRequest, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
+import type { NodeStatus } from "../db/schema.js";
+import { parseEnum } from "../shared/enum.js";
+import { optionalId, parseId } from "../shared/ids.js";
+import { parsePage, type Page } from "../shared/page.js";
+import { NODE_STATUS } from "./map.js";
+
+export const LIMITS = {
+  title: 500,
+  content: 100_000,
+  semanticType: 100,
+  tags: 50,
+  tagLength: 50,
+  metadataBytes: 64 * 1024,
+  q: 200,
+  batch: 500,
+} as const;
+
+export function text(field: string, value: string, max: number, { required = false } = {}): string {
+  if (required && value.trim() === "") throw invalid(field, "is required");
+  if (value.length > max) throw invalid(field, `must be at most ${max} characters (got ${value.length})`);
+  return value;
+}
+
+export function importance(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 5) throw invalid(field, "must be an integer from 1 to 5");
+  return value;
+}
+
+export function confidence(field: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw invalid(field, "must be between 0 and 1");
+  return value;
+}
+
+/** Trimmed, de-duplicated in order; an empty tag is a mistake, not something to store. */
+export function tags(field: string, values: string[]): string[] {
+  if (values.length > LIMITS.tags) throw invalid(field, `must have at most ${LIMITS.tags} tags`);
+  const out: string[] = [];
+  values.forEach((raw, i) => {
+    const t = raw.trim();
+    if (t === "") throw invalid(`${field}[${i}]`, "must not be empty");
+    if (t.length > LIMITS.tagLength) throw invalid(`${field}[${i}]`, `must be at most ${LIMITS.tagLength} characters`);
+    if (!out.includes(t)) out.push(t);
+  });
+  return out;
+}
+
+function position(field: string, p: Position): { position_x: number; position_y: number } {
+  if (!Number.isFinite(p.x)) throw invalid(`${field}.x`, "must be a finite number");
+  if (!Number.isFinite(p.y)) throw invalid(`${field}.y`, "must be a finite number");
+  return { position_x: p.x, position_y: p.y };
+}
+
+function size(field: string, s: Size): { width: number; height: number } {
+  if (!Number.isFinite(s.width) || s.width <= 0) throw invalid(`${field}.width`, "must be a positive number");
+  if (!Number.isFinite(s.height) || s.height <= 0) throw invalid(`${field}.height`, "must be a positive number");
+  return { width: s.width, height: s.height };
+}
+
+function metadata(field: string, m: Record<string, unknown>): string {
+  const json = JSON.stringify(m);
+  if (Buffer.byteLength(json) > LIMITS.metadataBytes) throw invalid(field, `must be at most ${LIMITS.metadataBytes} bytes as JSON`);
+  return json;
+}
+
+export function nodeStatus(field: string, value: string): NodeStatus | undefined {
+  return parseEnum<NodeStatus>(field, value, NODE_STATUS);
+}
+
+export interface NewNodeInput {
+  projectId: string;
+  parentId: string | null;
+  values: {
+    title: string;
+    content: string;
+    semantic_type: string;
+    importance: number;
+    confidence: number;
+    status: NodeStatus;
+    tags: string[];
+    metadata: string;
+    position_x?: number;
+    position_y?: number;
+    width?: number;
+    height?: number;
+  };
+}
+
+export function checkCreate(req: CreateNodeRequest): NewNodeInput {
+  return {
+    projectId: parseId("projectId", req.projectId),
+    parentId: optionalId("parentId", req.parentId),
+    values: {
+      title: text("title", req.title, LIMITS.title, { required: true }),
+      content: text("content", req.content, LIMITS.content),
+      semantic_type: text("semanticType", req.semanticType, LIMITS.semanticType),
+      importance: req.importance === 0 ? 3 : importance("importance", req.importance),
+      confidence: req.confidence === undefined ? 1 : confidence("confidence", req.confidence),
+      status: nodeStatus("status", req.status) ?? "idle",
+      tags: tags("tags", req.tags),
+      metadata: metadata("metadata", req.metadata ?? {}),
+      ...(req.position ? position("position", req.position) : {}),
+      ...(req.size ? size("size", req.size) : {}),
+    },
+  };
+}
+
+/** Only the fields the request sets; `parentId: null` clears the parent. */
+export interface NodePatch {
+  title?: string;
+  content?: string;
+  semantic_type?: string;
+  importance?: number;
+  confidence?: number;
+  status?: NodeStatus;
+  tags?: string[];
+  metadata?: string;
+  position_x?: number;
+  position_y?: number;
+  width?: number;
+  height?: number;
+  parent_id?: string | null;
+}
+
+export function checkUpdate(req: UpdateNodeRequest): { id: string; expectedVersion: number | undefined; patch: NodePatch } {
+  const id = parseId("id", req.id);
+  if (req.expectedVersion !== undefined && (!Number.isInteger(req.expectedVersion) || req.expectedVersion < 1)) {
+    throw invalid("expectedVersion", "must be a positive integer");
+  }
+  const patch: NodePatch = {};
+  if (req.title !== undefined) patch.title = text("title", req.title, LIMITS.title, { required: true });
+  if (req.content !== undefined) patch.content = text("content", req.content, LIMITS.content);
+  if (req.semanticType !== undefined) patch.semantic_type = text("semanticType", req.semanticType, LIMITS.semanticType);
+  if (req.importance !== undefined) patch.importance = importance("importance", req.importance);
+  if (req.confidence !== undefined) patch.confidence = confidence("confidence", req.confidence);
+  const status = nodeStatus("status", req.status);
+  if (status) patch.status = status;
+  if (req.tags) patch.tags = tags("tags", req.tags.values);
+  if (req.metadata) patch.metadata = metadata("metadata", req.metadata);
+  if (req.position) Object.assign(patch, position("position", req.position));
+  if (req.size) Object.assign(patch, size("size", req.size));
+  if (req.parentId !== undefined) {
+    patch.parent_id = req.parentId === "" ? null : parseId("parentId", req.parentId);
+    if (patch.parent_id === id) throw invalid("parentId", "a node cannot be its own parent");
+  }
+  return { id, expectedVersion: req.expectedVersion, patch };
+}
+
+export interface NodeFilter {
+  projectId: string;
+  status?: NodeStatus;
+  tag?: string;
+  q?: string;
+  page: Page;
+}
+
+export function checkList(req: ListNodesRequest): NodeFilter {
+  const tag = req.tag.trim();
+  const q = req.q.trim();
+  if (tag.length > LIMITS.tagLength) throw invalid("tag", `must be at most ${LIMITS.tagLength} characters`);
+  if (q.length > LIMITS.q) throw invalid("q", `must be at most ${LIMITS.q} characters`);
+  return {
+    projectId: parseId("projectId", req.projectId),
+    status: nodeStatus("status", req.status),
+    tag: tag || undefined,
+    q: q || undefined,
+    page: parsePage(req.page),
+  };
+}
+
+export function checkIds(ids: string[]): string[] {
+  if (ids.length > LIMITS.batch) throw invalid("ids", `must have at most ${LIMITS.batch} ids`);
+  const out = ids.map((id, i) => parseId(`ids[${i}]`, id));
+  return [...new Set(out)];
+}
+
+export function checkVersion(field: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw invalid(field, "must be a positive integer");
+  return v;
+}
