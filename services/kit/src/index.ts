@@ -10,3 +10,4 @@ export * from "./grpc/handler.js";
 export * from "./grpc/server.js";
 export * from "./bus.js";
 export * from "./enums.js";
+export * from "./telemetry-sdk.js";

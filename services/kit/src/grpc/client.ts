@@ -71,8 +71,10 @@ export function promiseClient<D extends Record<string, MethodDef>>(
         if (opts.requestId) md.set("x-request-id", opts.requestId);
         injectTrace(md);
         const started = process.hrtime.bigint();
-        return new Promise<unknown>((resolve, reject) => {
-          const call = pool.next().makeUnaryRequest(
+        const pending = new Promise<unknown>((resolve, reject) => {
+          let call: { cancel(): void } | undefined;
+          const cancel = () => call?.cancel();
+          call = pool.next().makeUnaryRequest(
             m.path,
             m.requestSerialize,
             m.responseDeserialize,
@@ -82,13 +84,20 @@ export function promiseClient<D extends Record<string, MethodDef>>(
             (err: ServiceError | null, res?: unknown) => {
               const code = err ? err.code : GrpcStatus.OK;
               defaults.metrics?.clientDuration.observe({ method: m.path, code: GrpcStatus[code] }, Number(process.hrtime.bigint() - started) / 1e9);
+              opts.signal?.removeEventListener("abort", cancel);
               if (err) span.setStatus({ code: SpanStatusCode.ERROR, message: err.details });
               span.end();
               if (err) reject(err);
               else resolve(res);
             },
           );
-          opts.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+          if (opts.signal?.aborted) call.cancel();
+          else opts.signal?.addEventListener("abort", cancel, { once: true });
+        });
+        // A request that cannot even be serialized rejects synchronously: end its span too.
+        return pending.catch((err: unknown) => {
+          if (span.isRecording() && (err as ServiceError)?.code === undefined) span.end();
+          throw err;
         });
       });
     out[name] = async (req, opts) => {

@@ -1,6 +1,7 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
 import { implement, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
+import { addReflection } from "./reflection.js";
 
 export interface ServiceBinding {
   /** Full protobuf name, as health checks and reflection know it (sker.store.v1.NodeService). */
@@ -21,10 +22,18 @@ export interface GrpcServerOptions {
   kit: HandlerKit;
   /** How long in-flight calls get to finish on shutdown. */
   shutdownTimeoutMs: number;
+  /**
+   * On shutdown, how long health answers NOT_SERVING while the listener still accepts calls,
+   * so load balancers and readiness probes move traffic away first (0: close at once; Watch
+   * streams still see NOT_SERVING before the close).
+   */
+  drainDelayMs?: number;
   /** Servers close connections after this age so that clients spread over new replicas. */
   maxConnectionAgeMs?: number;
-  /** Extra registrations (reflection) that need the raw server. */
+  /** Extra registrations that need the raw server. */
   extras?: ((server: Server) => void)[];
+  /** grpc.reflection v1 + v1alpha, listing `services` (default on: grpcurl list/describe need no token). */
+  reflection?: boolean;
 }
 
 export interface RunningGrpcServer {
@@ -46,6 +55,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const health = new HealthImplementation(statuses);
   health.addToServer(server);
   for (const s of opts.services) server.addService(s.definition as unknown as ServiceDefinition, s.implementation);
+  if (opts.reflection ?? true) addReflection(server, opts.services.map((s) => s.name));
   for (const extra of opts.extras ?? []) extra(server);
 
   const port = await new Promise<number>((resolve, reject) =>
@@ -59,12 +69,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     (closing ??= (async () => {
       for (const name of Object.keys(statuses)) health.setStatus(name, "NOT_SERVING");
       const { kit } = opts;
+      const drainMs = Math.min(opts.drainDelayMs ?? 0, opts.shutdownTimeoutMs);
+      if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           kit.log.warn({ inflight: kit.inflight.size }, "shutdown bound reached; cancelling the calls left");
           server.forceShutdown();
           resolve();
-        }, opts.shutdownTimeoutMs);
+        }, Math.max(opts.shutdownTimeoutMs - drainMs, 0));
         force.unref();
         server.tryShutdown(() => {
           clearTimeout(force);
