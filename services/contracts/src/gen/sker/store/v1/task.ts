@@ -416,6 +416,14 @@ export interface ReclaimTasksResponse {
   tasks: Task[];
 }
 
+export interface RequeueTaskRequest {
+  id: string;
+}
+
+export interface RequeueTaskResponse {
+  task?: Task | undefined;
+}
+
 function createBaseTaskOptions(): TaskOptions {
   return { model: "", temperature: undefined, maxTokens: undefined };
 }
@@ -3049,6 +3057,140 @@ export const ReclaimTasksResponse: MessageFns<ReclaimTasksResponse> = {
   },
 };
 
+function createBaseRequeueTaskRequest(): RequeueTaskRequest {
+  return { id: "" };
+}
+
+export const RequeueTaskRequest: MessageFns<RequeueTaskRequest> = {
+  encode(message: RequeueTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequeueTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequeueTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequeueTaskRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RequeueTaskRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequeueTaskRequest>, I>>(base?: I): RequeueTaskRequest {
+    return RequeueTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequeueTaskRequest>, I>>(object: I): RequeueTaskRequest {
+    const message = createBaseRequeueTaskRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRequeueTaskResponse(): RequeueTaskResponse {
+  return { task: undefined };
+}
+
+export const RequeueTaskResponse: MessageFns<RequeueTaskResponse> = {
+  encode(message: RequeueTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequeueTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequeueTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequeueTaskResponse {
+    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: RequeueTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequeueTaskResponse>, I>>(base?: I): RequeueTaskResponse {
+    return RequeueTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequeueTaskResponse>, I>>(object: I): RequeueTaskResponse {
+    const message = createBaseRequeueTaskResponse();
+    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
 /**
  * AI tasks. Create/Get/List/Cancel act for the forwarded user; Start, RenewLease,
  * Complete, Fail and Reclaim are the broker's (service token).
@@ -3149,6 +3291,20 @@ export const TaskServiceService = {
       Buffer.from(ReclaimTasksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReclaimTasksResponse => ReclaimTasksResponse.decode(value),
   },
+  /**
+   * Dead-letter replay (an admin, through the broker; service token): a failed task goes
+   * back to queued with its error cleared and attempts reset to 0, writing a task.queued
+   * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
+   */
+  requeueTask: {
+    path: "/sker.store.v1.TaskService/RequeueTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RequeueTaskRequest): Buffer => Buffer.from(RequeueTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RequeueTaskRequest => RequeueTaskRequest.decode(value),
+    responseSerialize: (value: RequeueTaskResponse): Buffer => Buffer.from(RequeueTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RequeueTaskResponse => RequeueTaskResponse.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
@@ -3172,6 +3328,12 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
    * a while are handed out again. Answers the tasks to publish.
    */
   reclaimTasks: handleUnaryCall<ReclaimTasksRequest, ReclaimTasksResponse>;
+  /**
+   * Dead-letter replay (an admin, through the broker; service token): a failed task goes
+   * back to queued with its error cleared and attempts reset to 0, writing a task.queued
+   * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
+   */
+  requeueTask: handleUnaryCall<RequeueTaskRequest, RequeueTaskResponse>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -3320,6 +3482,26 @@ export interface TaskServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReclaimTasksResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Dead-letter replay (an admin, through the broker; service token): a failed task goes
+   * back to queued with its error cleared and attempts reset to 0, writing a task.queued
+   * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
+   */
+  requeueTask(
+    request: RequeueTaskRequest,
+    callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
+  ): ClientUnaryCall;
+  requeueTask(
+    request: RequeueTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
+  ): ClientUnaryCall;
+  requeueTask(
+    request: RequeueTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
   ): ClientUnaryCall;
 }
 
