@@ -1,0 +1,155 @@
+import { sql, type Kysely, type UpdateObject } from "kysely";
+import type { Database, NodeRow, TaskRow } from "../db/schema.js";
+import { nowMs } from "../nodes/repo.js";
+import type { NewTaskInput, TaskFilter } from "./validate.js";
+
+type Db = Kysely<Database>;
+
+const leaseUntil = (ms: number) => sql<Date>`now() + ${ms}::int * interval '1 millisecond'`;
+
+export async function findTask(db: Db, id: string, { lock = false } = {}): Promise<TaskRow | undefined> {
+  let q = db.selectFrom("tasks").selectAll().where("id", "=", id);
+  if (lock) q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
+export async function findByKey(db: Db, userId: string, key: string): Promise<TaskRow | undefined> {
+  return db.selectFrom("tasks").selectAll().where("created_by", "=", userId).where("idempotency_key", "=", key).executeTakeFirst();
+}
+
+/**
+ * Inserts the task, or nothing when the user already used this idempotency key: the unique
+ * index decides, so two racing submits cannot both insert (the second waits for the first).
+ */
+export async function insertTask(db: Db, t: NewTaskInput, userId: string): Promise<TaskRow | undefined> {
+  return db
+    .insertInto("tasks")
+    .values({
+      project_id: t.projectId,
+      type: t.type,
+      priority: t.priority,
+      node_id: t.nodeId,
+      source_node_ids: t.sourceNodeIds,
+      prompt: t.prompt,
+      options: JSON.stringify(t.options),
+      created_by: userId,
+      idempotency_key: t.idempotencyKey,
+      created_at: nowMs,
+      updated_at: nowMs,
+      enqueued_at: nowMs,
+    })
+    .onConflict((oc) => oc.columns(["created_by", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Newest first. */
+export async function listTasks(db: Db, f: TaskFilter): Promise<TaskRow[]> {
+  let q = db.selectFrom("tasks").selectAll().where("project_id", "=", f.projectId);
+  if (f.status) q = q.where("status", "=", f.status);
+  const after = f.page.after;
+  if (after) q = q.where(sql<boolean>`(created_at, id) < (${after.at}, ${after.id}::uuid)`);
+  return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(f.page.limit + 1).execute();
+}
+
+export async function setTask(db: Db, id: string, set: UpdateObject<Database, "tasks">): Promise<TaskRow> {
+  return db.updateTable("tasks").set({ ...set, updated_at: nowMs }).where("id", "=", id).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Takes the lease if the task is queued, or running under a lease that has run out. */
+export async function takeLease(db: Db, id: string, workerId: string, leaseMs: number): Promise<TaskRow | undefined> {
+  return db
+    .updateTable("tasks")
+    .set({
+      status: "running",
+      lease_owner: workerId,
+      lease_expires_at: leaseUntil(leaseMs),
+      attempts: sql`attempts + 1`,
+      started_at: sql`coalesce(started_at, ${nowMs})`,
+      updated_at: nowMs,
+    })
+    .where("id", "=", id)
+    .where((eb) => eb.or([eb("status", "=", "queued"), eb.and([eb("status", "=", "running"), eb("lease_expires_at", "<", sql<Date>`now()`)])]))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Extends the lease only for the worker that holds it, on a task still running. */
+export async function renewLease(db: Db, id: string, workerId: string, leaseMs: number): Promise<TaskRow | undefined> {
+  return db
+    .updateTable("tasks")
+    .set({ lease_expires_at: leaseUntil(leaseMs), updated_at: nowMs })
+    .where("id", "=", id)
+    .where("status", "=", "running")
+    .where("lease_owner", "=", workerId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Tasks to hand out again: running with a lapsed lease, or queued and not started for
+ * `queuedAfterMs`. SKIP LOCKED plus the enqueued_at bump keep two brokers from taking one.
+ */
+export async function reclaim(db: Db, queuedAfterMs: number, limit: number): Promise<{ before: TaskRow; after: TaskRow }[]> {
+  const picked = await db
+    .selectFrom("tasks")
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("status", "=", "running"), eb("lease_expires_at", "<", sql<Date>`now()`)]),
+        eb.and([eb("status", "=", "queued"), eb("enqueued_at", "<", sql<Date>`now() - ${queuedAfterMs}::int * interval '1 millisecond'`)]),
+      ]),
+    )
+    .orderBy("enqueued_at")
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+  if (picked.length === 0) return [];
+  const updated = await db
+    .updateTable("tasks")
+    .set({ status: "queued", lease_owner: null, lease_expires_at: null, enqueued_at: nowMs, updated_at: nowMs })
+    .where(
+      "id",
+      "in",
+      picked.map((t) => t.id),
+    )
+    .returningAll()
+    .execute();
+  const byId = new Map(updated.map((t) => [t.id, t]));
+  return picked.map((before) => ({ before, after: byId.get(before.id)! }));
+}
+
+/**
+ * The AI's context: live nodes with a live connection into `nodeId`, plus the task's own
+ * sources, minus the target itself; in (created_at, id) order so every attempt sees the same.
+ */
+export async function upstreamNodes(db: Db, projectId: string, nodeId: string | null, sourceIds: string[]): Promise<NodeRow[]> {
+  if (!nodeId && sourceIds.length === 0) return [];
+  return db
+    .selectFrom("nodes as n")
+    .selectAll("n")
+    .where("n.project_id", "=", projectId)
+    .where("n.deleted_at", "is", null)
+    .where((eb) => {
+      const ors = [];
+      if (sourceIds.length) ors.push(eb("n.id", "in", sourceIds));
+      if (nodeId) {
+        ors.push(
+          eb.exists(
+            eb
+              .selectFrom("connections as c")
+              .select("c.id")
+              .whereRef("c.source_node_id", "=", "n.id")
+              .where("c.target_node_id", "=", nodeId)
+              .where("c.deleted_at", "is", null),
+          ),
+        );
+      }
+      return eb.or(ors);
+    })
+    .$if(nodeId !== null, (q) => q.where("n.id", "!=", nodeId!))
+    .orderBy("n.created_at")
+    .orderBy("n.id")
+    .execute();
+}

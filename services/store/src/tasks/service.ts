@@ -1,0 +1,243 @@
+import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
+import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
+import type { Transaction } from "kysely";
+import { requireRole, requireService, userOf } from "../authz.js";
+import type { Database, Role, TaskRow } from "../db/schema.js";
+import type { StoreDeps } from "../deps.js";
+import { appendEvent } from "../events/append.js";
+import { forgetNodes } from "../nodes/cache.js";
+import { nodeToProto } from "../nodes/map.js";
+import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
+import { parseId } from "../shared/ids.js";
+import { pageOf } from "../shared/page.js";
+import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
+import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
+import { findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
+import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
+
+type Trx = Transaction<Database>;
+
+const FINISHED = new Set(["completed", "failed", "cancelled"]);
+
+async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: Role): Promise<TaskRow> {
+  const row = await findTask(deps.db, id);
+  if (!row) throw notFound("task");
+  await requireRole(deps, ctx, row.project_id, min, "task");
+  return row;
+}
+
+async function lockTask(trx: Trx, id: string): Promise<TaskRow> {
+  const row = await findTask(trx, id, { lock: true });
+  if (!row) throw notFound("task");
+  return row;
+}
+
+/** Ends a task as failed, in the caller's transaction, with its event. */
+async function failTx(trx: Trx, task: TaskRow, code: string, message: string): Promise<TaskRow> {
+  const row = await setTask(trx, task.id, {
+    status: "failed",
+    error_code: code,
+    error_message: message,
+    lease_owner: null,
+    lease_expires_at: null,
+    completed_at: nowMs,
+  });
+  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  return row;
+}
+
+const NODE_GONE = "NODE_NOT_FOUND";
+
+export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceService> {
+  return {
+    async createTask(req, ctx) {
+      const input = checkCreate(req);
+      const userId = userOf(ctx.caller);
+      await requireRole(deps, ctx, input.projectId, "editor");
+      if (input.idempotencyKey) {
+        const earlier = await findByKey(deps.db, userId, input.idempotencyKey);
+        if (earlier) return { task: taskToProto(earlier), created: false };
+      }
+      const row = await deps.db.transaction().execute(async (trx) => {
+        const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
+        const live = new Set((await liveNodesIn(trx, input.projectId, wanted, { share: true })).map((n) => n.id));
+        if (input.nodeId && !live.has(input.nodeId)) throw invalid("nodeId", "must be a live node of the project");
+        input.sourceNodeIds.forEach((id, i) => {
+          if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
+        });
+        const task = await insertTask(trx, input, userId);
+        if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+        return task;
+      });
+      if (!row) {
+        // Lost the race on the idempotency key: the winner has committed, answer its task.
+        const earlier = await findByKey(deps.db, userId, input.idempotencyKey!);
+        if (!earlier) throw new AppError("UNAVAILABLE", "idempotent task vanished; retry");
+        return { task: taskToProto(earlier), created: false };
+      }
+      deps.afterCommit();
+      return { task: taskToProto(row), created: true };
+    },
+
+    async getTask(req, ctx) {
+      return { task: taskToProto(await taskForRole(deps, ctx, parseId("id", req.id), "viewer")) };
+    },
+
+    async listTasks(req, ctx) {
+      const filter = checkList(req);
+      await requireRole(deps, ctx, filter.projectId, "viewer");
+      const { items, nextCursor } = pageOf(await listTasks(deps.db, filter), filter.page.limit);
+      return { tasks: items.map(taskToProto), nextCursor };
+    },
+
+    async cancelTask(req, ctx) {
+      const id = parseId("id", req.id);
+      await taskForRole(deps, ctx, id, "editor");
+      const row = await deps.db.transaction().execute(async (trx) => {
+        const task = await lockTask(trx, id);
+        if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
+        const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
+        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        return after;
+      });
+      deps.afterCommit();
+      return { task: taskToProto(row) };
+    },
+
+    async startTask(req, ctx) {
+      requireService(ctx.caller);
+      const { id, workerId, leaseMs } = checkLease(req);
+      const out = await deps.db.transaction().execute(async (trx) => {
+        const task = await takeLease(trx, id, workerId, leaseMs);
+        if (!task) return { task: await lockTask(trx, id), started: false, wrote: false };
+        const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
+        // Nothing to work on any more: fail now rather than spend a provider call on it.
+        if (task.node_id && !node) {
+          return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
+        }
+        const context = await upstreamNodes(trx, task.project_id, task.node_id, task.source_node_ids);
+        if (task.type === "fusion" && context.length < 2) {
+          return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
+        }
+        await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+        return { task, started: true, wrote: true, node, context };
+      });
+      if (out.wrote) deps.afterCommit();
+      return {
+        task: taskToProto(out.task),
+        started: out.started,
+        node: out.node ? nodeToProto(out.node) : undefined,
+        context: (out.context ?? []).map(nodeToProto),
+      };
+    },
+
+    async renewLease(req, ctx) {
+      requireService(ctx.caller);
+      const { id, workerId, leaseMs } = checkLease(req);
+      const renewed = await renewLease(deps.db, id, workerId, leaseMs);
+      const task = renewed ?? (await findTask(deps.db, id));
+      if (!task) throw notFound("task");
+      return { ok: renewed !== undefined, status: toProtoEnum<ProtoTaskStatus>(task.status, TASK_STATUS) };
+    },
+
+    async completeTask(req, ctx) {
+      requireService(ctx.caller);
+      const input = checkComplete(req);
+      const output = cleanOutput(input.output);
+      const out = await deps.db.transaction().execute(async (trx) => {
+        const task = await lockTask(trx, input.id);
+        // Exactly once: a redelivery finds it completed. A worker that lost its lease (the task
+        // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
+        // applied=false with the task as it is, and the worker drops its message.
+        if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[] };
+        let applied;
+        try {
+          applied = await applyOutput(trx, task, output);
+        } catch (err) {
+          if (!(err instanceof NodeGone)) throw err;
+        }
+        if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [] };
+        const row = await setTask(trx, task.id, {
+          status: "completed",
+          result: JSON.stringify(output),
+          ...input.usage,
+          provider: input.provider,
+          model: input.model,
+          result_node_id: applied.resultNodeId,
+          completed_at: nowMs,
+          lease_owner: null,
+          lease_expires_at: null,
+          error_code: null,
+          error_message: null,
+        });
+        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
+        return { task: row, applied: true, wrote: true, touched: applied.touched };
+      });
+      if (out.wrote) deps.afterCommit();
+      await forgetNodes(deps, out.touched);
+      return { task: taskToProto(out.task), applied: out.applied };
+    },
+
+    async failTask(req, ctx) {
+      requireService(ctx.caller);
+      const input = checkFail(req);
+      const out = await deps.db.transaction().execute(async (trx) => {
+        const task = await lockTask(trx, input.id);
+        // A finished task stays as it is; so does one leased by another worker.
+        const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
+        if (stale) return { task, wrote: false };
+        if (input.final) return { task: await failTx(trx, task, input.code, input.message), wrote: true };
+        const row = await setTask(trx, task.id, {
+          status: "queued",
+          error_code: input.code,
+          error_message: input.message,
+          lease_owner: null,
+          lease_expires_at: null,
+          enqueued_at: nowMs,
+        });
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row));
+        return { task: row, wrote: true };
+      });
+      if (out.wrote) deps.afterCommit();
+      return { task: taskToProto(out.task) };
+    },
+
+    async reclaimTasks(req, ctx) {
+      requireService(ctx.caller);
+      const { queuedAfterMs, limit } = checkReclaim(req);
+      const rows = await deps.db.transaction().execute(async (trx) => {
+        const taken = await reclaim(trx, queuedAfterMs, limit);
+        // A task back from a dead worker changes status for the people watching it.
+        for (const { before, after } of taken) {
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        }
+        return taken.map((t) => t.after);
+      });
+      if (rows.length) deps.afterCommit();
+      return { tasks: rows.map(taskToProto) };
+    },
+
+    async requeueTask(req, ctx) {
+      requireService(ctx.caller);
+      const id = parseId("id", req.id);
+      const row = await deps.db.transaction().execute(async (trx) => {
+        const task = await lockTask(trx, id);
+        if (task.status !== "failed") throw new AppError("FAILED_PRECONDITION", `only a failed task can be requeued; this one is ${task.status}`, { status: task.status });
+        const after = await setTask(trx, id, {
+          status: "queued",
+          attempts: 0,
+          error_code: null,
+          error_message: null,
+          lease_owner: null,
+          lease_expires_at: null,
+          completed_at: null,
+          enqueued_at: nowMs,
+        });
+        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        return after;
+      });
+      deps.afterCommit();
+      return { task: taskToProto(row) };
+    },
+  };
+}
