@@ -91,13 +91,46 @@ const protoDir = fileURLToPath(new URL("../../proto", import.meta.url));
 const LOADER_OPTIONS = { oneofs: true, longs: Number, defaults: false } as const;
 
 /**
- * proto-loader names its descriptors after the package ("grpc_health_v1.proto"); these files
- * import nothing, so giving them their canonical names is all grpcurl needs.
+ * proto-loader (protobufjs) describes a file under a made-up name ("grpc_health_v1.proto") and
+ * with type references relative to their scope ("HealthCheckResponse"), where protoc and
+ * grpcurl expect ".grpc.health.v1.HealthCheckResponse". These files import nothing, so the
+ * canonical name and fully-qualified references are all they need.
  */
 function loadedFile(pkg: PackageDefinition, message: string, canonicalName: string): FileDescriptorProto {
   const def = pkg[message] as { fileDescriptorProtos?: Buffer[] };
   const proto = fromBinary(FileDescriptorProtoSchema, def.fileDescriptorProtos![0]);
   proto.name = canonicalName;
+  const defined = new Set<string>();
+  const collect = (scope: string, messages: DescriptorProto[], enums: EnumDescriptorProto[]) => {
+    for (const e of enums) defined.add(`${scope}.${e.name}`);
+    for (const m of messages) {
+      defined.add(`${scope}.${m.name}`);
+      collect(`${scope}.${m.name}`, m.nestedType, m.enumType);
+    }
+  };
+  const root = proto.package ? `.${proto.package}` : "";
+  collect(root, proto.messageType, proto.enumType);
+  // protobuf name resolution: innermost scope first, then each enclosing one.
+  const qualify = (name: string, scope: string) => {
+    if (name === "" || name.startsWith(".")) return name;
+    for (let s = scope; ; s = s.slice(0, Math.max(s.lastIndexOf("."), 0))) {
+      if (defined.has(`${s}.${name}`)) return `${s}.${name}`;
+      if (s === "") return name;
+    }
+  };
+  const fix = (scope: string, messages: DescriptorProto[]) => {
+    for (const m of messages) {
+      const inner = `${scope}.${m.name}`;
+      for (const f of m.field) f.typeName = qualify(f.typeName, inner);
+      fix(inner, m.nestedType);
+    }
+  };
+  fix(root, proto.messageType);
+  for (const svc of proto.service)
+    for (const m of svc.method) {
+      m.inputType = qualify(m.inputType, root);
+      m.outputType = qualify(m.outputType, root);
+    }
   return proto;
 }
 
@@ -181,14 +214,15 @@ export function answer(index: DescriptorIndex, services: readonly string[], req:
 /**
  * Adds grpc.reflection.v1 and v1alpha to the server. `services` are the names listed (what the
  * server serves); every file in the index can still be described. No token is required:
- * describing the API is public, calling it is not.
+ * describing the API is public, calling it is not. `track` sees each stream (shutdown ends them).
  */
-export function addReflection(server: Server, services: readonly string[]): void {
+export function addReflection(server: Server, services: readonly string[], track?: (call: ServerDuplexStream<ReflectionRequest, ReflectionResponse>) => void): void {
   const { index, definitions } = load();
   const listed = [...new Set([...services, "grpc.health.v1.Health", ...VERSIONS.map((v) => `grpc.reflection.${v}.ServerReflection`)])].sort();
   for (const v of VERSIONS) {
     server.addService(definitions[v], {
       ServerReflectionInfo(call: ServerDuplexStream<ReflectionRequest, ReflectionResponse>) {
+        track?.(call);
         call.on("data", (req: ReflectionRequest) => {
           call.write({ validHost: req.host ?? "", originalRequest: req, ...answer(index, listed, req) });
         });

@@ -1,4 +1,5 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { EventEmitter } from "node:events";
 import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
 import { implement, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
 import { addReflection } from "./reflection.js";
@@ -53,9 +54,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   const statuses: ServingStatusMap = { "": "SERVING" };
   for (const s of opts.services) statuses[s.name] = "SERVING";
   const health = new HealthImplementation(statuses);
-  health.addToServer(server);
+  // Health Watch and reflection streams stay open as long as the client likes; a graceful
+  // shutdown waits for every open stream, so these are ended once the drain window is over.
+  const streams = new Set<OpenStream>();
+  const track = (call: OpenStream) => {
+    streams.add(call);
+    call.on("cancelled", () => streams.delete(call));
+  };
+  health.addToServer(trackingWatch(server, track));
   for (const s of opts.services) server.addService(s.definition as unknown as ServiceDefinition, s.implementation);
-  if (opts.reflection ?? true) addReflection(server, opts.services.map((s) => s.name));
+  if (opts.reflection ?? true) addReflection(server, opts.services.map((s) => s.name), track);
   for (const extra of opts.extras ?? []) extra(server);
 
   const port = await new Promise<number>((resolve, reject) =>
@@ -71,6 +79,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       const { kit } = opts;
       const drainMs = Math.min(opts.drainDelayMs ?? 0, opts.shutdownTimeoutMs);
       if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
+      for (const call of streams) if (!call.writableEnded) call.end();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           kit.log.warn({ inflight: kit.inflight.size }, "shutdown bound reached; cancelling the calls left");
@@ -86,4 +95,23 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     })());
 
   return { server, port, health, shutdown };
+}
+
+/** A server-side stream that only ends when we end it. */
+type OpenStream = EventEmitter & { end(): void; writableEnded: boolean };
+
+/** The server, as HealthImplementation.addToServer sees it, with every Watch stream tracked. */
+function trackingWatch(server: Server, track: (call: OpenStream) => void): Server {
+  return {
+    addService(def: ServiceDefinition, impl: UntypedServiceImplementation) {
+      const watch = impl.watch as (call: OpenStream) => void;
+      server.addService(def, {
+        ...impl,
+        watch: (call: OpenStream) => {
+          track(call);
+          watch(call);
+        },
+      });
+    },
+  } as Server;
 }

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { createFileRegistry } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { credentials, loadPackageDefinition, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor } from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { descriptorSetBase64 } from "@sker/contracts";
+import { fileURLToPath } from "node:url";
+import { startEventServer } from "./support/grpc.js";
+
+// Does what grpcurl does, with no token: list services, ask for the file of each symbol, then
+// fetch every dependency by name and build a descriptor pool from the answers alone. Building
+// the pool fails on any missing file or unresolved type (google.protobuf.Timestamp included).
+
+const protoDir = fileURLToPath(new URL("../proto", import.meta.url));
+
+type Req = { host?: string } & ({ listServices: string } | { fileByFilename: string } | { fileContainingSymbol: string } | { allExtensionNumbersOfType: string } | { fileContainingExtension: { containingType: string; extensionNumber: number } });
+type Res = {
+  validHost: string;
+  originalRequest?: Record<string, unknown>;
+  messageResponse: string;
+  listServicesResponse?: { service: { name: string }[] };
+  fileDescriptorResponse?: { fileDescriptorProto: Buffer[] };
+  allExtensionNumbersResponse?: { baseTypeName: string; extensionNumber: number[] };
+  errorResponse?: { errorCode: number; errorMessage: string };
+};
+
+/** One bidi stream, one request at a time: the way grpcurl's reflection client talks. */
+function reflectionClient(address: string, version: "v1" | "v1alpha") {
+  const pkg = loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [protoDir], oneofs: true, defaults: false });
+  const ns = (loadPackageDefinition(pkg).grpc as GrpcObject).reflection as GrpcObject;
+  const Ctor = (ns[version] as GrpcObject).ServerReflection as ServiceClientConstructor;
+  const client = new Ctor(address, credentials.createInsecure());
+  const stream = (client as unknown as { serverReflectionInfo(): ClientDuplexStream<Req, Res> }).serverReflectionInfo();
+  const waiting: ((r: Res) => void)[] = [];
+  stream.on("data", (r: Res) => waiting.shift()?.(r));
+  stream.on("error", () => undefined);
+  return {
+    ask(req: Req): Promise<Res> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no reflection answer to ${JSON.stringify(req)}`)), 5_000);
+        waiting.push((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+        stream.write(req);
+      });
+    },
+    close() {
+      stream.end();
+      client.close();
+    },
+  };
+}
+
+const contracts = fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, "base64")).file;
+const servicesOf = (f: FileDescriptorProto) => f.service.map((s) => `${f.package}.${s.name}`);
+const allServices = contracts.filter((f) => f.package.startsWith("sker.")).flatMap(servicesOf);
+
+function symbolsOf(f: FileDescriptorProto): string[] {
+  const out: string[] = [];
+  for (const s of f.service) {
+    out.push(`${f.package}.${s.name}`);
+    for (const m of s.method) out.push(`${f.package}.${s.name}.${m.name}`);
+  }
+  const walk = (scope: string, msgs: FileDescriptorProto["messageType"]) => {
+    for (const m of msgs) {
+      out.push(`${scope}.${m.name}`);
+      for (const e of m.enumType) out.push(`${scope}.${m.name}.${e.name}`);
+      walk(`${scope}.${m.name}`, m.nestedType);
+    }
+  };
+  walk(f.package, f.messageType);
+  for (const e of f.enumType) out.push(`${f.package}.${e.name}`);
+  return out;
+}
+
+/** A descriptor pool from the files alone, dependencies first; a missing import throws. */
+function registryOf(pool: Map<string, FileDescriptorProto>) {
+  const ordered: FileDescriptorProto[] = [];
+  const visit = (name: string, from: string) => {
+    const f = pool.get(name);
+    if (!f) throw new Error(`${from} imports ${name}, which reflection never served`);
+    if (ordered.includes(f)) return;
+    for (const d of f.dependency) visit(d, name);
+    ordered.push(f);
+  };
+  for (const name of pool.keys()) visit(name, "(root)");
+  return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
+}
+
+let server: Awaited<ReturnType<typeof startEventServer>>;
+beforeAll(async () => {
+  server = await startEventServer({ listEvents: async () => ({ events: [], latestSeq: 0 }) });
+});
+afterAll(() => server.close());
+
+describe.each(["v1", "v1alpha"] as const)("server reflection %s", (version) => {
+  let client: ReturnType<typeof reflectionClient>;
+  beforeAll(() => {
+    client = reflectionClient(server.address, version);
+  });
+  afterAll(() => client.close());
+
+  /** file_containing_symbol, then file_by_filename for every dependency not yet held. */
+  async function resolve(symbol: string, pool: Map<string, FileDescriptorProto>) {
+    const res = await client.ask({ fileContainingSymbol: symbol });
+    expect(res.errorResponse, `symbol ${symbol}`).toBeUndefined();
+    const files = res.fileDescriptorResponse!.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+    expect(symbolsOf(files[0]).concat(files[0].messageType.flatMap((m) => m.field.map((f) => `${files[0].package}.${m.name}.${f.name}`)))).toContain(symbol);
+    for (const f of files) pool.set(f.name, f);
+    const missing = [...pool.values()].flatMap((f) => f.dependency).filter((d) => !pool.has(d));
+    for (const name of new Set(missing)) {
+      const dep = await client.ask({ fileByFilename: name });
+      expect(dep.errorResponse, `file ${name}`).toBeUndefined();
+      const [first] = dep.fileDescriptorResponse!.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+      expect(first.name).toBe(name);
+      pool.set(first.name, first);
+    }
+  }
+
+  it("lists the services this server serves, plus health and reflection, without a token", async () => {
+    const res = await client.ask({ host: "localhost", listServices: "*" });
+    expect(res.validHost).toBe("localhost");
+    expect(res.originalRequest).toMatchObject({ listServices: "*" });
+    expect(res.listServicesResponse!.service.map((s) => s.name)).toEqual([
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "sker.store.v1.EventService",
+    ]);
+  });
+
+  it("resolves every listed service to real files whose dependencies all resolve", async () => {
+    const listed = (await client.ask({ listServices: "" })).listServicesResponse!.service.map((s) => s.name);
+    for (const name of listed) {
+      const pool = new Map<string, FileDescriptorProto>();
+      await resolve(name, pool);
+      const registry = registryOf(pool);
+      expect(registry.getService(name), name).toBeDefined();
+    }
+  });
+
+  it("resolves every service, method, message and enum of the contracts, google.protobuf imports included", async () => {
+    const pool = new Map<string, FileDescriptorProto>();
+    const symbols = contracts.filter((f) => f.package.startsWith("sker.")).flatMap(symbolsOf);
+    expect(symbols.length).toBeGreaterThan(100);
+    for (const s of symbols) await resolve(s, pool);
+    expect([...pool.keys()].some((n) => n.startsWith("google/protobuf/"))).toBe(true);
+    expect([...pool.keys()].sort()).toEqual(contracts.map((f) => f.name).sort());
+
+    // The pool built from the answers alone describes every RPC's request and response.
+    const registry = registryOf(pool);
+    for (const name of allServices) {
+      const svc = registry.getService(name);
+      expect(svc, name).toBeDefined();
+      for (const m of svc!.methods) {
+        expect(m.input.typeName).toMatch(/\./);
+        expect(m.output.typeName).toMatch(/\./);
+      }
+    }
+    for (const s of symbols) expect(registry.get(s) ?? registry.getService(s.split(".").slice(0, -1).join(".")), s).toBeDefined();
+  });
+
+  it("answers each symbol with its own file first, then its imports", async () => {
+    const res = await client.ask({ fileContainingSymbol: "sker.store.v1.EventService.ListEvents" });
+    const names = res.fileDescriptorResponse!.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
+    expect(names[0]).toBe("sker/store/v1/event.proto");
+    expect(names).toContain("google/protobuf/timestamp.proto");
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("resolves a leading-dot type name as grpcurl sends for field types", async () => {
+    const res = await client.ask({ fileContainingSymbol: ".google.protobuf.Timestamp" });
+    expect(fromBinary(FileDescriptorProtoSchema, res.fileDescriptorResponse!.fileDescriptorProto[0]).name).toBe("google/protobuf/timestamp.proto");
+  });
+
+  it("answers NOT_FOUND for an unknown symbol, file or extension, and keeps the stream open", async () => {
+    const sym = await client.ask({ fileContainingSymbol: "sker.store.v1.NoSuchService" });
+    expect(sym.errorResponse).toMatchObject({ errorCode: 5 });
+    expect(sym.errorResponse!.errorMessage).toContain("sker.store.v1.NoSuchService");
+    const file = await client.ask({ fileByFilename: "sker/nope.proto" });
+    expect(file.errorResponse).toMatchObject({ errorCode: 5 });
+    const ext = await client.ask({ fileContainingExtension: { containingType: "sker.store.v1.Node", extensionNumber: 1000 } });
+    expect(ext.errorResponse).toMatchObject({ errorCode: 5 });
+    const after = await client.ask({ listServices: "" });
+    expect(after.listServicesResponse!.service.length).toBe(4);
+  });
+
+  it("answers extension numbers of a known type (none here) and NOT_FOUND for an unknown one", async () => {
+    const known = await client.ask({ allExtensionNumbersOfType: "sker.store.v1.Node" });
+    expect(known.allExtensionNumbersResponse).toMatchObject({ baseTypeName: "sker.store.v1.Node" });
+    expect(known.allExtensionNumbersResponse!.extensionNumber ?? []).toEqual([]);
+    const unknown = await client.ask({ allExtensionNumbersOfType: "sker.store.v1.Nope" });
+    expect(unknown.errorResponse).toMatchObject({ errorCode: 5 });
+  });
+});
