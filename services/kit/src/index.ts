@@ -11,3 +11,4 @@ export * from "./grpc/server.js";
 export * from "./bus.js";
 export * from "./enums.js";
 export * from "./telemetry-sdk.js";
+export * from "./bus/index.js";

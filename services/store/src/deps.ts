@@ -12,7 +12,14 @@ export interface StoreDeps {
   tokens: Tokens;
   log: Logger;
   afterCommit(): void;
-  config: { accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number };
+  config: {
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    /** Lifetime of the access token VerifyApiKey mints (default 300). */
+    apiKeyTokenTtlSeconds?: number;
+    /** scrypt N for new password hashes (default 2^15). */
+    scryptCost?: number;
+  };
 }
 
 /** Cache-aside store; implementations swallow their own outages (a miss, never an error). */

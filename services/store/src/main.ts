@@ -1,1 +1,10 @@
-export {};
+import { createLogger, onShutdown } from "@sker/kit";
+import { loadStoreConfig } from "./config.js";
+import { startStore } from "./start.js";
+
+// config → dependencies → servers → shutdown on SIGTERM/SIGINT.
+const config = loadStoreConfig();
+const log = createLogger("store", config.common.logLevel);
+const store = await startStore(config, { log });
+const shutdown = onShutdown(log, config.common.shutdownTimeoutMs);
+shutdown.add("store", () => store.shutdown());

@@ -1,0 +1,48 @@
+import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
+
+export interface StoreConfig {
+  common: CommonConfig;
+  port: number;
+  host: string;
+  metricsPort: number;
+  /** Unset → embedded PGlite in SKER_DATA_DIR. */
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  /** Unset → in-memory cache (one process only). */
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  /** Unset → in-process bus (all-in-one mode). */
+  rabbitmqUrl: string | undefined;
+  eventsExchange: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  apiKeyTokenTtlSeconds: number;
+  /** scrypt cost N (a power of two); lower only in tests. */
+  scryptCost: number;
+  /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
+  outboxPollMs: number;
+}
+
+/** Read and validated once at start; a bad variable throws a ConfigError naming it. */
+export function loadStoreConfig(env: Record<string, string | undefined> = process.env): StoreConfig {
+  const e = envReader(env);
+  const scryptCost = e.int("SCRYPT_COST", 1 << 15, { min: 1 << 10, max: 1 << 20 });
+  if ((scryptCost & (scryptCost - 1)) !== 0) throw new ConfigError("SCRYPT_COST", `must be a power of two, got ${scryptCost}`);
+  return {
+    common: commonConfig(env),
+    port: e.int("STORE_PORT", 3001, { max: 65535 }),
+    host: e.str("STORE_HOST", "0.0.0.0"),
+    metricsPort: e.int("METRICS_PORT", 9464, { max: 65535 }),
+    databaseUrl: e.url("DATABASE_URL", ["postgres", "postgresql"]),
+    dbPoolSize: e.int("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
+    redisUrl: e.url("REDIS_URL", ["redis", "rediss"]),
+    redisKeyPrefix: e.str("REDIS_KEY_PREFIX", "sker:"),
+    rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
+    eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
+    accessTokenTtlSeconds: e.int("ACCESS_TOKEN_TTL_SECONDS", 900, { min: 10, max: 86_400 }),
+    refreshTokenTtlSeconds: e.int("REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400, { min: 60, max: 365 * 86_400 }),
+    apiKeyTokenTtlSeconds: e.int("API_KEY_TOKEN_TTL_SECONDS", 300, { min: 10, max: 3_600 }),
+    scryptCost,
+    outboxPollMs: e.int("OUTBOX_POLL_MS", 1_000, { min: 10, max: 60_000 }),
+  };
+}

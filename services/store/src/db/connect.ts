@@ -1,0 +1,28 @@
+import { PGlite } from "@electric-sql/pglite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Kysely } from "kysely";
+import { pgDialect, pgPool } from "./pg-dialect.js";
+import { PGliteDialect } from "./pglite-dialect.js";
+import type { Database } from "./schema.js";
+
+export interface DatabaseOptions {
+  /** PostgreSQL; unset → embedded PGlite in `<dataDir>/pgdata`. */
+  databaseUrl?: string;
+  dataDir: string;
+  poolSize?: number;
+}
+
+/** The one place the store picks its SQL engine. Both return the same types (see the dialects). */
+export async function openDatabase(opts: DatabaseOptions): Promise<Kysely<Database>> {
+  if (opts.databaseUrl) return new Kysely<Database>({ dialect: pgDialect(pgPool({ connectionString: opts.databaseUrl, max: opts.poolSize })) });
+  const dir = join(opts.dataDir, "pgdata");
+  mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir);
+  return new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+}
+
+/** A kysely over a PGlite instance the caller owns (tests, templates); destroy() leaves it open. */
+export function kyselyOverPGlite(pglite: PGlite, closeOnDestroy = false): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PGliteDialect(pglite, { closeOnDestroy }) });
+}

@@ -1,0 +1,14 @@
+import { Migrator, type Kysely } from "kysely";
+import type { Database } from "./schema.js";
+import { migrations } from "./migrations/index.js";
+
+/** Applies every pending migration; kysely's migration lock keeps concurrent replicas in line. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    throw new Error(`migration ${failed ?? "(lock)"} failed: ${(error as Error).message ?? error}`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,37 @@
+import pg from "pg";
+import { PostgresDialect } from "kysely";
+
+// node-postgres returns int8 (bigint columns, count(*)) as strings; PGlite returns numbers.
+// Both drivers must give the same types, so int8 becomes a number here (our int8 values are
+// seqs, ids and counts, far below 2^53).
+const INT8 = 20;
+const INT8_ARRAY = 1016;
+
+const parseInt8Array = (raw: string) => ((pg.types.getTypeParser as (oid: number) => (raw: string) => unknown)(1007 /* int4[] */)(raw) as unknown[]).map(Number);
+
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8) return (raw: string) => Number(raw);
+    if (oid === INT8_ARRAY) return parseInt8Array;
+    return (pg.types.getTypeParser as (oid: number, format?: string) => unknown)(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export interface PgOptions {
+  connectionString: string;
+  max?: number;
+}
+
+export function pgPool(opts: PgOptions): pg.Pool {
+  return new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    types,
+  });
+}
+
+export function pgDialect(pool: pg.Pool): PostgresDialect {
+  return new PostgresDialect({ pool });
+}

@@ -1,0 +1,38 @@
+import { invalid, notFound, type Implementation } from "@sker/kit";
+import type { EventServiceService } from "@sker/contracts/store/v1/event";
+import { requireRole } from "../authz.js";
+import type { StoreDeps } from "../deps.js";
+import { parseId } from "../shared/ids.js";
+
+const DEFAULT_LIMIT = 500;
+const MAX_LIMIT = 1000;
+
+/** Replay for subscribers that missed events: seq > afterSeq, in order, up to the latest at read time. */
+export function eventService(deps: StoreDeps): Implementation<typeof EventServiceService> {
+  return {
+    async listEvents(req, ctx) {
+      const projectId = parseId("projectId", req.projectId);
+      const afterSeq = req.afterSeq ?? 0;
+      if (!Number.isInteger(afterSeq) || afterSeq < 0) throw invalid("afterSeq", "must be 0 or a positive integer");
+      const limit = req.limit || DEFAULT_LIMIT;
+      if (limit < 1 || limit > MAX_LIMIT) throw invalid("limit", `must be between 1 and ${MAX_LIMIT}`);
+      await requireRole(deps, ctx, projectId, "viewer");
+      // Read the counter first: every seq up to it is committed (it is bumped in the same transaction).
+      const project = await deps.db.selectFrom("projects").select("event_seq").where("id", "=", projectId).executeTakeFirst();
+      if (!project) throw notFound("project");
+      const rows = await deps.db
+        .selectFrom("events")
+        .select(["project_id", "seq", "name", "data", "created_at"])
+        .where("project_id", "=", projectId)
+        .where("seq", ">", afterSeq)
+        .where("seq", "<=", project.event_seq)
+        .orderBy("seq")
+        .limit(limit)
+        .execute();
+      return {
+        events: rows.map((e) => ({ projectId: e.project_id, seq: e.seq, name: e.name, data: e.data, at: e.created_at })),
+        latestSeq: project.event_seq,
+      };
+    },
+  };
+}

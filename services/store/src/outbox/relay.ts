@@ -1,0 +1,140 @@
+import { sql, type Kysely } from "kysely";
+import type { BusEvent, EventBus, Logger } from "@sker/kit";
+import type { Database, EventRow } from "../db/schema.js";
+import type { OutboxMetrics } from "./metrics.js";
+
+/** One relay per database across all store replicas: whoever holds this lock publishes. */
+const RELAY_LOCK = 0x5ce7_0b0c;
+
+export interface RelayOptions {
+  db: Kysely<Database>;
+  bus: EventBus;
+  log: Logger;
+  /** Safety net: also look every pollMs (events of other replicas, recovery after an outage). */
+  pollMs: number;
+  batchSize?: number;
+  metrics?: OutboxMetrics;
+}
+
+type Pass = { published: number; more: boolean; failed: boolean; busy: boolean };
+
+export function toBusEvent(e: EventRow): BusEvent {
+  return { projectId: e.project_id, seq: e.seq, name: e.name, data: e.data, at: e.created_at.toISOString() };
+}
+
+/**
+ * Publishes committed events to the bus and marks them published. Each pass runs in one
+ * transaction under an advisory lock (so only one replica relays at a time), publishes the
+ * oldest unpublished events in id order — which within a project is seq order, since seqs are
+ * handed out under the project row lock — and marks the confirmed prefix as published. When the
+ * bus is down the events stay unpublished and the relay backs off; nothing is lost, and an event
+ * is only re-sent if the process dies between the broker's confirm and the commit.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private pending = false;
+  private stopped = false;
+  private backoffMs = 0;
+
+  constructor(private readonly opts: RelayOptions) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Called after every commit that wrote events: publish them now rather than at the next poll. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    if (this.backoffMs > 0) return; // the bus is down; the backoff timer will come back
+    this.schedule(0);
+  }
+
+  /** Runs passes until nothing is left (or the bus fails); for shutdown and tests. */
+  async flush(): Promise<void> {
+    for (;;) {
+      await this.running;
+      const pass = await this.pass();
+      if (!pass.more && !pass.busy) return;
+      if (pass.failed) return;
+      if (pass.busy) await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(ms: number) {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer.unref();
+  }
+
+  private async tick() {
+    this.timer = undefined;
+    if (this.running || this.stopped) return;
+    this.pending = false;
+    let next = this.opts.pollMs;
+    const run = this.pass();
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      const pass = await run;
+      if (pass.failed) {
+        this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 200), 5_000);
+        next = this.backoffMs;
+      } else {
+        this.backoffMs = 0;
+        if (pass.more || this.pending) next = 0;
+        else if (pass.busy) next = 100;
+      }
+    } catch (err) {
+      this.opts.log.error({ err }, "outbox pass failed");
+      this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 200), 5_000);
+      next = this.backoffMs;
+    } finally {
+      this.running = undefined;
+    }
+    this.schedule(next);
+  }
+
+  private async pass(): Promise<Pass> {
+    const { db, bus, log, metrics } = this.opts;
+    const batch = this.opts.batchSize ?? 200;
+    return db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as locked`.execute(trx);
+      if (!rows[0]?.locked) return { published: 0, more: false, failed: false, busy: true };
+      const events = await trx.selectFrom("events").selectAll().where("published_at", "is", null).orderBy("id").limit(batch).execute();
+      if (events.length === 0) return { published: 0, more: false, failed: false, busy: false };
+      // Pipelined on one channel (RabbitMQ keeps the order); only the confirmed prefix counts.
+      const results = await Promise.allSettled(events.map((e) => bus.publish(toBusEvent(e))));
+      let ok = 0;
+      while (ok < results.length && results[ok].status === "fulfilled") ok++;
+      if (ok > 0) {
+        await trx
+          .updateTable("events")
+          .set({ published_at: new Date() })
+          .where("id", "in", events.slice(0, ok).map((e) => e.id))
+          .execute();
+        metrics?.published.inc(ok);
+      }
+      const failed = ok < events.length;
+      if (failed) {
+        const reason = (results[ok] as PromiseRejectedResult).reason as Error;
+        metrics?.failures.inc();
+        log.warn({ err: reason?.message, unpublished: events.length - ok }, "outbox: bus unavailable; will retry");
+      }
+      return { published: ok, more: !failed && events.length === batch, failed, busy: false };
+    });
+  }
+}

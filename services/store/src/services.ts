@@ -1,0 +1,41 @@
+import { AppError, bind, type HandlerKit, type Implementation, type ServiceBinding, type ServiceDef } from "@sker/kit";
+import { UserServiceService } from "@sker/contracts/store/v1/user";
+import { ProjectServiceService } from "@sker/contracts/store/v1/project";
+import { NodeServiceService } from "@sker/contracts/store/v1/node";
+import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
+import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { EventServiceService } from "@sker/contracts/store/v1/event";
+import type { StoreDeps } from "./deps.js";
+import { userService } from "./users/service.js";
+import { projectService } from "./projects/service.js";
+import { nodeService } from "./nodes/service.js";
+import { connectionService } from "./connections/service.js";
+import { eventService } from "./events/service.js";
+
+/** Every store service, in one list: the server binds these, the tenancy test walks them. */
+export const STORE_SERVICES = {
+  "sker.store.v1.UserService": UserServiceService,
+  "sker.store.v1.ProjectService": ProjectServiceService,
+  "sker.store.v1.NodeService": NodeServiceService,
+  "sker.store.v1.ConnectionService": ConnectionServiceService,
+  "sker.store.v1.TaskService": TaskServiceService,
+  "sker.store.v1.EventService": EventServiceService,
+} as const;
+
+/** Until a service's handlers land, its RPCs answer UNAVAILABLE rather than not existing. */
+function pending<D extends ServiceDef>(def: D, what: string): Implementation<D> {
+  const impl = {} as Record<string, () => Promise<never>>;
+  for (const k of Object.keys(def)) impl[k] = async () => Promise.reject(new AppError("UNAVAILABLE", `${what} is not implemented yet`));
+  return impl as unknown as Implementation<D>;
+}
+
+export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
+  return [
+    bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit),
+    bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
+    bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
+    bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
+    bind("sker.store.v1.TaskService", TaskServiceService, pending(TaskServiceService, "TaskService"), kit),
+    bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
+  ];
+}

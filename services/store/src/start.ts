@@ -1,0 +1,115 @@
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Kysely } from "kysely";
+import {
+  createEventBus,
+  createLogger,
+  createMetrics,
+  serveMetrics,
+  startGrpcServer,
+  Tokens,
+  type EventBus,
+  type HandlerKit,
+  type Logger,
+} from "@sker/kit";
+import type { StoreConfig } from "./config.js";
+import { openDatabase } from "./db/connect.js";
+import { migrateToLatest } from "./db/migrate.js";
+import type { Database } from "./db/schema.js";
+import type { StoreDeps } from "./deps.js";
+import { createCache } from "./cache/index.js";
+import { cacheMetrics } from "./cache/metrics.js";
+import { OutboxRelay } from "./outbox/relay.js";
+import { outboxMetrics } from "./outbox/metrics.js";
+import { userAlive } from "./users/alive.js";
+import { storeBindings } from "./services.js";
+
+export { loadStoreConfig, type StoreConfig } from "./config.js";
+export { openDatabase } from "./db/connect.js";
+export { migrateToLatest } from "./db/migrate.js";
+
+export interface RunningStore {
+  port: number;
+  metricsPort: number;
+  deps: StoreDeps;
+  relay: OutboxRelay;
+  bus: EventBus;
+  /** Not ready, drain in-flight calls, stop the relay, close bus, cache and database. */
+  shutdown(): Promise<void>;
+}
+
+export interface StoreOverrides {
+  /** A database the caller owns (tests): migrated here, not destroyed on shutdown. */
+  db?: Kysely<Database>;
+  bus?: EventBus;
+  log?: Logger;
+}
+
+/** Everything wired and listening. Port 0 picks a free port (tests). */
+export async function startStore(config: StoreConfig, overrides: StoreOverrides = {}): Promise<RunningStore> {
+  const log = overrides.log ?? createLogger("store", config.common.logLevel);
+  const metrics = createMetrics("store");
+  const db = overrides.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.common.dataDir, poolSize: config.dbPoolSize }));
+  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
+  try {
+    await migrateToLatest(db);
+    const cache = createCache({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log, metrics: cacheMetrics(metrics) });
+    const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
+    const relay = new OutboxRelay({ db, bus, log, pollMs: config.outboxPollMs, metrics: outboxMetrics(metrics) });
+    const tokens = new Tokens(config.common);
+    const deps: StoreDeps = {
+      db,
+      cache,
+      tokens,
+      log,
+      afterCommit: () => relay.poke(),
+      config: {
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+        apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,
+        scryptCost: config.scryptCost,
+      },
+    };
+    const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: userAlive(deps) };
+    const grpc = await startGrpcServer({
+      host: config.host,
+      port: config.port,
+      services: storeBindings(deps, kit),
+      kit,
+      shutdownTimeoutMs: config.common.shutdownTimeoutMs,
+    });
+    cleanups.push({ name: "grpc", run: () => grpc.shutdown() });
+    relay.start();
+    cleanups.push({ name: "relay", run: () => relay.stop() });
+    if (!overrides.bus) cleanups.push({ name: "bus", run: () => bus.close() });
+    cleanups.push({ name: "cache", run: () => cache.close() });
+    const metricsServer: HttpServer = await serveMetrics(metrics, config.metricsPort);
+    cleanups.push({ name: "metrics", run: () => new Promise((r) => metricsServer.close(() => r(undefined))) });
+    if (!overrides.db) cleanups.push({ name: "db", run: () => db.destroy() });
+    log.info({ port: grpc.port, driver: config.databaseUrl ? "pg" : "pglite" }, "store listening");
+
+    let closing: Promise<void> | undefined;
+    return {
+      port: grpc.port,
+      metricsPort: (metricsServer.address() as AddressInfo).port,
+      deps,
+      relay,
+      bus,
+      shutdown: () => (closing ??= runCleanups(cleanups, log)),
+    };
+  } catch (err) {
+    if (!overrides.db) cleanups.push({ name: "db", run: () => db.destroy() });
+    await runCleanups(cleanups, log);
+    throw err;
+  }
+}
+
+async function runCleanups(steps: { name: string; run: () => Promise<unknown> }[], log: Logger) {
+  for (const step of steps) {
+    try {
+      await step.run();
+    } catch (err) {
+      log.warn({ err, step: step.name }, "store shutdown step failed");
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import { AppError, invalid, notFound, unauthenticated, type Implementation } from "@sker/kit";
+import type { UserServiceService } from "@sker/contracts/store/v1/user";
+import { requireService, userOf } from "../authz.js";
+import type { StoreDeps } from "../deps.js";
+import { parseId } from "../shared/ids.js";
+import { apiKeyToProto, userToProto } from "./map.js";
+import { dummyHash, hashPassword, verifyPassword } from "./passwords.js";
+import { newSecret, sha256 } from "./secrets.js";
+import { issueSession, logout, rotate } from "./sessions.js";
+import { checkKeyName, checkRegister, checkUpdateMe, uniqueViolation } from "./validate.js";
+import { deleteAccount } from "./delete.js";
+
+const DEFAULT_SCRYPT_N = 1 << 15;
+const MAX_API_KEYS = 100;
+
+export function userService(deps: StoreDeps): Implementation<typeof UserServiceService> {
+  const { db } = deps;
+  const scryptN = deps.config.scryptCost ?? DEFAULT_SCRYPT_N;
+
+  const me = async (userId: string) => {
+    const row = await db.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+    if (!row) throw unauthenticated("this account no longer exists");
+    return row;
+  };
+
+  return {
+    async register(req, ctx) {
+      requireService(ctx.caller);
+      const input = checkRegister(req);
+      const taken = await db
+        .selectFrom("users")
+        .select(["email", "username"])
+        .where((eb) => eb.or([eb(eb.fn("lower", ["email"]), "=", input.email.toLowerCase()), eb(eb.fn("lower", ["username"]), "=", input.username.toLowerCase())]))
+        .execute();
+      const conflict = (field: "email" | "username") => new AppError("CONFLICT", `${field} is already taken`, { field });
+      if (taken.some((t) => t.email.toLowerCase() === input.email.toLowerCase())) throw conflict("email");
+      if (taken.length) throw conflict("username");
+      const passwordHash = await hashPassword(input.password, scryptN);
+      try {
+        const session = await db.transaction().execute(async (trx) => {
+          const user = await trx
+            .insertInto("users")
+            .values({ email: input.email, username: input.username, password_hash: passwordHash, display_name: input.displayName || input.username, settings: "{}" })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          return issueSession(trx, deps, user);
+        });
+        return { session };
+      } catch (err) {
+        // Lost a race with a concurrent registration of the same name: the unique index decides.
+        const index = uniqueViolation(err);
+        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username");
+        throw err;
+      }
+    },
+
+    async login(req, ctx) {
+      requireService(ctx.caller);
+      const login = (req.login ?? "").trim();
+      if (!login) throw invalid("login", "is required (an email or a username)");
+      if (!req.password) throw invalid("password", "is required");
+      const column = login.includes("@") ? "email" : "username";
+      const user = await db
+        .selectFrom("users")
+        .selectAll()
+        .where((eb) => eb(eb.fn("lower", [column]), "=", login.toLowerCase()))
+        .executeTakeFirst();
+      // Verify against a dummy hash when nobody matches, so timing does not reveal accounts.
+      const ok = await verifyPassword(req.password, user?.password_hash ?? (await dummyHash(scryptN)));
+      if (!user || !ok) throw unauthenticated("invalid credentials");
+      return { session: await issueSession(db, deps, user) };
+    },
+
+    async refresh(req, ctx) {
+      requireService(ctx.caller);
+      if (!req.refreshToken) throw invalid("refreshToken", "is required");
+      return { session: await rotate(deps, req.refreshToken) };
+    },
+
+    async logout(req, ctx) {
+      requireService(ctx.caller);
+      if (!req.refreshToken) throw invalid("refreshToken", "is required");
+      await logout(deps, req.refreshToken);
+      return {};
+    },
+
+    async verifyApiKey(req, ctx) {
+      requireService(ctx.caller);
+      if (!req.key) throw invalid("key", "is required");
+      const row = await db
+        .selectFrom("api_keys as k")
+        .innerJoin("users as u", "u.id", "k.user_id")
+        .selectAll("u")
+        .select(["k.id as key_id", "k.last_used_at as key_last_used_at"])
+        .where("k.key_hash", "=", sha256(req.key))
+        .executeTakeFirst();
+      if (!row) throw unauthenticated("invalid API key");
+      // last_used_at at minute resolution: a busy key does not write on every request.
+      if (!row.key_last_used_at || Date.now() - row.key_last_used_at.getTime() > 60_000)
+        await db.updateTable("api_keys").set({ last_used_at: new Date() }).where("id", "=", row.key_id).execute();
+      const ttl = deps.config.apiKeyTokenTtlSeconds ?? 300;
+      const { key_id, key_last_used_at: _, ...user } = row;
+      return { user: userToProto(user), apiKeyId: key_id, accessToken: await deps.tokens.signAccess(user, ttl), expiresIn: ttl };
+    },
+
+    async getMe(_req, ctx) {
+      return { user: userToProto(await me(userOf(ctx.caller))) };
+    },
+
+    async updateMe(req, ctx) {
+      const userId = userOf(ctx.caller);
+      const patch = checkUpdateMe(req);
+      if (Object.keys(patch).length === 0) return { user: userToProto(await me(userId)) };
+      const row = await db
+        .updateTable("users")
+        .set({ ...patch, updated_at: new Date() })
+        .where("id", "=", userId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw unauthenticated("this account no longer exists");
+      return { user: userToProto(row) };
+    },
+
+    async deleteMe(_req, ctx) {
+      await deleteAccount(deps, userOf(ctx.caller));
+      return {};
+    },
+
+    async createApiKey(req, ctx) {
+      const userId = userOf(ctx.caller);
+      const name = checkKeyName(req.name);
+      const key = newSecret("sk_");
+      const row = await db.transaction().execute(async (trx) => {
+        const { n } = await trx.selectFrom("api_keys").select((eb) => eb.fn.countAll<number>().as("n")).where("user_id", "=", userId).executeTakeFirstOrThrow();
+        if (n >= MAX_API_KEYS) throw new AppError("FAILED_PRECONDITION", `at most ${MAX_API_KEYS} API keys per user`);
+        return trx
+          .insertInto("api_keys")
+          .values({ user_id: userId, name, prefix: key.slice(0, 10), key_hash: sha256(key) })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      });
+      return { apiKey: apiKeyToProto(row, key) };
+    },
+
+    async listApiKeys(_req, ctx) {
+      const rows = await db.selectFrom("api_keys").selectAll().where("user_id", "=", userOf(ctx.caller)).orderBy("created_at").orderBy("id").execute();
+      return { apiKeys: rows.map((r) => apiKeyToProto(r)) };
+    },
+
+    async deleteApiKey(req, ctx) {
+      const id = parseId("id", req.id);
+      const res = await db.deleteFrom("api_keys").where("id", "=", id).where("user_id", "=", userOf(ctx.caller)).executeTakeFirst();
+      if (!res.numDeletedRows) throw notFound("api key");
+      return {};
+    },
+  };
+}
