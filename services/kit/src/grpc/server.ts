@@ -2,7 +2,6 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import type { EventEmitter } from "node:events";
 import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
 import { implement, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
-import { addReflection } from "./reflection.js";
 
 export interface ServiceBinding {
   /** Full protobuf name, as health checks and reflection know it (sker.store.v1.NodeService). */
@@ -63,7 +62,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
   };
   health.addToServer(trackingWatch(server, track));
   for (const s of opts.services) server.addService(s.definition as unknown as ServiceDefinition, s.implementation);
-  if (opts.reflection ?? true) addReflection(server, opts.services.map((s) => s.name), track);
+  if (opts.reflection ?? true) {
+    // Loaded here, not at import: descriptor decoding is a server's cost, not every kit user's.
+    const { addReflection } = await import("./reflection.js");
+    addReflection(server, opts.services.map((s) => s.name), track);
+  }
   for (const extra of opts.extras ?? []) extra(server);
 
   const port = await new Promise<number>((resolve, reject) =>
