@@ -1,0 +1,80 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { authPlugin } from "./plugins/auth.js";
+import { errorsPlugin } from "./plugins/errors.js";
+import { metricsPlugin } from "./plugins/metrics.js";
+import { openapiPlugin } from "./plugins/openapi.js";
+import { rateLimitPlugin } from "./plugins/rate-limit.js";
+import { requestIdFrom, requestIdPlugin } from "./plugins/request-id.js";
+import { securityPlugin } from "./plugins/security.js";
+import { aiTaskRoutes } from "./routes/ai-tasks.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { authRoutes } from "./routes/auth.js";
+import { connectionRoutes } from "./routes/connections.js";
+import { healthRoutes } from "./routes/health.js";
+import { nodeRoutes } from "./routes/nodes.js";
+import { projectRoutes } from "./routes/projects.js";
+import { systemRoutes } from "./routes/system.js";
+import { userRoutes } from "./routes/users.js";
+import type { GatewayDeps } from "./types.js";
+import { ProjectHub } from "./ws/hub.js";
+import { wsPlugin } from "./ws/plugin.js";
+
+/**
+ * The gateway as a Fastify instance, not listening yet. Plugins own one concern each; the
+ * authenticated API lives in one encapsulated context whose onRequest hooks authenticate and
+ * then count the caller's rate budget, so no route can forget either.
+ */
+export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    disableRequestLogging: true,
+    bodyLimit: deps.config.bodyLimitBytes,
+    genReqId: requestIdFrom,
+    trustProxy: deps.config.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.decorate("deps", deps);
+
+  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n));
+  app.addHook("onReady", async () => hub.start());
+  app.addHook("onClose", async () => hub.close());
+
+  await app.register(requestIdPlugin);
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { deps });
+  await app.register(securityPlugin, { deps });
+  await app.register(openapiPlugin, { deps });
+  await app.register(authPlugin, { deps });
+  await app.register(rateLimitPlugin, { deps });
+
+  await app.register(healthRoutes);
+  await app.register(authRoutes, { prefix: "/api/v1/auth" });
+
+  await app.register(
+    async (api) => {
+      api.addHook("onRequest", api.authenticate);
+      api.addHook("onRequest", api.limits.user);
+      await api.register(userRoutes);
+      await api.register(apiKeyRoutes);
+      await api.register(projectRoutes);
+      await api.register(nodeRoutes);
+      await api.register(connectionRoutes);
+      await api.register(aiTaskRoutes);
+      await api.register(systemRoutes, { prefix: "/system" });
+    },
+    { prefix: "/api/v1" },
+  );
+  // DESIGN §3 names the admin routes /api/system/*; /api/v1/system/* is the same thing.
+  await app.register(
+    async (api) => {
+      api.addHook("onRequest", api.authenticate);
+      api.addHook("onRequest", api.limits.user);
+      await api.register(systemRoutes);
+    },
+    { prefix: "/api/system" },
+  );
+
+  await app.register(wsPlugin, { deps, hub });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,68 @@
+import { commonConfig, envReader, type CommonConfig } from "@sker/kit";
+
+export interface GatewayConfig extends CommonConfig {
+  host: string;
+  port: number;
+  storeAddr: string;
+  brokerAddr: string;
+  /** Deadline of every gRPC call the gateway makes. */
+  grpcDeadlineMs: number;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  rabbitmqUrl: string | undefined;
+  eventsExchange: string;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  rateLimits: {
+    windowMs: number;
+    /** Per user or API key, every authenticated route. */
+    perUser: number;
+    /** Per client IP, the /auth routes. */
+    authPerIp: number;
+    /** Per user, AI task submissions (REST and WebSocket). */
+    aiPerUser: number;
+  };
+  ws: {
+    pingIntervalMs: number;
+    authTimeoutMs: number;
+    /** A socket whose unsent bytes exceed this is closed (1013): a client that does not read. */
+    maxBufferedBytes: number;
+  };
+  /** How long a verified API key is trusted without asking the store again. */
+  apiKeyCacheMs: number;
+  trustProxy: boolean;
+  version: string;
+}
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const e = envReader(env);
+  const common = commonConfig(env);
+  return {
+    ...common,
+    host: e.str("GATEWAY_HOST", "0.0.0.0"),
+    port: e.int("GATEWAY_PORT", 3000, { max: 65535 }),
+    storeAddr: e.str("STORE_ADDR", "127.0.0.1:3001"),
+    brokerAddr: e.str("BROKER_ADDR", "127.0.0.1:3002"),
+    grpcDeadlineMs: e.int("GRPC_DEADLINE_MS", 5000, { min: 50, max: 600_000 }),
+    redisUrl: e.url("REDIS_URL", ["redis", "rediss"]),
+    redisKeyPrefix: e.str("REDIS_KEY_PREFIX", "sker:"),
+    rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
+    eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
+    corsOrigins: e.list("CORS_ORIGINS"),
+    bodyLimitBytes: e.int("GATEWAY_BODY_LIMIT_BYTES", 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
+    rateLimits: {
+      windowMs: e.int("RATE_LIMIT_WINDOW_MS", 60_000, { min: 1000, max: 3_600_000 }),
+      perUser: e.int("RATE_LIMIT_PER_USER", 600, { min: 1 }),
+      authPerIp: e.int("RATE_LIMIT_AUTH_PER_IP", 20, { min: 1 }),
+      aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
+    },
+    ws: {
+      pingIntervalMs: e.int("WS_PING_INTERVAL_MS", 30_000, { min: 100, max: 600_000 }),
+      authTimeoutMs: e.int("WS_AUTH_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+      maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
+    },
+    apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 30_000, { min: 0, max: 600_000 }),
+    trustProxy: e.bool("TRUST_PROXY", false),
+    version: e.str("SKER_VERSION", "0.1.0"),
+  };
+}

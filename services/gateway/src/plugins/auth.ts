@@ -1,0 +1,57 @@
+import fp from "fastify-plugin";
+import type { FastifyRequest } from "fastify";
+import { bearer, forbidden, unauthenticated, type Tokens } from "@sker/kit";
+import { ApiKeyCache } from "../auth/api-key-cache.js";
+import type { GatewayDeps, RequestUser } from "../types.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** onRequest hook: an access JWT (verified here, alg pinned) or an X-API-Key (verified by the store). */
+    authenticate: (req: FastifyRequest) => Promise<void>;
+    /** onRequest hook after authenticate: the caller's email must be in SKER_ADMIN_EMAILS. */
+    requireAdmin: (req: FastifyRequest) => Promise<void>;
+    apiKeys: ApiKeyCache;
+    /** The gateway's own service token, for Register/Login/Refresh/Logout/VerifyApiKey. */
+    serviceToken: () => Promise<string>;
+  }
+}
+
+/** Verifies an access token locally. Used by REST and the WebSocket alike. */
+export async function userFromAccessToken(tokens: Tokens, token: string): Promise<RequestUser> {
+  const caller = await tokens.verify(token);
+  if (caller.kind !== "user") throw unauthenticated("not a user token");
+  return { userId: caller.userId, email: caller.email, username: caller.username, via: "jwt" };
+}
+
+export const authPlugin = fp<{ deps: GatewayDeps }>(
+  async (app, { deps }) => {
+    const serviceToken = () => deps.tokens.service("gateway");
+    const apiKeys = new ApiKeyCache(deps.clients, serviceToken, deps.config.apiKeyCacheMs);
+    const admins = new Set(deps.config.adminEmails);
+
+    app.decorateRequest("user", null);
+    app.decorateRequest("userToken", "");
+    app.decorate("apiKeys", apiKeys);
+    app.decorate("serviceToken", serviceToken);
+
+    app.decorate("authenticate", async (req: FastifyRequest) => {
+      const key = req.headers["x-api-key"];
+      if (typeof key === "string" && key !== "") {
+        if (key.length > 512) throw unauthenticated("invalid API key");
+        const { user, token } = await apiKeys.verify(key, req.id);
+        req.user = user;
+        req.userToken = token;
+        return;
+      }
+      const token = bearer(req.headers.authorization);
+      if (!token) throw unauthenticated("send an access token as 'Authorization: Bearer <token>' or an API key as X-API-Key");
+      req.user = await userFromAccessToken(deps.tokens, token);
+      req.userToken = token;
+    });
+
+    app.decorate("requireAdmin", async (req: FastifyRequest) => {
+      if (!req.user || !admins.has(req.user.email.toLowerCase())) throw forbidden("administrators only");
+    });
+  },
+  { name: "sker-auth" },
+);

@@ -1,0 +1,107 @@
+import { Ajv, type ErrorObject } from "ajv";
+import addFormatsModule from "ajv-formats";
+import fp from "fastify-plugin";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { AppError, ERRORS, type ErrorCode } from "@sker/kit";
+
+// The one error path of the gateway: whatever is thrown (an AppError from a handler or from a
+// gRPC call through promiseClient, a schema violation, a parser error) becomes the DESIGN §3
+// envelope with the status of kit's ERRORS table. Nothing a client sends may produce a 500.
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** Bodies are validated strictly (no coercion, unknown fields rejected); query and params coerce. */
+function validators() {
+  const body = addFormats(new Ajv({ allErrors: true, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false }));
+  const other = addFormats(new Ajv({ allErrors: true, coerceTypes: "array", useDefaults: true, removeAdditional: false, strict: false }));
+  return { body, other };
+}
+
+/** "/position/x" + missing "y" → "position.y"; the field a client has to fix. */
+function fieldOf(e: ErrorObject, context: string): string {
+  const base = e.instancePath.split("/").filter(Boolean).join(".");
+  const extra =
+    e.keyword === "additionalProperties"
+      ? (e.params as { additionalProperty: string }).additionalProperty
+      : e.keyword === "required"
+        ? (e.params as { missingProperty: string }).missingProperty
+        : "";
+  const path = [base, extra].filter(Boolean).join(".");
+  if (path) return path;
+  return context === "body" ? "body" : context;
+}
+
+function messageOf(e: ErrorObject): string {
+  if (e.keyword === "additionalProperties") return "is not a known field";
+  if (e.keyword === "required") return "is required";
+  return e.message ?? "is invalid";
+}
+
+export function validationError(errors: ErrorObject[], context: string): AppError {
+  const fields = errors.map((e) => ({ field: fieldOf(e, context), message: messageOf(e) }));
+  const first = fields[0] ?? { field: context, message: "is invalid" };
+  return new AppError("VALIDATION_ERROR", `${first.field}: ${first.message}`, { field: first.field, fields });
+}
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: "VALIDATION_ERROR",
+  401: "UNAUTHENTICATED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  429: "RATE_LIMITED",
+  503: "UNAVAILABLE",
+};
+
+/** Anything thrown → AppError. Unknown non-client errors become INTERNAL (logged). */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as FastifyError & { validation?: ErrorObject[]; validationContext?: string };
+  if (fe?.validation) return validationError(fe.validation, fe.validationContext ?? "body");
+  switch (fe?.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new AppError("INVALID_JSON", "the body is not valid JSON");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new AppError("INVALID_JSON", "the body must be application/json");
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new AppError("PAYLOAD_TOO_LARGE", "the body is larger than the limit");
+  }
+  // JSON.parse's own SyntaxError (and secure-json-parse's prototype-poisoning refusal) carry 400.
+  if (fe instanceof SyntaxError || (fe?.statusCode === 400 && /JSON|prototype/i.test(fe.message ?? "")))
+    return new AppError("INVALID_JSON", "the body is not valid JSON");
+  const status = fe?.statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500)
+    return new AppError(BY_STATUS[status] ?? "VALIDATION_ERROR", fe.message || "bad request");
+  return new AppError("INTERNAL", "internal error");
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, app: AppError) {
+  const status = ERRORS[app.code].http;
+  return reply
+    .code(status)
+    .type("application/json; charset=utf-8")
+    .send({
+      success: false,
+      error: { code: app.code, message: app.message, ...(app.details ? { details: app.details } : {}) },
+      requestId: req.id,
+    });
+}
+
+export const errorsPlugin = fp(
+  async (app) => {
+    const v = validators();
+    app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? v.body : v.other).compile(schema));
+
+    app.setErrorHandler((err, req, reply) => {
+      const mapped = toAppError(err);
+      if (mapped.code === "INTERNAL") req.log.error({ err }, "unhandled error");
+      else if (mapped.httpStatus >= 500) req.log.warn({ code: mapped.code, msg: mapped.message }, "dependency error");
+      return sendError(req, reply, mapped);
+    });
+
+    app.setNotFoundHandler((req, reply) => sendError(req, reply, new AppError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
+  },
+  { name: "sker-errors" },
+);

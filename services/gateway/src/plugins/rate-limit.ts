@@ -1,0 +1,71 @@
+import fp from "fastify-plugin";
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { AppError } from "@sker/kit";
+import type { GatewayDeps } from "../types.js";
+
+// Three budgets (DESIGN §3), counted in Redis so every replica shares them (in memory without
+// REDIS_URL): per user or API key on every authenticated route, per IP on /auth, per user on AI
+// submissions. @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves
+// so the body is the error envelope and Retry-After is always set.
+
+export type LimitKind = "user" | "authIp" | "ai";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    limits: {
+      /** onRequest/preHandler hooks. */
+      user: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+      authIp: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+      ai: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+      /** For callers without an HTTP request (the WebSocket): throws RATE_LIMITED when over. */
+      check: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
+    };
+  }
+}
+
+type Shim = { rateKey: string; routeOptions: { config: Record<string, unknown> } };
+
+export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
+  async (app, { deps }) => {
+    const { windowMs, perUser, authPerIp, aiPerUser } = deps.config.rateLimits;
+    await app.register(rateLimit, {
+      global: false,
+      timeWindow: windowMs,
+      ...(deps.redis ? { redis: deps.redis, nameSpace: `${deps.config.redisKeyPrefix}rl:` } : {}),
+      // Redis down: let requests through rather than turn an outage of the limiter into one of the API.
+      skipOnError: true,
+      keyGenerator: (req) => (req as unknown as Shim).rateKey,
+    });
+
+    const limiters: Record<LimitKind, ReturnType<typeof app.createRateLimit>> = {
+      user: app.createRateLimit({ max: perUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
+      authIp: app.createRateLimit({ max: authPerIp, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
+      ai: app.createRateLimit({ max: aiPerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
+    };
+
+    const check = async (kind: LimitKind, key: string) => {
+      const shim: Shim = { rateKey: `${kind}:${key}`, routeOptions: { config: {} } };
+      const res = await limiters[kind](shim as unknown as FastifyRequest);
+      if (res.isAllowed || !res.isExceeded) return undefined;
+      return { retryAfter: Math.max(1, res.ttlInSeconds) };
+    };
+
+    const hook = (kind: LimitKind, keyOf: (req: FastifyRequest) => string) => async (req: FastifyRequest, reply: FastifyReply) => {
+      const over = await check(kind, keyOf(req));
+      if (over) {
+        reply.header("retry-after", String(over.retryAfter));
+        throw new AppError("RATE_LIMITED", `rate limit exceeded, retry in ${over.retryAfter}s`, { retryAfter: over.retryAfter });
+      }
+    };
+
+    const principal = (req: FastifyRequest) => (req.user?.apiKeyId ? `key:${req.user.apiKeyId}` : `user:${req.user?.userId ?? req.ip}`);
+    app.decorate("limits", {
+      user: hook("user", principal),
+      authIp: hook("authIp", (req) => req.ip),
+      ai: hook("ai", (req) => req.user?.userId ?? req.ip),
+      check,
+    });
+  },
+  { name: "sker-rate-limit" },
+);

@@ -1,0 +1,162 @@
+import { fromProtoEnum } from "@sker/kit";
+import type { Role } from "@sker/contracts/common/v1/common";
+import type { User, ApiKey } from "@sker/contracts/store/v1/user";
+import type { Project, Member } from "@sker/contracts/store/v1/project";
+import type { Node, NodeVersion } from "@sker/contracts/store/v1/node";
+import type { Connection } from "@sker/contracts/store/v1/connection";
+import type { Task } from "@sker/contracts/store/v1/task";
+import type { Event } from "@sker/contracts/store/v1/event";
+
+// Protobuf messages → the REST JSON of DESIGN §3: camelCase (ts-proto already is), lowercase
+// enum values, null for an absent id or time. One function per resource, used by routes and the
+// WebSocket alike.
+
+const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
+const orNull = (s: string | undefined) => (s ? s : null);
+const obj = (o: { [k: string]: unknown } | undefined) => o ?? {};
+
+export const role = (r: Role | undefined) => fromProtoEnum(r, "ROLE_") ?? null;
+
+export function user(u: User | undefined) {
+  if (!u) return null;
+  return {
+    id: u.id,
+    email: u.email,
+    username: u.username,
+    displayName: u.displayName,
+    avatarUrl: u.avatarUrl,
+    settings: obj(u.settings),
+    createdAt: iso(u.createdAt),
+    updatedAt: iso(u.updatedAt),
+  };
+}
+
+export function apiKey(k: ApiKey | undefined) {
+  return {
+    id: k?.id ?? "",
+    name: k?.name ?? "",
+    ...(k?.key ? { key: k.key } : {}),
+    prefix: k?.prefix ?? "",
+    createdAt: iso(k?.createdAt),
+    lastUsedAt: iso(k?.lastUsedAt),
+  };
+}
+
+export function project(p: Project | undefined) {
+  if (!p) return null;
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    status: fromProtoEnum(p.status, "PROJECT_STATUS_") ?? "active",
+    canvasData: obj(p.canvasData),
+    settings: obj(p.settings),
+    role: role(p.role),
+    ownerId: p.ownerId,
+    createdAt: iso(p.createdAt),
+    updatedAt: iso(p.updatedAt),
+  };
+}
+
+export function member(m: Member | undefined) {
+  return {
+    projectId: m?.projectId ?? "",
+    userId: m?.userId ?? "",
+    username: m?.username ?? "",
+    email: m?.email ?? "",
+    role: role(m?.role),
+    createdAt: iso(m?.createdAt),
+  };
+}
+
+export function node(n: Node | undefined) {
+  if (!n) return null;
+  return {
+    id: n.id,
+    projectId: n.projectId,
+    title: n.title,
+    content: n.content,
+    semanticType: n.semanticType,
+    importance: n.importance,
+    confidence: n.confidence,
+    status: fromProtoEnum(n.status, "NODE_STATUS_") ?? "idle",
+    tags: n.tags,
+    position: n.position ?? { x: 0, y: 0 },
+    size: n.size ?? { width: 0, height: 0 },
+    metadata: obj(n.metadata),
+    parentId: orNull(n.parentId),
+    version: n.version,
+    aiGenerated: n.aiGenerated,
+    createdBy: n.createdBy,
+    createdAt: iso(n.createdAt),
+    updatedAt: iso(n.updatedAt),
+    deletedAt: iso(n.deletedAt),
+  };
+}
+
+export function nodeVersion(v: NodeVersion) {
+  return {
+    nodeId: v.nodeId,
+    version: v.version,
+    title: v.title,
+    content: v.content,
+    changeType: fromProtoEnum(v.changeType, "CHANGE_TYPE_") ?? null,
+    createdBy: v.createdBy,
+    taskId: orNull(v.taskId),
+    createdAt: iso(v.createdAt),
+  };
+}
+
+export function connection(c: Connection | undefined) {
+  if (!c) return null;
+  return {
+    id: c.id,
+    projectId: c.projectId,
+    sourceNodeId: c.sourceNodeId,
+    targetNodeId: c.targetNodeId,
+    type: fromProtoEnum(c.type, "CONNECTION_TYPE_") ?? null,
+    label: c.label,
+    weight: c.weight,
+    createdBy: c.createdBy,
+    createdAt: iso(c.createdAt),
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+export function task(t: Task | undefined) {
+  if (!t) return null;
+  return {
+    id: t.id,
+    projectId: t.projectId,
+    type: fromProtoEnum(t.type, "TASK_TYPE_") ?? null,
+    status: fromProtoEnum(t.status, "TASK_STATUS_") ?? null,
+    priority: fromProtoEnum(t.priority, "TASK_PRIORITY_") ?? "normal",
+    nodeId: orNull(t.nodeId),
+    resultNodeId: orNull(t.resultNodeId),
+    sourceNodeIds: t.sourceNodeIds,
+    prompt: t.prompt,
+    options: {
+      model: t.options?.model ?? "",
+      ...(t.options?.temperature !== undefined ? { temperature: t.options.temperature } : {}),
+      ...(t.options?.maxTokens !== undefined ? { maxTokens: t.options.maxTokens } : {}),
+    },
+    attempts: t.attempts,
+    result: t.result ?? null,
+    error: t.error && (t.error.code || t.error.message) ? { code: t.error.code, message: t.error.message } : null,
+    usage: t.usage ? { inputTokens: t.usage.inputTokens, outputTokens: t.usage.outputTokens } : null,
+    provider: t.provider,
+    model: t.model,
+    createdBy: t.createdBy,
+    createdAt: iso(t.createdAt),
+    startedAt: iso(t.startedAt),
+    completedAt: iso(t.completedAt),
+  };
+}
+
+/** A replayed event in the WebSocket frame shape (live events from the bus have the same). */
+export function event(e: Event) {
+  return { type: "event" as const, projectId: e.projectId, seq: e.seq, name: e.name, data: e.data ?? {}, at: iso(e.at) };
+}
+
+/** A list page: `nextCursor` is null on the last page. */
+export const page = <T>(items: T[], nextCursor: string | undefined) => ({ items, nextCursor: nextCursor ? nextCursor : null });

@@ -1,0 +1,54 @@
+import fp from "fastify-plugin";
+import websocket from "@fastify/websocket";
+import { Ajv } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { randomUUID } from "node:crypto";
+import { bodies } from "../rest/schemas.js";
+import type { GatewayDeps } from "../types.js";
+import type { ProjectHub } from "./hub.js";
+import { CLOSE } from "./sender.js";
+import { Session, type SessionEnv } from "./session.js";
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/** GET /ws (DESIGN §4). Sessions are closed with 1001 when the gateway shuts down. */
+export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
+  async (app, { deps, hub }) => {
+    const sessions = new Set<Session>();
+    await app.register(websocket, {
+      options: { maxPayload: 256 * 1024 },
+      preClose(done) {
+        for (const s of sessions) s.close(CLOSE.goingAway, "server shutting down");
+        app.websocketServer.close(() => done());
+      },
+    });
+
+    const ajv = addFormats(new Ajv({ allErrors: false, coerceTypes: false, strict: false }));
+    const env: SessionEnv = {
+      deps,
+      hub,
+      validateTask: ajv.compile(bodies.submitTask),
+      limit: (kind, key) => app.limits.check(kind, key),
+      onSlow: () => app.wsMetrics.slowClosed.inc(),
+      onSent: (kind) => app.wsMetrics.eventsSent.inc({ kind }),
+    };
+
+    const ping = setInterval(() => {
+      for (const s of sessions) s.heartbeat();
+    }, deps.config.ws.pingIntervalMs);
+    ping.unref();
+    app.addHook("onClose", async () => clearInterval(ping));
+
+    app.get<{ Querystring: { token?: string } }>("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
+      const token = typeof req.query.token === "string" ? req.query.token : undefined;
+      const session = new Session(socket, env, typeof req.id === "string" ? req.id : randomUUID(), token);
+      sessions.add(session);
+      app.wsMetrics.openSockets.inc();
+      socket.on("close", () => {
+        sessions.delete(session);
+        app.wsMetrics.openSockets.dec();
+      });
+    });
+  },
+  { name: "sker-ws" },
+);

@@ -1,0 +1,120 @@
+import type { BusEvent, CallOptions } from "@sker/kit";
+import type { Clients } from "../clients.js";
+import * as map from "../rest/map.js";
+import type { ProjectHub } from "./hub.js";
+import type { Send } from "./sender.js";
+
+const PAGE = 500;
+
+/**
+ * One socket's subscription to one project: the replay/live seam of DESIGN §4.
+ * 1. bind the project on the bus first, buffering live events;
+ * 2. ListEvents (this is also the membership check: non-members get NOT_FOUND);
+ * 3. send `subscribed` and replay everything after `since`;
+ * 4. flush the buffer, dropping seq ≤ the last sent, then go live.
+ * Live, a seq that skips ahead (a lost or reordered bus message) is filled from ListEvents, so
+ * the client sees each seq once, in order.
+ */
+export class ProjectStream {
+  private lastSeq = 0;
+  private live = false;
+  private fetching = false;
+  private buffer: BusEvent[] = [];
+  private closed = false;
+  private unlisten: (() => Promise<void>) | undefined;
+
+  constructor(
+    readonly projectId: string,
+    private readonly hub: ProjectHub,
+    private readonly clients: Clients,
+    private readonly call: () => CallOptions,
+    private readonly send: Send,
+    private readonly onFail: (err: unknown) => void,
+  ) {}
+
+  async start(since: number | undefined): Promise<void> {
+    this.unlisten = await this.hub.add(this.projectId, (e) => this.onBus(e));
+    if (this.closed) return this.close();
+    const first = await this.clients.events.listEvents(
+      { projectId: this.projectId, afterSeq: since ?? 0, limit: since === undefined ? 1 : PAGE },
+      this.call(),
+    );
+    if (this.closed) return;
+    const latest = first.latestSeq;
+    this.send({ type: "subscribed", projectId: this.projectId, seq: latest });
+    if (since === undefined) {
+      this.lastSeq = latest;
+    } else {
+      this.lastSeq = Math.min(since, latest);
+      this.emit(first.events.map(map.event));
+      await this.fill(latest);
+    }
+    this.live = true;
+    this.drain();
+  }
+
+  private onBus(e: BusEvent): void {
+    if (this.closed) return;
+    if (e.seq === null) {
+      // Ephemeral (task.progress): nothing to order, nothing to replay.
+      if (this.live) this.send({ type: "event", projectId: e.projectId, seq: null, name: e.name, data: e.data, at: e.at });
+      return;
+    }
+    this.buffer.push(e);
+    if (this.live && !this.fetching) this.drain();
+  }
+
+  /** Sends buffered events in seq order; a gap triggers a fetch from the store. */
+  private drain(): void {
+    this.buffer.sort((a, b) => a.seq! - b.seq!);
+    while (this.buffer.length > 0 && !this.closed) {
+      const e = this.buffer[0];
+      if (e.seq! <= this.lastSeq) {
+        this.buffer.shift();
+        continue;
+      }
+      if (e.seq! > this.lastSeq + 1) {
+        void this.fillGap(e.seq! - 1);
+        return;
+      }
+      this.buffer.shift();
+      this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at }]);
+    }
+  }
+
+  private async fillGap(upTo: number): Promise<void> {
+    this.fetching = true;
+    try {
+      await this.fill(upTo);
+    } catch (err) {
+      return this.onFail(err);
+    } finally {
+      this.fetching = false;
+    }
+    this.drain();
+  }
+
+  /** Pages through ListEvents until lastSeq reaches `upTo`. */
+  private async fill(upTo: number): Promise<void> {
+    while (!this.closed && this.lastSeq < upTo) {
+      const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
+      const before = this.lastSeq;
+      this.emit(res.events.map(map.event));
+      if (this.lastSeq === before) return;
+    }
+  }
+
+  private emit(frames: { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null }[]): void {
+    for (const f of frames) {
+      if (this.closed || f.seq <= this.lastSeq) continue;
+      if (!this.send(f)) return;
+      this.lastSeq = f.seq;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.buffer = [];
+    await this.unlisten?.();
+  }
+}

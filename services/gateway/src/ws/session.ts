@@ -1,0 +1,176 @@
+import type { WebSocket } from "ws";
+import type { ValidateFunction } from "ajv";
+import { AppError, type CallOptions } from "@sker/kit";
+import { userFromAccessToken } from "../plugins/auth.js";
+import type { LimitKind } from "../plugins/rate-limit.js";
+import type { TaskBody } from "../rest/task-request.js";
+import type { GatewayDeps, RequestUser } from "../types.js";
+import { runAiGenerate } from "./ai-generate.js";
+import type { ProjectHub } from "./hub.js";
+import { ProjectStream } from "./project-stream.js";
+import { CLOSE, sender, type Send } from "./sender.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface SessionEnv {
+  deps: GatewayDeps;
+  hub: ProjectHub;
+  validateTask: ValidateFunction;
+  limit: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
+  onSlow: () => void;
+  onSent: (kind: string) => void;
+}
+
+type Msg = Record<string, unknown> & { type?: unknown };
+
+/** One WebSocket connection: authentication, subscriptions, AI requests, liveness (DESIGN §4). */
+export class Session {
+  user: RequestUser | undefined;
+  private token = "";
+  private readonly streams = new Map<string, ProjectStream>();
+  private readonly cleanups = new Set<() => Promise<void>>();
+  private readonly send: Send;
+  private authTimer: NodeJS.Timeout | undefined;
+  alive = true;
+  private closed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly env: SessionEnv,
+    private readonly requestId: string,
+    queryToken: string | undefined,
+  ) {
+    this.send = sender(socket, env.deps.config.ws.maxBufferedBytes, env.onSlow, env.onSent);
+    socket.on("message", (data, isBinary) => void this.onMessage(isBinary ? "" : data.toString()));
+    socket.on("pong", () => (this.alive = true));
+    socket.on("close", () => void this.dispose());
+    socket.on("error", () => socket.terminate());
+    if (queryToken !== undefined) void this.authenticate(queryToken);
+    else this.authTimer = setTimeout(() => this.reject("no authenticate message in time"), env.deps.config.ws.authTimeoutMs);
+  }
+
+  private call = (): CallOptions => ({ token: this.token, requestId: this.requestId });
+
+  private reject(message: string): void {
+    this.send({ type: "error", code: "UNAUTHENTICATED", message });
+    this.socket.close(CLOSE.unauthenticated, "unauthenticated");
+  }
+
+  private async authenticate(token: unknown): Promise<void> {
+    clearTimeout(this.authTimer);
+    try {
+      if (typeof token !== "string" || token === "") throw new AppError("UNAUTHENTICATED", "missing token");
+      const user = await userFromAccessToken(this.env.deps.tokens, token);
+      // A fresh token for the same user may replace an expiring one; another user's may not.
+      if (this.user && this.user.userId !== user.userId) throw new AppError("UNAUTHENTICATED", "a socket stays with one user");
+      this.user = user;
+      this.token = token;
+      this.send({ type: "authenticated", userId: user.userId });
+    } catch (err) {
+      this.reject(err instanceof AppError ? err.message : "invalid token");
+    }
+  }
+
+  private async onMessage(raw: string): Promise<void> {
+    let msg: Msg;
+    try {
+      msg = JSON.parse(raw) as Msg;
+      if (typeof msg !== "object" || msg === null || Array.isArray(msg)) throw new Error("not an object");
+    } catch {
+      if (!this.user) return this.reject("the first message must be authenticate");
+      return void this.send({ type: "error", code: "INVALID_JSON", message: "messages are JSON objects" });
+    }
+    if (msg.type === "authenticate") return this.authenticate(msg.token);
+    if (!this.user) return this.reject("the first message must be authenticate");
+    switch (msg.type) {
+      case "ping":
+        return void this.send({ type: "pong" });
+      case "subscribe":
+        return this.subscribe(msg);
+      case "unsubscribe":
+        return this.unsubscribe(msg);
+      case "AI_GENERATE_REQUEST":
+        return this.aiGenerate(msg);
+      default:
+        this.send({ type: "error", code: "VALIDATION_ERROR", message: `unknown message type ${JSON.stringify(msg.type)}`, details: { field: "type" } });
+    }
+  }
+
+  private async subscribe(msg: Msg): Promise<void> {
+    const { projectId, since } = msg;
+    if (typeof projectId !== "string" || !UUID.test(projectId))
+      return void this.send({ type: "error", code: "VALIDATION_ERROR", message: "projectId must be a UUID", details: { field: "projectId" } });
+    if (since !== undefined && since !== null && !(Number.isSafeInteger(since) && (since as number) >= 0))
+      return void this.send({ type: "error", code: "VALIDATION_ERROR", projectId, message: "since must be a non-negative integer", details: { field: "since" } });
+    await this.streams.get(projectId)?.close();
+    const stream = new ProjectStream(projectId, this.env.hub, this.env.deps.clients, this.call, this.send, (err) => this.streamFailed(stream, err));
+    this.streams.set(projectId, stream);
+    try {
+      await stream.start(typeof since === "number" ? since : undefined);
+    } catch (err) {
+      await this.streamFailed(stream, err);
+    }
+  }
+
+  private async streamFailed(stream: ProjectStream, err: unknown): Promise<void> {
+    if (this.streams.get(stream.projectId) === stream) this.streams.delete(stream.projectId);
+    await stream.close();
+    const app = err instanceof AppError ? err : new AppError("INTERNAL", "internal error");
+    this.send({ type: "error", code: app.code, projectId: stream.projectId, message: app.message });
+  }
+
+  private async unsubscribe(msg: Msg): Promise<void> {
+    const projectId = String(msg.projectId ?? "");
+    const stream = this.streams.get(projectId);
+    this.streams.delete(projectId);
+    await stream?.close();
+    this.send({ type: "unsubscribed", projectId });
+  }
+
+  private async aiGenerate(msg: Msg): Promise<void> {
+    const { type: _type, requestId, idempotencyKey, ...body } = msg;
+    if (typeof requestId !== "string" || requestId === "" || requestId.length > 128)
+      return void this.send({ type: "AI_GENERATE_ERROR", requestId: null, error: { code: "VALIDATION_ERROR", message: "requestId: a string of 1 to 128 characters is required", details: { field: "requestId" } } });
+    if (!this.env.validateTask(body)) {
+      const e = this.env.validateTask.errors?.[0];
+      const field = [e?.instancePath.split("/").filter(Boolean).join("."), (e?.params as { additionalProperty?: string; missingProperty?: string })?.additionalProperty ?? (e?.params as { missingProperty?: string })?.missingProperty].filter(Boolean).join(".") || "body";
+      return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "VALIDATION_ERROR", message: `${field}: ${e?.message ?? "is invalid"}`, details: { field } } });
+    }
+    const over = await this.env.limit("ai", this.user!.userId);
+    if (over) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "RATE_LIMITED", message: `rate limit exceeded, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } } });
+    await runAiGenerate({
+      requestId,
+      body: body as unknown as TaskBody,
+      idempotencyKey: typeof idempotencyKey === "string" && idempotencyKey !== "" ? idempotencyKey.slice(0, 200) : undefined,
+      hub: this.env.hub,
+      clients: this.env.deps.clients,
+      call: this.call(),
+      send: this.send,
+      track: (stop) => {
+        this.cleanups.add(stop);
+        return () => this.cleanups.delete(stop);
+      },
+    });
+  }
+
+  /** Called by the ping timer: a peer that did not answer the last ping is dropped. */
+  heartbeat(): void {
+    if (!this.alive) return void this.socket.terminate();
+    this.alive = false;
+    this.socket.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  private async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    await Promise.all([...streams.map((s) => s.close()), ...[...this.cleanups].map((c) => c())]);
+    this.cleanups.clear();
+  }
+}
