@@ -1,4 +1,4 @@
-import { AppError, bind, type HandlerKit, type Implementation, type ServiceBinding, type ServiceDef } from "@sker/kit";
+import { bind, type HandlerKit, type ServiceBinding } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
@@ -22,13 +22,6 @@ export const STORE_SERVICES = {
   "sker.store.v1.TaskService": TaskServiceService,
   "sker.store.v1.EventService": EventServiceService,
 } as const;
-
-/** Until a service's handlers land, its RPCs answer UNAVAILABLE rather than not existing. */
-function pending<D extends ServiceDef>(def: D, what: string): Implementation<D> {
-  const impl = {} as Record<string, () => Promise<never>>;
-  for (const k of Object.keys(def)) impl[k] = async () => Promise.reject(new AppError("UNAVAILABLE", `${what} is not implemented yet`));
-  return impl as unknown as Implementation<D>;
-}
 
 export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
   return [

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { expect } from "vitest";
-import { AppError, channelPool, promiseClient, Tokens, type ErrorCode, type EventBus, type PromiseClient } from "@sker/kit";
+import { AppError, channelPool, promiseClient, Tokens, type CallOptions, type ErrorCode, type EventBus, type PromiseClient } from "@sker/kit";
 import { UserServiceService, type AuthSession } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
@@ -55,14 +55,33 @@ export interface TestUser {
   session: AuthSession;
 }
 
-export type StoreClients = {
-  users: PromiseClient<typeof UserServiceService>;
-  projects: PromiseClient<typeof ProjectServiceService>;
-  nodes: PromiseClient<typeof NodeServiceService>;
-  connections: PromiseClient<typeof ConnectionServiceService>;
-  tasks: PromiseClient<typeof TaskServiceService>;
-  events: PromiseClient<typeof EventServiceService>;
+/** A typed promise client whose requests may leave fields out (proto3 defaults fill them). */
+export type TestClient<D> = {
+  [K in keyof D]: D[K] extends { requestSerialize: (v: infer Req) => Buffer; responseDeserialize: (b: Buffer) => infer Res }
+    ? (req: Partial<Req>, opts: CallOptions) => Promise<Res>
+    : never;
 };
+
+export type StoreClients = {
+  users: TestClient<typeof UserServiceService>;
+  projects: TestClient<typeof ProjectServiceService>;
+  nodes: TestClient<typeof NodeServiceService>;
+  connections: TestClient<typeof ConnectionServiceService>;
+  tasks: TestClient<typeof TaskServiceService>;
+  events: TestClient<typeof EventServiceService>;
+};
+
+type AnyDef = Record<string, { requestDeserialize: (b: Buffer) => unknown; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; path: string }>;
+
+/** Decoding an empty message gives the proto3 defaults; the partial request is laid over them. */
+export function withDefaults<D extends AnyDef>(def: D, client: PromiseClient<D>): TestClient<D> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(def)) {
+    const call = (client as Record<string, (req: unknown, opts: CallOptions) => Promise<unknown>>)[name];
+    out[name] = (req: object, opts: CallOptions) => call({ ...(def[name].requestDeserialize(Buffer.alloc(0)) as object), ...req }, opts);
+  }
+  return out as TestClient<D>;
+}
 
 export interface TestStore {
   addr: string;
@@ -119,7 +138,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
   }
   const addr = `127.0.0.1:${running.port}`;
   const pool = channelPool(addr, 2);
-  const client = <D extends Parameters<typeof promiseClient>[0]>(def: D) => promiseClient(def, pool, { deadlineMs: 15_000, retries: 0 });
+  const client = <D extends AnyDef>(def: D) => withDefaults(def, promiseClient(def, pool, { deadlineMs: 15_000, retries: 0 }));
   const clients: StoreClients = {
     users: client(UserServiceService),
     projects: client(ProjectServiceService),
