@@ -175,7 +175,7 @@ describe.each(["v1", "v1alpha"] as const)("server reflection %s", (version) => {
     expect(fromBinary(FileDescriptorProtoSchema, res.fileDescriptorResponse!.fileDescriptorProto[0]).name).toBe("google/protobuf/timestamp.proto");
   });
 
-  it("answers NOT_FOUND for an unknown symbol, file or extension, and keeps the stream open", async () => {
+  it("answers NOT_FOUND for an unknown symbol, file or extension, INVALID_ARGUMENT for an empty request, and keeps the stream open", async () => {
     const sym = await client.ask({ fileContainingSymbol: "sker.store.v1.NoSuchService" });
     expect(sym.errorResponse).toMatchObject({ errorCode: 5 });
     expect(sym.errorResponse!.errorMessage).toContain("sker.store.v1.NoSuchService");
@@ -183,6 +183,8 @@ describe.each(["v1", "v1alpha"] as const)("server reflection %s", (version) => {
     expect(file.errorResponse).toMatchObject({ errorCode: 5 });
     const ext = await client.ask({ fileContainingExtension: { containingType: "sker.store.v1.Node", extensionNumber: 1000 } });
     expect(ext.errorResponse).toMatchObject({ errorCode: 5 });
+    const empty = await client.ask({} as Req);
+    expect(empty.errorResponse).toMatchObject({ errorCode: 3 }); // INVALID_ARGUMENT: no request set
     const after = await client.ask({ listServices: "" });
     expect(after.listServicesResponse!.service.length).toBe(4);
   });

@@ -223,11 +223,14 @@ export function addReflection(server: Server, services: readonly string[], track
     server.addService(definitions[v], {
       ServerReflectionInfo(call: ServerDuplexStream<ReflectionRequest, ReflectionResponse>) {
         track?.(call);
+        const finish = () => {
+          if (!call.writableEnded) call.end();
+        };
         call.on("data", (req: ReflectionRequest) => {
-          call.write({ validHost: req.host ?? "", originalRequest: req, ...answer(index, listed, req) });
+          if (!call.writableEnded) call.write({ validHost: req.host ?? "", originalRequest: req, ...answer(index, listed, req) });
         });
-        call.on("end", () => call.end());
-        call.on("error", () => call.end());
+        call.on("end", finish);
+        call.on("error", finish);
       },
     });
   }
