@@ -54,7 +54,16 @@ async function createPg(): Promise<TestDb> {
     url,
     async cleanup() {
       await db.destroy();
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      // pool.end() resolves before its sockets have closed; FORCE would kill those backends and
+      // their clients report the FATAL as an unhandled error. Give them a moment to leave first.
+      await admin(async (c) => {
+        for (let i = 0; i < 20; i++) {
+          const { rows } = await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      });
     },
   };
 }
