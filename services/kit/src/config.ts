@@ -78,6 +78,8 @@ export interface CommonConfig {
   jwtAudience: string;
   adminEmails: string[];
   shutdownTimeoutMs: number;
+  /** How long health says NOT_SERVING before listeners close, so balancers stop sending first. */
+  drainDelayMs: number;
   otlpEndpoint: string | undefined;
 }
 
@@ -112,6 +114,7 @@ export function commonConfig(env: Env = process.env): CommonConfig {
     jwtAudience: e.str("JWT_AUDIENCE", "sker-api"),
     adminEmails: e.list("SKER_ADMIN_EMAILS").map((s) => s.toLowerCase()),
     shutdownTimeoutMs: e.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
+    drainDelayMs: e.int("SHUTDOWN_DRAIN_DELAY_MS", 500, { min: 0, max: 60_000 }),
     otlpEndpoint: e.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"]),
   };
 }
