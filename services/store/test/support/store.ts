@@ -43,6 +43,8 @@ export interface TestStoreOptions {
   env?: Record<string, string>;
   /** Use this bus instead of making one from the config. */
   bus?: EventBus;
+  /** Share another store's database (a second replica); its owner drops it. */
+  shareDb?: TestDb;
 }
 
 export interface TestUser {
@@ -105,7 +107,8 @@ const rand = () => randomBytes(4).toString("hex");
 
 export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestStore> {
   const driver = opts.driver ?? "pg";
-  const testDb = await createTestDb(driver);
+  const testDb = opts.shareDb ?? (await createTestDb(driver));
+  const ownsDb = !opts.shareDb;
   const id = rand();
   const keyPrefix = `sker-t:${id}:`;
   const exchange = `sker.t.${id}.events`;
@@ -133,7 +136,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
   try {
     running = await startStore(config, { db: testDb.db, bus: opts.bus });
   } catch (err) {
-    await testDb.cleanup();
+    if (ownsDb) await testDb.cleanup();
     throw err;
   }
   const addr = `127.0.0.1:${running.port}`;
@@ -171,7 +174,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     async shutdown() {
       pool.close();
       await running.shutdown();
-      await testDb.cleanup();
+      if (ownsDb) await testDb.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
       if (redisUrl) await dropKeys(redisUrl, keyPrefix);
     },
