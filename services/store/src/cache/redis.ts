@@ -4,6 +4,8 @@ import type { Cache } from "../deps.js";
 import { decode, encode } from "./codec.js";
 import type { CacheMetrics } from "./metrics.js";
 
+const MAX_MISSED = 10_000;
+
 /**
  * Redis cache-aside. A cache must never fail a request: with Redis down every get is a miss
  * and every set/del a no-op. No offline queue and a short connect timeout, so a dead Redis
@@ -12,6 +14,9 @@ import type { CacheMetrics } from "./metrics.js";
 export class RedisCache implements Cache {
   private readonly redis: Redis;
   private warned = 0;
+  /** Invalidations that failed while Redis was unreachable: replayed as soon as it is back. */
+  private readonly missed = new Set<string>();
+  private missedTooMany = false;
 
   constructor(url: string, keyPrefix: string, private readonly log: Logger, private readonly metrics?: CacheMetrics) {
     this.redis = new Redis(url, {
@@ -24,6 +29,7 @@ export class RedisCache implements Cache {
       retryStrategy: (times) => Math.min(100 * times, 2_000),
     });
     this.redis.on("error", (err) => this.degraded("redis error", err));
+    this.redis.on("ready", () => void this.replayMissed());
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -51,9 +57,40 @@ export class RedisCache implements Cache {
     try {
       await this.redis.del(...keys);
     } catch (err) {
-      // A failed invalidation could serve a stale entry until its TTL: TTLs stay short for that reason.
+      // Not forgotten: an entry that outlives this write must not be served once Redis is back.
+      if (this.missed.size + keys.length > MAX_MISSED) this.missedTooMany = true;
+      else for (const k of keys) this.missed.add(k);
       this.degraded("cache invalidation failed", err);
     }
+  }
+
+  private async replayMissed(): Promise<void> {
+    if (this.missed.size === 0 && !this.missedTooMany) return;
+    const keys = [...this.missed];
+    const all = this.missedTooMany;
+    this.missed.clear();
+    this.missedTooMany = false;
+    try {
+      if (all) await this.dropAll();
+      else for (let i = 0; i < keys.length; i += 500) await this.redis.del(...keys.slice(i, i + 500));
+      this.log.info({ keys: all ? "all" : keys.length }, "cache: replayed invalidations missed during the Redis outage");
+    } catch (err) {
+      for (const k of keys) this.missed.add(k);
+      this.missedTooMany ||= all;
+      this.degraded("cache invalidation replay failed", err);
+    }
+  }
+
+  /** Every key of this prefix (too many invalidations were missed to track one by one). */
+  private async dropAll(): Promise<void> {
+    const prefix = this.redis.options.keyPrefix ?? "";
+    let cursor = "0";
+    do {
+      // SCAN's MATCH is not prefixed by ioredis; DEL is, so strip it from what SCAN returns.
+      const [next, found] = await this.redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      if (found.length) await this.redis.del(...found.map((k) => k.slice(prefix.length)));
+      cursor = next;
+    } while (cursor !== "0");
   }
 
   async close(): Promise<void> {

@@ -182,7 +182,8 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
 }
 
 async function dropKeys(url: string, prefix: string) {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0 });
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on("error", () => undefined);
   try {
     await redis.connect();
     let cursor = "0";
