@@ -1,0 +1,81 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
+
+export type ProviderName = "local" | "openai" | "anthropic";
+
+export interface BrokerConfig extends CommonConfig {
+  port: number;
+  storeAddr: string;
+  metricsPort: number;
+  deadlineMs: number;
+  /** Unset → the in-process queue and bus (all-in-one mode). */
+  rabbitmqUrl: string | undefined;
+  queuePrefix: string;
+  eventsExchange: string;
+  concurrency: number;
+  /** Names this process in task leases; unique per process. */
+  workerId: string;
+  leaseMs: number;
+  taskTimeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  reaperIntervalMs: number;
+  /** Queued tasks not started for this long are published again by the reaper. */
+  reclaimQueuedAfterMs: number;
+  /** How much upstream context a prompt may carry, in (approximate) tokens. */
+  contextTokens: number;
+  provider: {
+    name: ProviderName;
+    model: string | undefined;
+    localTokenDelayMs: number;
+    openaiApiKey: string | undefined;
+    openaiBaseUrl: string | undefined;
+    anthropicApiKey: string | undefined;
+    anthropicBaseUrl: string | undefined;
+  };
+}
+
+export function loadBrokerConfig(env: Record<string, string | undefined> = process.env): BrokerConfig {
+  const e = envReader(env);
+  const common = commonConfig(env);
+  const name = e.oneOf<ProviderName>("AI_PROVIDER", ["local", "openai", "anthropic"], "local");
+  const openaiApiKey = e.optional("OPENAI_API_KEY");
+  const anthropicApiKey = e.optional("ANTHROPIC_API_KEY");
+  if (name === "openai" && !openaiApiKey) throw new ConfigError("OPENAI_API_KEY", "is required when AI_PROVIDER=openai");
+  if (name === "anthropic" && !anthropicApiKey) throw new ConfigError("ANTHROPIC_API_KEY", "is required when AI_PROVIDER=anthropic");
+  const leaseMs = e.int("BROKER_LEASE_MS", 30_000, { min: 500, max: 3_600_000 });
+  const retryBaseMs = e.int("BROKER_RETRY_BASE_MS", 1_000, { min: 10, max: 600_000 });
+  const retryMaxMs = e.int("BROKER_RETRY_MAX_MS", 60_000, { min: 10, max: 3_600_000 });
+  if (retryMaxMs < retryBaseMs) throw new ConfigError("BROKER_RETRY_MAX_MS", `must be at least BROKER_RETRY_BASE_MS (${retryBaseMs})`);
+  return {
+    ...common,
+    port: e.int("BROKER_PORT", 3002, { max: 65_535 }),
+    storeAddr: e.str("STORE_ADDR", "127.0.0.1:3001"),
+    metricsPort: e.int("METRICS_PORT", 9465, { max: 65_535 }),
+    deadlineMs: e.int("GRPC_DEADLINE_MS", 5_000, { min: 1 }),
+    rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
+    queuePrefix: e.str("SKER_QUEUE_PREFIX", "sker"),
+    eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
+    concurrency: e.int("BROKER_CONCURRENCY", 8, { min: 1, max: 1_000 }),
+    workerId: e.str("BROKER_WORKER_ID", `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`),
+    leaseMs,
+    taskTimeoutMs: e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 }),
+    maxAttempts: e.int("AI_TASK_MAX_ATTEMPTS", 3, { min: 1, max: 100 }),
+    retryBaseMs,
+    retryMaxMs,
+    reaperIntervalMs: e.int("BROKER_REAPER_INTERVAL_MS", 10_000, { min: 50 }),
+    reclaimQueuedAfterMs: e.int("BROKER_RECLAIM_QUEUED_AFTER_MS", 60_000, { min: 100 }),
+    contextTokens: e.int("AI_CONTEXT_TOKENS", 8_000, { min: 100 }),
+    provider: {
+      name,
+      model: e.optional("AI_MODEL"),
+      localTokenDelayMs: e.int("LOCAL_AI_TOKEN_DELAY_MS", 20, { max: 60_000 }),
+      openaiApiKey,
+      openaiBaseUrl: e.url("OPENAI_BASE_URL", ["http", "https"]),
+      anthropicApiKey,
+      anthropicBaseUrl: e.url("ANTHROPIC_BASE_URL", ["http", "https"]),
+    },
+  };
+}

@@ -1,0 +1,213 @@
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-connection-manager";
+import type { Channel, ConfirmChannel, ConsumeMessage, Message } from "amqplib";
+import type { Logger } from "@sker/kit";
+import { delayQueueFor, queueNames, type QueueNames } from "./names.js";
+import { MAX_PRIORITY, priorityOf, type DeadLetter, type Delivery, type Priority, type QueueStats, type Settle, type TaskMessage, type TaskQueue } from "./types.js";
+
+// RabbitMQ behind the TaskQueue interface. amqp-connection-manager reconnects forever and
+// re-runs each channel's setup on every new connection, so the topology is re-declared
+// (idempotently) and the consumers come back by themselves after a RabbitMQ restart.
+// Deliveries are settled on the channel they arrived on: after a reconnect an old delivery
+// tag means nothing to the new channel (RabbitMQ has already requeued the message).
+
+export interface RabbitQueueOptions {
+  url: string;
+  prefix: string;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  log: Logger;
+  /** How long a publish may wait for a connection and a confirm. */
+  publishTimeoutMs?: number;
+  heartbeatSeconds?: number;
+}
+
+async function declareTopology(ch: Channel | ConfirmChannel, n: QueueNames): Promise<void> {
+  await ch.assertExchange(n.taskExchange, "direct", { durable: true });
+  await ch.assertQueue(n.taskQueue, { durable: true, arguments: { "x-max-priority": MAX_PRIORITY } });
+  await ch.bindQueue(n.taskQueue, n.taskExchange, n.routingKey);
+  for (const q of n.delayQueues) {
+    // A message waits out its TTL, then dead-letters back to the task exchange.
+    await ch.assertQueue(q.name, {
+      durable: true,
+      arguments: { "x-message-ttl": q.ttl, "x-dead-letter-exchange": n.taskExchange, "x-dead-letter-routing-key": n.routingKey },
+    });
+  }
+  await ch.assertQueue(n.deadLetterQueue, { durable: true });
+  await ch.assertExchange(n.controlExchange, "fanout", { durable: true });
+}
+
+export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
+  const names = queueNames(opts.prefix, opts.retryBaseMs, opts.retryMaxMs);
+  const log = opts.log.child({ component: "task-queue" });
+  const connection: AmqpConnectionManager = amqp.connect([opts.url], {
+    heartbeatIntervalInSeconds: opts.heartbeatSeconds ?? 5,
+    reconnectTimeInSeconds: 1,
+  });
+  connection.on("connect", () => log.info("connected to RabbitMQ"));
+  connection.on("disconnect", ({ err }) => log.warn({ err: err?.message }, "disconnected from RabbitMQ; reconnecting"));
+  connection.on("connectFailed", ({ err }) => log.warn({ err: err?.message }, "RabbitMQ connect failed; retrying"));
+
+  const timeout = opts.publishTimeoutMs ?? 10_000;
+  const publisher: ChannelWrapper = connection.createChannel({ name: "publish", confirm: true, publishTimeout: timeout, setup: (ch: ConfirmChannel) => declareTopology(ch, names) });
+  const admin: ChannelWrapper = connection.createChannel({ name: "admin", confirm: false, setup: (ch: Channel) => declareTopology(ch, names) });
+  let consumer: ChannelWrapper | undefined;
+  let control: ChannelWrapper | undefined;
+  let consumerTag: { channel: Channel; tag: string } | undefined;
+  let stopped = false;
+
+  const body = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const props = (message: TaskMessage, priority: Priority) => ({
+    persistent: true,
+    priority,
+    messageId: message.taskId,
+    contentType: "application/json",
+    timeout,
+  });
+
+  return {
+    async publish(message, priority) {
+      await publisher.publish(names.taskExchange, names.routingKey, body(message), props(message, priority));
+    },
+
+    async publishDelayed(message, priority, delayMs) {
+      const queue = delayQueueFor(names, delayMs);
+      // The per-message expiration gives each retry its own (jittered) delay within the queue's TTL.
+      const expiration = String(Math.max(1, Math.min(Math.round(delayMs), queue.ttl)));
+      await publisher.sendToQueue(queue.name, body(message), { ...props(message, priority), expiration });
+    },
+
+    async deadLetter(letter, priority) {
+      await publisher.sendToQueue(names.deadLetterQueue, body(letter), props(letter, priority));
+    },
+
+    async takeDeadLetter(taskId) {
+      await admin.waitForConnect();
+      const held: Message[] = [];
+      let found: DeadLetter | undefined;
+      try {
+        // Walk the dead letters, holding each unacked, until the task's is found; the rest go back.
+        for (let i = 0; i < 100_000; i++) {
+          const m = await admin.get(names.deadLetterQueue, { noAck: false });
+          if (m === false) break;
+          let letter: DeadLetter | undefined;
+          try {
+            letter = JSON.parse(m.content.toString()) as DeadLetter;
+          } catch {
+            letter = undefined;
+          }
+          if (letter?.taskId === taskId) {
+            admin.ack(m);
+            found = letter;
+            break;
+          }
+          held.push(m);
+        }
+      } finally {
+        for (const m of held) admin.nack(m, false, true);
+      }
+      return found;
+    },
+
+    async consume(prefetch, handler) {
+      stopped = false;
+      // One setup per channel, run in order on every (re)connect: topology first, then the consumer.
+      consumer ??= connection.createChannel({
+        name: "consume",
+        confirm: false,
+        setup: async (ch: Channel) => {
+          await declareTopology(ch, names);
+          if (stopped) return;
+          await ch.prefetch(prefetch);
+          const settle = (m: ConsumeMessage, how: Settle) => {
+            try {
+              if (how === "ack") ch.ack(m);
+              else ch.nack(m, false, true);
+            } catch {
+              // The channel closed meanwhile: RabbitMQ has requeued the message already.
+            }
+          };
+          const { consumerTag: tag } = await ch.consume(names.taskQueue, (m) => {
+            if (!m) return; // cancelled by the server; the next setup starts a new consumer
+            let message: TaskMessage;
+            try {
+              message = JSON.parse(m.content.toString()) as TaskMessage;
+              if (typeof message.taskId !== "string") throw new Error("no taskId");
+            } catch (err) {
+              log.error({ err: (err as Error).message }, "dropping a malformed task message");
+              settle(m, "ack");
+              return;
+            }
+            const delivery: Delivery = { message, priority: priorityOf(m.properties.priority as number | undefined), redelivered: m.fields.redelivered };
+            handler(delivery).then(
+              (how) => settle(m, how),
+              (err: unknown) => {
+                log.error({ err, taskId: message.taskId }, "task handler failed; requeueing");
+                settle(m, "requeue");
+              },
+            );
+          });
+          consumerTag = { channel: ch, tag };
+        },
+      });
+      await consumer.waitForConnect();
+    },
+
+    async stopConsuming() {
+      stopped = true;
+      const c = consumerTag;
+      consumerTag = undefined;
+      if (c) await c.channel.cancel(c.tag).catch(() => undefined);
+    },
+
+    async broadcastCancel(taskId) {
+      await publisher.publish(names.controlExchange, "", body({ type: "cancel", taskId }), { contentType: "application/json", timeout });
+    },
+
+    async onCancel(handler) {
+      control ??= connection.createChannel({
+        name: "control",
+        confirm: false,
+        setup: async (ch: Channel) => {
+          await declareTopology(ch, names);
+          // Each broker process gets its own queue on the fanout; it goes away with the connection.
+          const { queue } = await ch.assertQueue("", { exclusive: true, autoDelete: true });
+          await ch.bindQueue(queue, names.controlExchange, "");
+          await ch.consume(
+            queue,
+            (m) => {
+              if (!m) return;
+              try {
+                const msg = JSON.parse(m.content.toString()) as { type?: string; taskId?: string };
+                if (msg.type === "cancel" && typeof msg.taskId === "string") handler(msg.taskId);
+              } catch {
+                log.warn("ignoring a malformed control message");
+              }
+            },
+            { noAck: true },
+          );
+        },
+      });
+      await control.waitForConnect();
+    },
+
+    async stats(): Promise<QueueStats> {
+      await admin.waitForConnect();
+      const check = async (name: string) => {
+        const q = await admin.checkQueue(name);
+        return { name, messages: q.messageCount, consumers: q.consumerCount };
+      };
+      const tasks = await check(names.taskQueue);
+      const dead = await check(names.deadLetterQueue);
+      const delays = await Promise.all(names.delayQueues.map((q) => check(q.name)));
+      return { queues: [tasks, ...delays, dead], deadLetters: dead.messages, workers: tasks.consumers };
+    },
+
+    async close() {
+      stopped = true;
+      // Bounded: with RabbitMQ away, closing channels would wait for a reconnect that may never come.
+      const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())]);
+      await bounded(Promise.allSettled([consumer?.close(), control?.close(), admin.close(), publisher.close()]));
+      await bounded(connection.close());
+    },
+  };
+}

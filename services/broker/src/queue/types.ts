@@ -1,0 +1,65 @@
+// The task queue, as the broker uses it: publish (confirmed), consume with a bounded number of
+// unsettled deliveries, delay a retry, dead-letter, and a fanout of cancels to every broker.
+// Two implementations: RabbitMQ (rabbit.ts) and in-process for all-in-one mode (memory.ts).
+
+export interface TaskMessage {
+  taskId: string;
+  projectId: string;
+}
+
+export interface DeadLetter extends TaskMessage {
+  error: { code: string; message: string };
+  attempts: number;
+  /** ISO 8601 */
+  failedAt: string;
+}
+
+/** AMQP priority of a task: low 1, normal 2, high 3, urgent 4 (the queue's x-max-priority is 4). */
+export type Priority = 1 | 2 | 3 | 4;
+export const MAX_PRIORITY = 4;
+
+/** What the consumer decided: done with the message, or hand it back for another delivery. */
+export type Settle = "ack" | "requeue";
+
+export interface Delivery {
+  message: TaskMessage;
+  priority: Priority;
+  redelivered: boolean;
+}
+
+export interface QueueStats {
+  queues: { name: string; messages: number; consumers: number }[];
+  deadLetters: number;
+  workers: number;
+}
+
+export interface TaskQueue {
+  /** Resolves once the queue has the message safely (RabbitMQ: publisher confirm). */
+  publish(message: TaskMessage, priority: Priority): Promise<void>;
+  /** Publishes the message to come back to the task queue after about `delayMs`. */
+  publishDelayed(message: TaskMessage, priority: Priority, delayMs: number): Promise<void>;
+  deadLetter(letter: DeadLetter, priority: Priority): Promise<void>;
+  /** Removes a task's dead letter and answers it; undefined when there is none. */
+  takeDeadLetter(taskId: string): Promise<DeadLetter | undefined>;
+  /** At most `prefetch` deliveries are unsettled at once; each is settled by what `handler` answers. */
+  consume(prefetch: number, handler: (delivery: Delivery) => Promise<Settle>): Promise<void>;
+  /** No new deliveries (shutdown drain); those in flight still settle. */
+  stopConsuming(): Promise<void>;
+  broadcastCancel(taskId: string): Promise<void>;
+  onCancel(handler: (taskId: string) => void): Promise<void>;
+  stats(): Promise<QueueStats>;
+  close(): Promise<void>;
+}
+
+export function priorityOf(value: number | undefined): Priority {
+  const p = Math.round(Number(value));
+  return (p >= 1 && p <= MAX_PRIORITY ? p : 2) as Priority;
+}
+
+const RANK = { low: 1, normal: 2, high: 3, urgent: 4 } as const;
+
+/** The store's TaskPriority ("TASK_PRIORITY_URGENT") → the AMQP priority. */
+export function priorityOfTask(priority: string | undefined): Priority {
+  const name = (priority ?? "").replace(/^TASK_PRIORITY_/, "").toLowerCase() as keyof typeof RANK;
+  return RANK[name] ?? 2;
+}

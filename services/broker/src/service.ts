@@ -1,0 +1,74 @@
+import { AppError, forbidden, notFound, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
+import { TaskStatus } from "@sker/contracts/store/v1/task";
+import { priorityOfTask, type TaskQueue } from "./queue/index.js";
+import type { StoreTasks } from "./store-client.js";
+import { validateSubmit } from "./validate.js";
+
+export interface ServiceDeps {
+  store: StoreTasks;
+  queue: TaskQueue;
+  adminEmails: string[];
+  log: Logger;
+}
+
+function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
+  const c = ctx.caller;
+  if (c.kind !== "user" || !adminEmails.includes(c.email.toLowerCase())) throw forbidden("only admins (SKER_ADMIN_EMAILS) may do this");
+}
+
+/** BrokerService: the user's token is forwarded to the store, which checks tenancy. */
+export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
+  const { store, queue } = deps;
+  return {
+    async submitTask(req, ctx) {
+      validateSubmit(req);
+      const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });
+      if (!task) throw new AppError("INTERNAL", "the store answered no task");
+      if (created) {
+        try {
+          await queue.publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority));
+        } catch (err) {
+          // The task is persisted as queued: the reaper publishes it once RabbitMQ is back.
+          ctx.log.warn({ err, taskId: task.id }, "publish failed; the reaper will publish the task");
+        }
+      }
+      return { task, created };
+    },
+
+    async cancelTask(req, ctx) {
+      const { task } = await store.tasks.cancelTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      if (task?.status === TaskStatus.TASK_STATUS_CANCELLED) {
+        // The running attempt (on whichever broker) aborts on this; its lease renewal would notice too.
+        await queue.broadcastCancel(task.id).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, "cancel broadcast failed"));
+      }
+      return { task };
+    },
+
+    async getTask(req, ctx) {
+      return store.tasks.getTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+    },
+
+    async getQueueStats(_req, ctx) {
+      requireAdmin(ctx, deps.adminEmails);
+      return queue.stats();
+    },
+
+    async replayDeadLetter(req, ctx) {
+      requireAdmin(ctx, deps.adminEmails);
+      if (!req.taskId) throw new AppError("VALIDATION_ERROR", "taskId: is required", { field: "taskId" });
+      const letter = await queue.takeDeadLetter(req.taskId);
+      if (!letter) throw notFound("dead letter");
+      try {
+        const { task } = await store.tasks.requeueTask({ id: letter.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId });
+        if (!task) throw new AppError("INTERNAL", "the store answered no task");
+        await queue.publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority));
+        return { task };
+      } catch (err) {
+        // Put the letter back so the replay can be tried again.
+        await queue.deadLetter(letter, 2).catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { createEventBus, createLogger, serveMetrics, startGrpcServer, bind, Tokens, type EventBus, type HandlerKit } from "@sker/kit";
+import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
+import type { BrokerConfig } from "./config.js";
+import { brokerMetrics } from "./metrics.js";
+import { createProvider, type Provider } from "./providers/index.js";
+import { createTaskQueue, type TaskQueue } from "./queue/index.js";
+import { startReaper } from "./reaper.js";
+import { brokerService } from "./service.js";
+import { storeTasks } from "./store-client.js";
+import { startWorker } from "./worker/worker.js";
+
+export { loadBrokerConfig, type BrokerConfig } from "./config.js";
+
+export interface RunningBroker {
+  port: number;
+  metricsPort: number;
+  workerId: string;
+  shutdown(): Promise<void>;
+}
+
+/** Seams for tests and embedding: everything else comes from the config. */
+export interface BrokerOverrides {
+  provider?: Provider;
+  bus?: EventBus;
+}
+
+/** Everything wired: queue topology declared, workers consuming, reaper sweeping, gRPC and metrics listening. */
+export async function startBroker(config: BrokerConfig, overrides: BrokerOverrides = {}): Promise<RunningBroker> {
+  const log = createLogger("broker", config.logLevel).child({ workerId: config.workerId });
+  const tokens = new Tokens(config);
+  let queue: TaskQueue | undefined;
+  const metrics = brokerMetrics(() => queue);
+  queue = createTaskQueue(config, log);
+  const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
+  const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
+  const provider = overrides.provider ?? createProvider(config);
+
+  const worker = await startWorker({ config, store, queue, bus, provider, metrics, log });
+  const reaper = startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log });
+
+  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
+  const grpc = await startGrpcServer({
+    port: config.port,
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, adminEmails: config.adminEmails, log }), kit)],
+    kit,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+  const metricsServer = await serveMetrics(metrics, config.metricsPort);
+  const address = metricsServer.address();
+  const metricsPort = typeof address === "object" && address ? address.port : config.metricsPort;
+  log.info({ port: grpc.port, metricsPort, provider: provider.name, queue: config.rabbitmqUrl ? "rabbitmq" : "in-process", concurrency: config.concurrency }, "broker ready");
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: grpc.port,
+    metricsPort,
+    workerId: config.workerId,
+    shutdown: () =>
+      (closing ??= (async () => {
+        // Stop taking work first, let running attempts finish, then close the connections.
+        await grpc.shutdown();
+        await reaper.stop();
+        await worker.stop(config.shutdownTimeoutMs);
+        await queue.close();
+        if (!overrides.bus) await bus.close();
+        store.close();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      })()),
+  };
+}

@@ -1,0 +1,40 @@
+import type { EventBus } from "@sker/kit";
+
+// Streamed output → ephemeral task.progress events, batched so a fast provider does not send
+// one bus message per token: flush every `intervalMs` or once `maxChars` have gathered.
+// Events go out in order; a lost one is only a gap in a preview (the result is persisted).
+
+export interface ProgressSink {
+  push(text: string): void;
+  /** Flushes what is left and waits for the publishes. */
+  close(): Promise<void>;
+}
+
+export function progressBatcher(bus: EventBus, projectId: string, taskId: string, opts = { intervalMs: 50, maxChars: 64 }): ProgressSink {
+  let buffer = "";
+  let index = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (!buffer) return;
+    const delta = buffer;
+    buffer = "";
+    const event = { projectId, seq: null, name: "task.progress", data: { taskId, index: index++, delta }, at: new Date().toISOString() };
+    chain = chain.then(() => bus.publish(event)).catch(() => undefined);
+  };
+
+  return {
+    push(text) {
+      buffer += text;
+      if (buffer.length >= opts.maxChars) flush();
+      else timer ??= setTimeout(flush, opts.intervalMs);
+    },
+    async close() {
+      flush();
+      await chain;
+    },
+  };
+}

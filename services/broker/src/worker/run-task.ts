@@ -1,0 +1,196 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { AppError, fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
+import type { StartTaskResponse, Task, TaskError } from "@sker/contracts/store/v1/task";
+import type { BrokerConfig } from "../config.js";
+import type { BrokerMetrics } from "../metrics.js";
+import type { Provider, ProviderRequest, TaskKind } from "../providers/index.js";
+import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
+import type { StoreTasks } from "../store-client.js";
+import { fitContext, toItem } from "./context.js";
+import { keepLease } from "./lease.js";
+import { progressBatcher } from "./progress.js";
+import { backoffMs, classify, Stop } from "./retry.js";
+
+export interface WorkerDeps {
+  config: BrokerConfig;
+  store: StoreTasks;
+  queue: TaskQueue;
+  bus: EventBus;
+  provider: Provider;
+  metrics: BrokerMetrics;
+  log: Logger;
+}
+
+/** Transient store trouble: try a few times before giving the message back. */
+async function withStoreRetry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED");
+      if (!transient || i >= tries) throw err;
+      await sleep(100 * 2 ** i);
+    }
+  }
+}
+
+/** Rejects with the abort reason as soon as the signal fires, even if `p` ignores the signal. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number): ProviderRequest {
+  const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
+  const target = started.node ? toItem(started.node) : undefined;
+  const reserved = task.prompt.length + (target ? target.title.length + target.content.length : 0);
+  return {
+    type,
+    prompt: task.prompt,
+    target,
+    context: fitContext(started.context, budgetTokens, reserved),
+    model: task.options?.model || undefined,
+    temperature: task.options?.temperature,
+    maxTokens: task.options?.maxTokens,
+  };
+}
+
+/**
+ * One delivery of a task message, start to settle. The store decides whether this attempt
+ * may run (StartTask takes the lease, refuses finished, cancelled or live-leased tasks), so
+ * a redelivered or duplicated message never runs the provider twice or writes a result twice.
+ */
+export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map<string, AbortController>): Promise<Settle> {
+  const { config, store, queue, bus, provider, metrics } = deps;
+  const { taskId, projectId } = delivery.message;
+  const log = deps.log.child({ taskId });
+  const workerId = config.workerId;
+  const token = () => store.serviceToken();
+
+  let started: StartTaskResponse;
+  try {
+    started = await withStoreRetry(async () => store.tasks.startTask({ id: taskId, workerId, leaseMs: config.leaseMs }, { token: await token() }));
+  } catch (err) {
+    if (err instanceof AppError && (err.code === "NOT_FOUND" || err.code === "VALIDATION_ERROR")) {
+      log.warn({ err: err.message }, "dropping a message for a task the store does not have");
+      return "ack";
+    }
+    log.warn({ err }, "StartTask failed; handing the message back");
+    await sleep(1_000);
+    return "requeue";
+  }
+  const task = started.task;
+  if (!started.started || !task) {
+    metrics.tasks.inc({ type: "unknown", status: "skipped" });
+    log.debug("task not startable (finished, cancelled or leased elsewhere); dropping the message");
+    return "ack";
+  }
+
+  const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
+  const abort = new AbortController();
+  running.set(taskId, abort);
+  const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
+  const stopLease = keepLease(store, taskId, workerId, config.leaseMs, abort, log);
+  const progress = progressBatcher(bus, projectId || task.projectId, taskId);
+  const began = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - began) / 1e9;
+  metrics.inflight.inc();
+  try {
+    let first = true;
+    const result = await untilAborted(
+      provider.run(
+        requestOf(task, started, config.contextTokens),
+        (delta) => {
+          if (first) metrics.providerLatency.observe({ provider: provider.name, phase: "first_token" }, elapsed());
+          first = false;
+          progress.push(delta);
+        },
+        abort.signal,
+      ),
+      abort.signal,
+    );
+    metrics.providerLatency.observe({ provider: provider.name, phase: "total" }, elapsed());
+    await progress.close();
+    clearTimeout(timeout);
+    try {
+      await withStoreRetry(async () =>
+        store.tasks.completeTask(
+          { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
+          { token: await token() },
+        ),
+      );
+    } catch (err) {
+      if (err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED")) throw err;
+      // Refused (cancelled meanwhile, lease lost to a reclaim): the store keeps the state it has.
+      log.warn({ err: (err as Error).message }, "CompleteTask refused; dropping this attempt");
+      metrics.tasks.inc({ type, status: "refused" });
+      return "ack";
+    }
+    metrics.tasks.inc({ type, status: "completed" });
+    metrics.taskDuration.observe({ type, status: "completed" }, elapsed());
+    metrics.tokens.inc({ provider: result.provider, direction: "input" }, result.usage.inputTokens);
+    metrics.tokens.inc({ provider: result.provider, direction: "output" }, result.usage.outputTokens);
+    return "ack";
+  } catch (err) {
+    await progress.close();
+    return await settleFailure(deps, task, type, err, log, elapsed());
+  } finally {
+    clearTimeout(timeout);
+    stopLease();
+    running.delete(taskId);
+    metrics.inflight.dec();
+  }
+}
+
+async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number): Promise<Settle> {
+  const { config, store, queue, metrics } = deps;
+  const workerId = config.workerId;
+  const fail = async (error: TaskError, final: boolean) =>
+    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final }, { token: await store.serviceToken() }));
+
+  if (err instanceof Stop && (err.why === "cancelled" || err.why === "lease-lost")) {
+    // Cancelled: the store already says so. Lease lost: another attempt owns the task now.
+    metrics.tasks.inc({ type, status: err.why === "cancelled" ? "cancelled" : "lease_lost" });
+    log.info({ why: err.why }, "attempt stopped");
+    return "ack";
+  }
+  const message = { taskId: task.id, projectId: task.projectId };
+  const prio = priorityOfTask(task.priority);
+  try {
+    if (err instanceof Stop && err.why === "shutdown") {
+      // Give the task back at once rather than leave it leased until the lease runs out.
+      await fail({ code: "BROKER_SHUTDOWN", message: "the broker shut down during the attempt" }, false);
+      metrics.tasks.inc({ type, status: "requeued" });
+      return "requeue";
+    }
+    const failure = classify(err, config.taskTimeoutMs);
+    const error = { code: failure.code, message: failure.message.slice(0, 2000) };
+    if (failure.transient && task.attempts < config.maxAttempts) {
+      await fail(error, false);
+      const delay = backoffMs(task.attempts, config.retryBaseMs, config.retryMaxMs, failure.retryAfterMs);
+      await queue.publishDelayed(message, prio, delay);
+      metrics.retries.inc({ type, code: failure.code });
+      metrics.tasks.inc({ type, status: "retried" });
+      metrics.taskDuration.observe({ type, status: "retried" }, seconds);
+      log.warn({ code: failure.code, attempt: task.attempts, delayMs: Math.round(delay) }, "attempt failed; retrying after a delay");
+      return "ack";
+    }
+    await fail(error, true);
+    metrics.tasks.inc({ type, status: "failed" });
+    metrics.taskDuration.observe({ type, status: "failed" }, seconds);
+    metrics.deadLetters.inc({ type, code: failure.code });
+    log.warn({ code: failure.code, attempt: task.attempts, transient: failure.transient }, "task failed for good; dead-lettering");
+    await queue.deadLetter({ ...message, error, attempts: task.attempts, failedAt: new Date().toISOString() }, prio);
+    return "ack";
+  } catch (storeErr) {
+    // Could not record the failure: hand the message back; the lease expiry and the reaper
+    // bring the task round again if this process cannot.
+    log.error({ err: storeErr }, "could not record a failed attempt");
+    await sleep(1_000);
+    return "requeue";
+  }
+}

@@ -1,0 +1,32 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { runTask, type WorkerDeps } from "./run-task.js";
+import { Stop } from "./retry.js";
+
+/**
+ * Consumes the task queue with prefetch = BROKER_CONCURRENCY and aborts a running attempt
+ * when a cancel arrives on the control fanout. stop() drains: no new deliveries, in-flight
+ * attempts get the time left, then the rest are aborted and handed back to the queue.
+ */
+export async function startWorker(deps: WorkerDeps) {
+  const running = new Map<string, AbortController>();
+  const inflight = new Set<Promise<unknown>>();
+  await deps.queue.onCancel((taskId) => running.get(taskId)?.abort(new Stop("cancelled")));
+  await deps.queue.consume(deps.config.concurrency, (delivery) => {
+    const p = runTask(deps, delivery, running);
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p)).catch(() => undefined);
+    return p;
+  });
+  return {
+    running,
+    async stop(timeoutMs: number): Promise<void> {
+      await deps.queue.stopConsuming();
+      const drained = Promise.allSettled([...inflight]);
+      const late = await Promise.race([drained.then(() => false), sleep(Math.max(0, timeoutMs - 2_000)).then(() => true)]);
+      if (late) {
+        for (const abort of running.values()) abort.abort(new Stop("shutdown"));
+        await Promise.race([Promise.allSettled([...inflight]), sleep(2_000)]);
+      }
+    },
+  };
+}
