@@ -1,3 +1,4 @@
+import { Role } from "@sker/contracts/common/v1/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionType, type CreateConnectionRequest } from "@sker/contracts/store/v1/connection";
 import { NodeStatus } from "@sker/contracts/store/v1/node";
@@ -41,7 +42,7 @@ beforeAll(async () => {
   [owner, viewer, stranger] = await Promise.all([store.register("owner"), store.register("viewer"), store.register("stranger")]);
   projectId = await newProject(owner, "P");
   otherProjectId = await newProject(stranger, "Q");
-  await store.clients.projects.putMember({ projectId, userId: viewer.id, role: "ROLE_VIEWER" }, as(owner));
+  await store.clients.projects.putMember({ projectId, userId: viewer.id, role: Role.ROLE_VIEWER }, as(owner));
 });
 afterAll(async () => {
   await store?.shutdown();
@@ -154,7 +155,7 @@ describe("lists and the graph", () => {
 
   it("GetGraph answers every live node and connection of the project, to viewers only", async () => {
     const pid = await newProject(owner, "graph");
-    await store.clients.projects.putMember({ projectId: pid, userId: viewer.id, role: "ROLE_VIEWER" }, as(owner));
+    await store.clients.projects.putMember({ projectId: pid, userId: viewer.id, role: Role.ROLE_VIEWER }, as(owner));
     const [a, b, c] = [await node("a", pid), await node("b", pid), await node("c", pid)];
     const ab = (await store.clients.connections.createConnection(req({ projectId: pid, sourceNodeId: a.id, targetNodeId: b.id }), as(owner))).connection!;
     await store.clients.connections.createConnection(req({ projectId: pid, sourceNodeId: b.id, targetNodeId: c.id }), as(owner));

@@ -1,3 +1,4 @@
+import { Role } from "@sker/contracts/common/v1/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
 import { NodeStatus, type CreateNodeRequest, type UpdateNodeRequest } from "@sker/contracts/store/v1/node";
@@ -44,7 +45,7 @@ beforeAll(async () => {
   [owner, viewer, stranger] = await Promise.all([store.register("owner"), store.register("viewer"), store.register("stranger")]);
   projectId = await newProject(owner);
   otherProjectId = await newProject(stranger, "Q");
-  await store.clients.projects.putMember({ projectId, userId: viewer.id, role: "ROLE_VIEWER" }, as(owner));
+  await store.clients.projects.putMember({ projectId, userId: viewer.id, role: Role.ROLE_VIEWER }, as(owner));
 });
 afterAll(async () => {
   await store?.shutdown();

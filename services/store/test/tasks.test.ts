@@ -1,3 +1,4 @@
+import { Role } from "@sker/contracts/common/v1/common";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionType } from "@sker/contracts/store/v1/connection";
 import { NodeStatus } from "@sker/contracts/store/v1/node";
@@ -51,7 +52,7 @@ beforeAll(async () => {
   [owner, viewer, stranger] = await Promise.all([store.register("owner"), store.register("viewer"), store.register("stranger")]);
   projectId = (await store.clients.projects.createProject({ name: "P", description: "", canvasData: {}, settings: {} }, as(owner))).project!.id;
   otherProjectId = (await store.clients.projects.createProject({ name: "Q", description: "", canvasData: {}, settings: {} }, as(stranger))).project!.id;
-  await store.clients.projects.putMember({ projectId, userId: viewer.id, role: "ROLE_VIEWER" }, as(owner));
+  await store.clients.projects.putMember({ projectId, userId: viewer.id, role: Role.ROLE_VIEWER }, as(owner));
   broker = { token: await store.serviceToken("broker") };
 });
 afterAll(async () => {
@@ -121,7 +122,7 @@ describe("CreateTask, idempotency, cancel, list", () => {
     const again = await store.clients.tasks.createTask(taskReq({ prompt: "different body", idempotencyKey: key }), as(owner));
     expect(again).toMatchObject({ created: false, task: { id: all[0].task!.id, prompt: "once" } });
     // Keys are per user.
-    await store.clients.projects.putMember({ projectId, userId: stranger.id, role: "ROLE_EDITOR" }, as(owner));
+    await store.clients.projects.putMember({ projectId, userId: stranger.id, role: Role.ROLE_EDITOR }, as(owner));
     const theirs = await store.clients.tasks.createTask(taskReq({ prompt: "once", idempotencyKey: key }), as(stranger));
     expect(theirs.created).toBe(true);
     await store.clients.projects.removeMember({ projectId, userId: stranger.id }, as(owner));
