@@ -151,16 +151,20 @@ export class RabbitEventBus implements EventBus {
     this.reconnectTimer.unref();
   }
 
-  private async publishChannel(): Promise<ConfirmChannel> {
-    if (this.pub) return this.pub;
-    const waitMs = this.opts.publishWaitMs ?? 1_000;
+  /** Resolves when connected, or after `ms` regardless (callers check what they need). */
+  private async waitForConnection(ms: number): Promise<void> {
+    if (this.pub || this.stopped) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, waitMs);
+      const t = setTimeout(resolve, ms);
       this.waiters.push(() => {
         clearTimeout(t);
         resolve();
       });
     });
+  }
+
+  private async publishChannel(): Promise<ConfirmChannel> {
+    if (!this.pub) await this.waitForConnection(this.opts.publishWaitMs ?? 1_000);
     if (!this.pub) throw new AppError("UNAVAILABLE", "event bus (RabbitMQ) is not connected");
     return this.pub;
   }
@@ -194,7 +198,10 @@ export class RabbitEventBus implements EventBus {
   async subscribe(onEvent: (event: BusEvent) => void): Promise<EventSubscription> {
     const sub = new RabbitSubscription(this, onEvent);
     this.subs.add(sub);
-    if (this.conn) await sub.attach(this.conn, this.exchange, this.opts.log);
+    // Normally the queue exists when this resolves (events published afterwards reach it). While
+    // RabbitMQ is away it resolves anyway; the queue and its bindings are made on reconnect.
+    if (!this.pub) await this.waitForConnection(this.opts.publishWaitMs ?? 1_000);
+    if (this.conn && this.pub && !sub.channel) await sub.attach(this.conn, this.exchange, this.opts.log);
     return sub;
   }
 
