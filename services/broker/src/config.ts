@@ -14,6 +14,8 @@ export interface BrokerConfig extends CommonConfig {
   queuePrefix: string;
   eventsExchange: string;
   concurrency: number;
+  /** false: an API-only replica (submit/cancel/stats) that runs no workers and no reaper. */
+  workers: boolean;
   /** Names this process in task leases; unique per process. */
   workerId: string;
   leaseMs: number;
@@ -59,6 +61,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     queuePrefix: e.str("SKER_QUEUE_PREFIX", "sker"),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
     concurrency: e.int("BROKER_CONCURRENCY", 8, { min: 1, max: 1_000 }),
+    workers: e.bool("BROKER_WORKERS", true),
     workerId: e.str("BROKER_WORKER_ID", `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`),
     leaseMs,
     taskTimeoutMs: e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 }),

@@ -35,8 +35,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
   const provider = overrides.provider ?? createProvider(config);
 
-  const worker = await startWorker({ config, store, queue, bus, provider, metrics, log });
-  const reaper = startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log });
+  const worker = config.workers ? await startWorker({ config, store, queue, bus, provider, metrics, log }) : undefined;
+  const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
 
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
   const grpc = await startGrpcServer({
@@ -59,8 +59,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
       (closing ??= (async () => {
         // Stop taking work first, let running attempts finish, then close the connections.
         await grpc.shutdown();
-        await reaper.stop();
-        await worker.stop(config.shutdownTimeoutMs);
+        await reaper?.stop();
+        await worker?.stop(config.shutdownTimeoutMs);
         await queue.close();
         if (!overrides.bus) await bus.close();
         store.close();

@@ -116,18 +116,24 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map
     metrics.providerLatency.observe({ provider: provider.name, phase: "total" }, elapsed());
     await progress.close();
     clearTimeout(timeout);
+    let applied: boolean;
     try {
-      await withStoreRetry(async () =>
+      ({ applied } = await withStoreRetry(async () =>
         store.tasks.completeTask(
           { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
           { token: await token() },
         ),
-      );
+      ));
     } catch (err) {
       if (err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED")) throw err;
       // Refused (cancelled meanwhile, lease lost to a reclaim): the store keeps the state it has.
       log.warn({ err: (err as Error).message }, "CompleteTask refused; dropping this attempt");
       metrics.tasks.inc({ type, status: "refused" });
+      return "ack";
+    }
+    if (!applied) {
+      // Already completed by an earlier delivery, cancelled, or lost to a reclaim: nothing written.
+      metrics.tasks.inc({ type, status: "not_applied" });
       return "ack";
     }
     metrics.tasks.inc({ type, status: "completed" });
