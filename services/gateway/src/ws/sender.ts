@@ -12,17 +12,21 @@ export const CLOSE = {
  * ws.bufferedAmount grow; past the limit it is closed instead of buffered without bound.
  */
 export function sender(socket: WebSocket, maxBufferedBytes: number, onSlow: () => void, onSent: (kind: string) => void) {
+  const slow = () => {
+    onSlow();
+    socket.close(CLOSE.tryAgainLater, "send buffer full: read faster");
+    // The close frame itself waits behind the unread data; do not wait for the peer.
+    setTimeout(() => socket.terminate(), 1000).unref();
+  };
   return (frame: { type: string } & Record<string, unknown>): boolean => {
     if (socket.readyState !== socket.OPEN) return false;
     if (socket.bufferedAmount > maxBufferedBytes) {
-      onSlow();
-      socket.close(CLOSE.tryAgainLater, "send buffer full: read faster");
-      // The close frame itself waits behind the unread data; do not wait for the peer.
-      setTimeout(() => socket.terminate(), 1000).unref();
+      slow();
       return false;
     }
     socket.send(JSON.stringify(frame));
     onSent(frame.type);
+    if (socket.bufferedAmount > maxBufferedBytes) slow();
     return true;
   };
 }

@@ -31,6 +31,8 @@ export class Session {
   private readonly cleanups = new Set<() => Promise<void>>();
   private readonly send: Send;
   private authTimer: NodeJS.Timeout | undefined;
+  /** A query-string token is verified asynchronously; messages wait for it. */
+  private authPending: Promise<void> = Promise.resolve();
   alive = true;
   private closed = false;
 
@@ -45,7 +47,7 @@ export class Session {
     socket.on("pong", () => (this.alive = true));
     socket.on("close", () => void this.dispose());
     socket.on("error", () => socket.terminate());
-    if (queryToken !== undefined) void this.authenticate(queryToken);
+    if (queryToken !== undefined) this.authPending = this.authenticate(queryToken);
     else this.authTimer = setTimeout(() => this.reject("no authenticate message in time"), env.deps.config.ws.authTimeoutMs);
   }
 
@@ -72,6 +74,8 @@ export class Session {
   }
 
   private async onMessage(raw: string): Promise<void> {
+    await this.authPending;
+    if (this.socket.readyState !== this.socket.OPEN) return;
     let msg: Msg;
     try {
       msg = JSON.parse(raw) as Msg;
@@ -128,7 +132,9 @@ export class Session {
   }
 
   private async aiGenerate(msg: Msg): Promise<void> {
-    const { type: _type, requestId, idempotencyKey, ...body } = msg;
+    // The message's own `type` is taken; the task type travels as `taskType` (default generate).
+    const { type: _type, requestId, idempotencyKey, taskType, ...rest } = msg;
+    const body = { ...rest, type: taskType ?? "generate" };
     if (typeof requestId !== "string" || requestId === "" || requestId.length > 128)
       return void this.send({ type: "AI_GENERATE_ERROR", requestId: null, error: { code: "VALIDATION_ERROR", message: "requestId: a string of 1 to 128 characters is required", details: { field: "requestId" } } });
     if (!this.env.validateTask(body)) {
