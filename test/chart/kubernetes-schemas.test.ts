@@ -63,7 +63,7 @@ const renderer = findRenderer();
 
 if (!renderer) {
   console.warn(
-    "NOTICE: no helm on PATH and no Go toolchain to build test/chart/render: " +
+    "NOTICE: no helm on PATH, and test/chart/render could not be built (needs go + Debian's sprig sources): " +
       "skipped helm lint --strict, helm template and the checks of rendered output.",
   );
 } else {

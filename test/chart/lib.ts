@@ -68,6 +68,7 @@ function run(bin: string, args: string[]): string {
 
 export const RELEASE = "sker";
 export const NAMESPACE = "sker-test";
+const KUBE_VERSION = "1.31.0";
 
 let cached: Renderer | null | undefined;
 
@@ -77,8 +78,9 @@ export function findRenderer(): Renderer | null {
   if (onPath("helm")) {
     cached = {
       kind: "helm",
-      render: (f) => run("helm", ["template", RELEASE, CHART, "--namespace", NAMESPACE, ...(f ? ["-f", f] : [])]),
-      lint: (f) => void run("helm", ["lint", "--strict", CHART, "--namespace", NAMESPACE, "-f", f]),
+      // A fixed cluster version: helm's default one may predate the chart's kubeVersion.
+      render: (f) => run("helm", ["template", RELEASE, CHART, "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION, ...(f ? ["-f", f] : [])]),
+      lint: (f) => void run("helm", ["lint", "--strict", CHART, "--namespace", NAMESPACE, "--kube-version", KUBE_VERSION, "-f", f]),
     };
     return cached;
   }
