@@ -1,0 +1,64 @@
+// Two gateway processes on one Redis and one RabbitMQ: one rate budget, one event stream.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, type Stack } from "./support/stack.js";
+import { client, register } from "./support/http.js";
+import { WsClient } from "./support/ws.js";
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ gateways: 2, gatewayEnv: { RATE_LIMIT_PER_USER: "30", RATE_LIMIT_AUTH_PER_IP: "100000" } });
+});
+afterAll(async () => stack?.close());
+
+describe("two gateways", () => {
+  it("a client alternating between them meets 429 at the shared budget, with Retry-After", async () => {
+    const [g1, g2] = stack.urls.map(client);
+    const user = await register(g1, "rl");
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof g1>> | undefined;
+    for (let i = 0; i < 40; i++) {
+      const res = await (i % 2 === 0 ? g1 : g2)("GET", "/api/v1/users/me", { token: user.accessToken });
+      statuses.push(res.status);
+      if (res.status === 429) limited ??= res;
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(30).every((s) => s === 429)).toBe(true);
+    expect(limited!.body.error.code).toBe("RATE_LIMITED");
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another user's budget is untouched.
+    const other = await register(g2, "rl2");
+    expect((await g2("GET", "/api/v1/users/me", { token: other.accessToken })).status).toBe(200);
+  });
+
+  it("an edit made through gateway 1 reaches a socket on gateway 2", async () => {
+    const g1 = client(stack.urls[0]);
+    const user = await register(g1, "fan");
+    const project = (await g1("POST", "/api/v1/projects", { token: user.accessToken, body: { name: "x" } })).body.data.id;
+    const ws = await WsClient.open(stack.urls[1], user.accessToken);
+    try {
+      ws.send({ type: "subscribe", projectId: project });
+      await ws.next((f) => f.type === "subscribed");
+      const node = (await g1("POST", "/api/v1/nodes", { token: user.accessToken, body: { projectId: project, title: "across" } })).body.data;
+      const [ev] = await ws.waitEvents(project, 1);
+      expect(ev).toMatchObject({ name: "node.created", data: { id: node.id, title: "across" } });
+    } finally {
+      ws.ws.terminate();
+    }
+  });
+});
+
+describe("auth routes per IP", () => {
+  it("the per-IP auth budget gives 429 with Retry-After", async () => {
+    const s = await startStack({ gatewayEnv: { RATE_LIMIT_AUTH_PER_IP: "5" }, withBroker: false });
+    try {
+      const r = client(s.url);
+      const statuses = [];
+      for (let i = 0; i < 7; i++) statuses.push((await r("POST", "/api/v1/auth/login", { body: { email: "nobody@example.com", password: "wrongpass" } })).status);
+      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+      expect(statuses.slice(5)).toEqual([429, 429]);
+    } finally {
+      await s.close();
+    }
+  });
+});
