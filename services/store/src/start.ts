@@ -16,7 +16,7 @@ import type { StoreConfig } from "./config.js";
 import { openDatabase } from "./db/connect.js";
 import { migrateToLatest } from "./db/migrate.js";
 import type { Database } from "./db/schema.js";
-import type { StoreDeps } from "./deps.js";
+import type { Cache, StoreDeps } from "./deps.js";
 import { createCache } from "./cache/index.js";
 import { cacheMetrics } from "./cache/metrics.js";
 import { OutboxRelay } from "./outbox/relay.js";
@@ -43,6 +43,8 @@ export interface StoreOverrides {
   db?: Kysely<Database>;
   bus?: EventBus;
   log?: Logger;
+  /** A cache instead of the configured one (benchmarks measure the store without one). */
+  cache?: Cache;
 }
 
 /** Everything wired and listening. Port 0 picks a free port (tests). */
@@ -53,7 +55,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   try {
     await migrateToLatest(db);
-    const cache = createCache({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log, metrics: cacheMetrics(metrics) });
+    const cache = overrides.cache ?? createCache({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log, metrics: cacheMetrics(metrics) });
     const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
     const relay = new OutboxRelay({ db, bus, log, pollMs: config.outboxPollMs, metrics: outboxMetrics(metrics) });
     const tokens = new Tokens(config.common);
