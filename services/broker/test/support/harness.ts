@@ -83,25 +83,30 @@ export async function startHarness(opts: HarnessOptions = {}) {
     },
 
     /** A broker in its own process, on a free port; resolves once it listens. */
-    async spawnBroker(extra: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
+    async spawnBroker(extra: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; metricsPort: number }> {
       const child = spawn(process.execPath, [BROKER_MAIN], { env: { ...process.env, ...env({ LOG_LEVEL: "info", ...extra }) }, stdio: ["ignore", "pipe", "pipe"] });
       children.push(child);
-      const port = await new Promise<number>((resolve, reject) => {
+      const ports = await new Promise<[number, number]>((resolve, reject) => {
         let out = "";
         const timer = setTimeout(() => reject(new Error(`broker child did not start: ${out.slice(-2000)}`)), 20_000);
         child.stdout!.on("data", (d: Buffer) => {
           out += d.toString();
-          const m = /"port":(\d+).*"broker ready"/.exec(out);
+          const m = /"port":(\d+),"metricsPort":(\d+).*"broker ready"/.exec(out);
           if (m) {
             clearTimeout(timer);
-            resolve(Number(m[1]));
+            resolve([Number(m[1]), Number(m[2])]);
           }
         });
         child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
         child.on("exit", (code) => reject(new Error(`broker child exited (${code}): ${out.slice(-2000)}`)));
       });
       child.stdout!.resume();
-      return { child, port };
+      return { child, port: ports[0], metricsPort: ports[1] };
+    },
+
+    /** The metrics port of the first in-process broker. */
+    async brokerMetricsPort(): Promise<number> {
+      return brokers[0].metricsPort;
     },
 
     /** A BrokerService client for a broker's port. */
