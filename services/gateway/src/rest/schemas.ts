@@ -213,7 +213,7 @@ export const bodies = {
     {
       projectId: uuid,
       title: str(500),
-      content: str(200_000),
+      content: str(100_000),
       semanticType: str(100),
       importance: { type: "integer", minimum: 1, maximum: 5 },
       confidence: { type: "number", minimum: 0, maximum: 1 },
@@ -228,7 +228,7 @@ export const bodies = {
   ),
   updateNode: closed({
     title: str(500),
-    content: str(200_000),
+    content: str(100_000),
     semanticType: str(100),
     importance: { type: "integer", minimum: 1, maximum: 5 },
     confidence: { type: "number", minimum: 0, maximum: 1 },
