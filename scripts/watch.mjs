@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // A minimal canvas client: subscribes to a project over the gateway's WebSocket and prints
 // every frame (events, streamed AI progress) as one JSON line.
-//   node scripts/watch.mjs <accessToken> <projectId> [since] [ws://localhost:3000/ws]
+//   node scripts/watch.mjs <accessToken> <projectId> [since]
+// The gateway is SKER_URL (http://localhost:3000).
 import WebSocket from "ws";
 
-const [token, projectId, since = "0", url = "ws://localhost:3000/ws"] = process.argv.slice(2);
+const [token, projectId, since = "0"] = process.argv.slice(2);
+const url = `${(process.env.SKER_URL ?? "http://localhost:3000").replace(/^http/, "ws")}/ws`;
 if (!token || !projectId) {
-  console.error("usage: watch.mjs <accessToken> <projectId> [since] [wsUrl]");
+  console.error("usage: watch.mjs <accessToken> <projectId> [since]");
   process.exit(2);
 }
 const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
