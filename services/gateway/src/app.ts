@@ -40,6 +40,10 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   app.addHook("onReady", async () => hub.start());
   app.addHook("onClose", async () => hub.close());
 
+  // While draining, answered connections close instead of idling out the keep-alive timeout.
+  app.addHook("onSend", async (_req, reply) => {
+    if (deps.state.draining) reply.header("connection", "close");
+  });
   await app.register(requestIdPlugin);
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { deps });

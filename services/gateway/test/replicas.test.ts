@@ -48,15 +48,26 @@ describe("two gateways", () => {
   });
 });
 
-describe("auth routes per IP", () => {
-  it("the per-IP auth budget gives 429 with Retry-After", async () => {
-    const s = await startStack({ gatewayEnv: { RATE_LIMIT_AUTH_PER_IP: "5" }, withBroker: false });
+describe("per-IP auth budget and AI submission budget", () => {
+  it("answer 429 with Retry-After past their limits", async () => {
+    const s = await startStack({ gatewayEnv: { RATE_LIMIT_AUTH_PER_IP: "5", RATE_LIMIT_AI_PER_USER: "2" }, withBroker: false });
     try {
       const r = client(s.url);
+      const u = await register(r, "ai");
+      const project = (await r("POST", "/api/v1/projects", { token: u.accessToken, body: { name: "ai" } })).body.data.id;
+      const ai = [];
+      for (let i = 0; i < 3; i++) ai.push(await r("POST", "/api/v1/ai-tasks", { token: u.accessToken, body: { projectId: project, type: "generate", prompt: "x" } }));
+      // The broker is down here: the first two pass the limiter and meet 503; the third is limited.
+      expect(ai.map((x) => x.status)).toEqual([503, 503, 429]);
+      expect(ai[2].body.error.code).toBe("RATE_LIMITED");
+      expect(Number(ai[2].headers.get("retry-after"))).toBeGreaterThan(0);
+      // Other routes of that user are not limited by the AI budget.
+      expect((await r("GET", "/api/v1/users/me", { token: u.accessToken })).status).toBe(200);
+
       const statuses = [];
-      for (let i = 0; i < 7; i++) statuses.push((await r("POST", "/api/v1/auth/login", { body: { email: "nobody@example.com", password: "wrongpass" } })).status);
-      expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
-      expect(statuses.slice(5)).toEqual([429, 429]);
+      for (let i = 0; i < 6; i++) statuses.push((await r("POST", "/api/v1/auth/login", { body: { email: "nobody@example.com", password: "wrongpass" } })).status);
+      // register used one of the five.
+      expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
     } finally {
       await s.close();
     }
