@@ -12,6 +12,9 @@ export interface ServiceDeps {
   log: Logger;
 }
 
+/** How long SubmitTask waits for the publisher confirm before answering anyway. */
+const PUBLISH_WAIT_MS = 2_000;
+
 function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
   const c = ctx.caller;
   if (c.kind !== "user" || !adminEmails.includes(c.email.toLowerCase())) throw forbidden("only admins (SKER_ADMIN_EMAILS) may do this");
@@ -26,12 +29,12 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       if (created) {
-        try {
-          await queue.publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority));
-        } catch (err) {
-          // The task is persisted as queued: the reaper publishes it once RabbitMQ is back.
-          ctx.log.warn({ err, taskId: task.id }, "publish failed; the reaper will publish the task");
-        }
+        // The task is persisted as queued, so a publish that cannot be confirmed soon (RabbitMQ
+        // away) need not hold the caller: it goes out on reconnect, or the reaper publishes it.
+        const confirmed = await queue
+          .publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority), { waitMs: PUBLISH_WAIT_MS })
+          .catch(() => false);
+        if (!confirmed) ctx.log.warn({ taskId: task.id }, "publish not confirmed yet; answering anyway (the task is persisted)");
       }
       return { task, created };
     },

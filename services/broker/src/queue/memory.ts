@@ -75,6 +75,7 @@ export function memoryTaskQueue(prefix: string): TaskQueue {
   return {
     async publish(message, priority) {
       s.push({ message, priority, redelivered: false });
+      return true;
     },
     async publishDelayed(message, priority, delayMs) {
       const t = setTimeout(() => {

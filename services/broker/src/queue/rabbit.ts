@@ -65,8 +65,20 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   });
 
   return {
-    async publish(message, priority) {
-      await publisher.publish(names.taskExchange, names.routingKey, body(message), props(message, priority));
+    async publish(message, priority, opts = {}) {
+      const confirmed = publisher.publish(names.taskExchange, names.routingKey, body(message), {
+        ...props(message, priority),
+        // A message left waiting for RabbitMQ keeps its place for a while; the reaper is the backstop.
+        timeout: opts.waitMs === undefined ? timeout : Math.max(timeout, 60_000),
+      });
+      if (opts.waitMs === undefined) {
+        await confirmed;
+        return true;
+      }
+      confirmed.catch((err: unknown) => log.warn({ err: (err as Error).message, taskId: message.taskId }, "publish not confirmed; the reaper will publish the task"));
+      // Known to be disconnected: no point waiting for a confirm that cannot come soon.
+      const waitMs = connection.isConnected() ? opts.waitMs : 0;
+      return Promise.race([confirmed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), waitMs).unref())]);
     },
 
     async publishDelayed(message, priority, delayMs) {

@@ -34,8 +34,12 @@ export interface QueueStats {
 }
 
 export interface TaskQueue {
-  /** Resolves once the queue has the message safely (RabbitMQ: publisher confirm). */
-  publish(message: TaskMessage, priority: Priority): Promise<void>;
+  /**
+   * Resolves once the queue has the message safely (RabbitMQ: publisher confirm). With
+   * `waitMs`, resolves false after that long instead: the message stays in line to be
+   * published when RabbitMQ is back (and the reaper covers it should this process die).
+   */
+  publish(message: TaskMessage, priority: Priority, opts?: { waitMs?: number }): Promise<boolean>;
   /** Publishes the message to come back to the task queue after about `delayMs`. */
   publishDelayed(message: TaskMessage, priority: Priority, delayMs: number): Promise<void>;
   deadLetter(letter: DeadLetter, priority: Priority): Promise<void>;
