@@ -1,57 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { create, fromBinary } from "@bufbuild/protobuf";
-import { createFileRegistry } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
-import { credentials, loadPackageDefinition, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor } from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { descriptorSetBase64 } from "@sker/contracts";
-import { fileURLToPath } from "node:url";
 import { startEventServer } from "./support/grpc.js";
+import { reflectionClient, registryOf, type Req } from "./support/grpcurl.js";
 
 // Does what grpcurl does, with no token: list services, ask for the file of each symbol, then
 // fetch every dependency by name and build a descriptor pool from the answers alone. Building
 // the pool fails on any missing file or unresolved type (google.protobuf.Timestamp included).
-
-const protoDir = fileURLToPath(new URL("../proto", import.meta.url));
-
-type Req = { host?: string } & ({ listServices: string } | { fileByFilename: string } | { fileContainingSymbol: string } | { allExtensionNumbersOfType: string } | { fileContainingExtension: { containingType: string; extensionNumber: number } });
-type Res = {
-  validHost: string;
-  originalRequest?: Record<string, unknown>;
-  messageResponse: string;
-  listServicesResponse?: { service: { name: string }[] };
-  fileDescriptorResponse?: { fileDescriptorProto: Buffer[] };
-  allExtensionNumbersResponse?: { baseTypeName: string; extensionNumber: number[] };
-  errorResponse?: { errorCode: number; errorMessage: string };
-};
-
-/** One bidi stream, one request at a time: the way grpcurl's reflection client talks. */
-function reflectionClient(address: string, version: "v1" | "v1alpha") {
-  const pkg = loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [protoDir], oneofs: true, defaults: false });
-  const ns = (loadPackageDefinition(pkg).grpc as GrpcObject).reflection as GrpcObject;
-  const Ctor = (ns[version] as GrpcObject).ServerReflection as ServiceClientConstructor;
-  const client = new Ctor(address, credentials.createInsecure());
-  const stream = (client as unknown as { serverReflectionInfo(): ClientDuplexStream<Req, Res> }).serverReflectionInfo();
-  const waiting: ((r: Res) => void)[] = [];
-  stream.on("data", (r: Res) => waiting.shift()?.(r));
-  stream.on("error", () => undefined);
-  return {
-    ask(req: Req): Promise<Res> {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no reflection answer to ${JSON.stringify(req)}`)), 5_000);
-        waiting.push((r) => {
-          clearTimeout(timer);
-          resolve(r);
-        });
-        stream.write(req);
-      });
-    },
-    close() {
-      stream.end();
-      client.close();
-    },
-  };
-}
 
 const contracts = fromBinary(FileDescriptorSetSchema, Buffer.from(descriptorSetBase64, "base64")).file;
 const servicesOf = (f: FileDescriptorProto) => f.service.map((s) => `${f.package}.${s.name}`);
@@ -73,20 +29,6 @@ function symbolsOf(f: FileDescriptorProto): string[] {
   walk(f.package, f.messageType);
   for (const e of f.enumType) out.push(`${f.package}.${e.name}`);
   return out;
-}
-
-/** A descriptor pool from the files alone, dependencies first; a missing import throws. */
-function registryOf(pool: Map<string, FileDescriptorProto>) {
-  const ordered: FileDescriptorProto[] = [];
-  const visit = (name: string, from: string) => {
-    const f = pool.get(name);
-    if (!f) throw new Error(`${from} imports ${name}, which reflection never served`);
-    if (ordered.includes(f)) return;
-    for (const d of f.dependency) visit(d, name);
-    ordered.push(f);
-  };
-  for (const name of pool.keys()) visit(name, "(root)");
-  return createFileRegistry(create(FileDescriptorSetSchema, { file: ordered }));
 }
 
 let server: Awaited<ReturnType<typeof startEventServer>>;

@@ -121,7 +121,11 @@ function loadedFile(pkg: PackageDefinition, message: string, canonicalName: stri
   const fix = (scope: string, messages: DescriptorProto[]) => {
     for (const m of messages) {
       const inner = `${scope}.${m.name}`;
-      for (const f of m.field) f.typeName = qualify(f.typeName, inner);
+      for (const f of m.field) {
+        f.typeName = qualify(f.typeName, inner);
+        // protoc always fills json_name; without it, JSON tools (grpcurl -d, toJson) see "" keys.
+        if (!f.jsonName) f.jsonName = f.name.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+      }
       fix(inner, m.nestedType);
     }
   };
