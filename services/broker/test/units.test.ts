@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BusEvent, EventBus } from "@sker/kit";
+import type { Node } from "@sker/contracts/store/v1/node";
+import { loadBrokerConfig } from "../src/config.js";
+import { parseOutput } from "../src/providers/prompt.js";
+import { ProviderError, parseRetryAfter } from "../src/providers/errors.js";
+import { delayQueueFor, queueNames } from "../src/queue/names.js";
+import { priorityOfTask } from "../src/queue/types.js";
+import { fitContext } from "../src/worker/context.js";
+import { progressBatcher } from "../src/worker/progress.js";
+import { backoffMs, classify, Stop } from "../src/worker/retry.js";
+
+// The broker's small pure pieces: config errors, backoff, delay-queue choice, context budget,
+// progress batching and output parsing.
+
+const secret = { JWT_SECRET: "x".repeat(40), SKER_DATA_DIR: "/tmp/sker-broker-units" };
+
+describe("config", () => {
+  it("names the variable that is wrong", () => {
+    expect(() => loadBrokerConfig({ ...secret, BROKER_CONCURRENCY: "0" })).toThrow(/BROKER_CONCURRENCY/);
+    expect(() => loadBrokerConfig({ ...secret, AI_PROVIDER: "gpt" })).toThrow(/AI_PROVIDER must be one of/);
+    expect(() => loadBrokerConfig({ ...secret, AI_PROVIDER: "openai" })).toThrow(/OPENAI_API_KEY/);
+    expect(() => loadBrokerConfig({ ...secret, AI_PROVIDER: "anthropic" })).toThrow(/ANTHROPIC_API_KEY/);
+    expect(() => loadBrokerConfig({ ...secret, RABBITMQ_URL: "http://x" })).toThrow(/RABBITMQ_URL/);
+    expect(() => loadBrokerConfig({ ...secret, AI_TASK_TIMEOUT: "soon" })).toThrow(/AI_TASK_TIMEOUT/);
+    expect(() => loadBrokerConfig({ ...secret, BROKER_RETRY_BASE_MS: "5000", BROKER_RETRY_MAX_MS: "1000" })).toThrow(/BROKER_RETRY_MAX_MS/);
+  });
+
+  it("has the documented defaults", () => {
+    const c = loadBrokerConfig(secret);
+    expect(c).toMatchObject({ port: 3002, metricsPort: 9465, concurrency: 8, maxAttempts: 3, taskTimeoutMs: 600_000, queuePrefix: "sker", eventsExchange: "sker.events", rabbitmqUrl: undefined });
+    expect(c.provider).toMatchObject({ name: "local", localTokenDelayMs: 20 });
+  });
+});
+
+describe("retry policy", () => {
+  it("backs off exponentially with jitter in the upper half, capped, never before Retry-After", () => {
+    expect(backoffMs(1, 1000, 60_000, 0, () => 0)).toBe(500);
+    expect(backoffMs(1, 1000, 60_000, 0, () => 1)).toBe(1000);
+    expect(backoffMs(3, 1000, 60_000, 0, () => 1)).toBe(4000);
+    expect(backoffMs(20, 1000, 60_000, 0, () => 1)).toBe(60_000);
+    expect(backoffMs(1, 1000, 60_000, 7_000, () => 0)).toBe(7_000);
+  });
+
+  it("classes failures", () => {
+    expect(classify(new Stop("timeout"), 5)).toMatchObject({ code: "AI_TIMEOUT", transient: true });
+    expect(classify(new ProviderError("PROVIDER_HTTP_401", "bad key", false), 5)).toMatchObject({ transient: false });
+    expect(classify(new Error("boom"), 5)).toMatchObject({ code: "INTERNAL", transient: true });
+  });
+
+  it("reads Retry-After in seconds, milliseconds and as a date", () => {
+    const h = (v: Record<string, string>) => ({ get: (k: string) => v[k] ?? null });
+    expect(parseRetryAfter(h({ "retry-after": "3" }))).toBe(3000);
+    expect(parseRetryAfter(h({ "retry-after-ms": "250" }))).toBe(250);
+    const later = parseRetryAfter(h({ "retry-after": new Date(Date.now() + 10_000).toUTCString() }))!;
+    expect(later).toBeGreaterThan(8_000);
+    expect(parseRetryAfter(h({}))).toBeUndefined();
+  });
+
+  it("picks the shortest delay queue that covers the delay", () => {
+    const n = queueNames("p", 1000, 5000);
+    expect(n.delayQueues.map((q) => q.ttl)).toEqual([1000, 2000, 4000, 5000]);
+    expect(delayQueueFor(n, 1500).ttl).toBe(2000);
+    expect(delayQueueFor(n, 60_000).ttl).toBe(5000);
+  });
+
+  it("maps task priorities to AMQP priorities", () => {
+    expect(priorityOfTask("TASK_PRIORITY_URGENT")).toBe(4);
+    expect(priorityOfTask("TASK_PRIORITY_LOW")).toBe(1);
+    expect(priorityOfTask("TASK_PRIORITY_UNSPECIFIED")).toBe(2);
+  });
+});
+
+describe("context budget", () => {
+  const node = (title: string, content: string) => ({ title, content }) as Node;
+  it("keeps the store's order, whole nodes while they fit, and cuts the first that does not", () => {
+    const nodes = [node("A", "a".repeat(100)), node("B", "b".repeat(100)), node("C", "c".repeat(100))];
+    const out = fitContext(nodes, 40); // 160 chars
+    expect(out.map((c) => c.title)).toEqual(["A", "B"]);
+    expect(out[1].content.length).toBeLessThan(100);
+    expect(out[1].content.endsWith("…")).toBe(true);
+    expect(fitContext(nodes, 1000).map((c) => c.title)).toEqual(["A", "B", "C"]);
+    expect(fitContext(nodes, 1000, 4000)).toEqual([]);
+  });
+});
+
+describe("progress batching", () => {
+  function recordingBus() {
+    const events: BusEvent[] = [];
+    const bus: EventBus = {
+      publish: async (e) => void events.push(e),
+      subscribe: async () => {
+        throw new Error("unused");
+      },
+      close: async () => undefined,
+    };
+    return { bus, events };
+  }
+
+  it("sends one event per 64 characters or 50 ms, in order, and flushes the rest on close", async () => {
+    const { bus, events } = recordingBus();
+    const sink = progressBatcher(bus, "p1", "t1");
+    for (let i = 0; i < 100; i++) sink.push("ab"); // 200 chars at once → 3 full batches
+    await sleep(0);
+    expect(events.length).toBe(3);
+    sink.push("tail");
+    await sleep(80);
+    expect(events.length).toBe(4);
+    sink.push("end");
+    await sink.close();
+    const data = events.map((e) => e.data as { taskId: string; index: number; delta: string });
+    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(data.map((d) => d.delta).join("")).toBe("ab".repeat(100) + "tailend");
+    expect(events.every((e) => e.seq === null && e.name === "task.progress" && e.projectId === "p1")).toBe(true);
+  });
+});
+
+describe("output parsing", () => {
+  it("takes title, content and tags from the text format, leniently", () => {
+    expect(parseOutput("generate", "# Heading\nBody text\nTags: A, b, a")).toMatchObject({ title: "Heading", content: "Body text", tags: ["a", "b"] });
+    expect(parseOutput("optimize", "Just a body without a title line")).toMatchObject({ title: "Just a body without a title line", tags: [] });
+  });
+
+  it("refuses empty text and a malformed analysis as retryable provider errors", () => {
+    expect(() => parseOutput("generate", "  ")).toThrow(ProviderError);
+    expect(() => parseOutput("analyze", "I think it is important")).toThrow(/JSON/);
+    expect(parseOutput("analyze", 'Sure: {"semanticType":"Idea","importance":9,"confidence":1.4,"tags":[]}')).toMatchObject({ semanticType: "idea", importance: 5, confidence: 1 });
+  });
+});
