@@ -2,7 +2,7 @@
 # `make down`: stops exactly what `make up` started (the pids it wrote), gracefully first.
 set -u
 cd "$(dirname "$0")/.."
-PIDS=.run/pids
+PIDS="${SKER_RUN_DIR:-.run}/pids"
 [ -s "$PIDS" ] || { echo "down: nothing running"; exit 0; }
 while read -r pid name; do
   kill -TERM "$pid" 2>/dev/null && echo "down: stopping $name (pid $pid)"

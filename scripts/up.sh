@@ -4,7 +4,7 @@
 # BROKER_REPLICAS run several; replica i listens on the base port + 10*i. Logs: .run/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=.run
+RUN="${SKER_RUN_DIR:-.run}"
 mkdir -p "$RUN/logs"
 if [ -s "$RUN/pids" ]; then
   echo "up: already running (see $RUN/pids); run 'make down' first" >&2
@@ -20,6 +20,10 @@ BROKER_REPLICAS="${BROKER_REPLICAS:-1}"
 STORE_PORT="${STORE_PORT:-3001}"
 BROKER_PORT="${BROKER_PORT:-3002}"
 GATEWAY_PORT="${GATEWAY_PORT:-3000}"
+STORE_METRICS_PORT="${STORE_METRICS_PORT:-9464}"
+BROKER_METRICS_PORT="${BROKER_METRICS_PORT:-9465}"
+# Replica i of a service listens on base + 10*i; a base of 0 means "any free port" for every replica.
+nth() { [ "$1" = 0 ] && echo 0 || echo $(($1 + 10 * $2)); }
 
 db=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
 admin=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/postgres"; console.log(u.href)' "$DATABASE_URL")
@@ -41,16 +45,16 @@ wait_port() { # name, port
   done
   echo "up: $1 did not listen on :$2; see $RUN/logs/$1.log" >&2
   tail -20 "$RUN/logs/$1.log" >&2
-  bash scripts/down.sh
+  SKER_RUN_DIR="$RUN" bash scripts/down.sh
   exit 1
 }
 
-start store services/store/dist/main.js STORE_PORT="$STORE_PORT" METRICS_PORT=9464
+start store services/store/dist/main.js STORE_PORT="$STORE_PORT" METRICS_PORT="$STORE_METRICS_PORT"
 wait_port store "$STORE_PORT"
 
 export STORE_ADDR="${STORE_ADDR:-127.0.0.1:$STORE_PORT}"
 for i in $(seq 0 $((BROKER_REPLICAS - 1))); do
-  start "broker-$i" services/broker/dist/main.js BROKER_PORT=$((BROKER_PORT + 10 * i)) METRICS_PORT=$((9465 + 10 * i))
+  start "broker-$i" services/broker/dist/main.js BROKER_PORT=$((BROKER_PORT + 10 * i)) METRICS_PORT="$(nth "$BROKER_METRICS_PORT" "$i")"
 done
 for i in $(seq 0 $((BROKER_REPLICAS - 1))); do wait_port "broker-$i" $((BROKER_PORT + 10 * i)); done
 
