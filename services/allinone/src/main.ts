@@ -1,7 +1,7 @@
 // `make run`: the three services in one process, on the embedded defaults unless DATABASE_URL,
 // REDIS_URL or RABBITMQ_URL say otherwise. They still talk to each other over real gRPC on
 // loopback, so this is the same code path as `make up`, minus the process boundaries.
-import { createLogger, onShutdown } from "@sker/kit";
+import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
 import { loadStoreConfig, startStore } from "@sker/store";
 import { loadBrokerConfig, startBroker } from "@sker/broker";
 import { loadGatewayConfig, startGateway } from "@sker/gateway";
@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   const brokerConfig = loadBrokerConfig(env);
   const gatewayConfig = loadGatewayConfig(env);
 
+  const telemetry = await startTelemetry("sker-allinone", { otlpEndpoint: gatewayConfig.otlpEndpoint });
   const store = await startStore(storeConfig);
   const broker = await startBroker(brokerConfig);
   const gateway = await startGateway(gatewayConfig);
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   shutdown.add("gateway", () => gateway.shutdown());
   shutdown.add("broker", () => broker.shutdown());
   shutdown.add("store", () => store.shutdown());
+  shutdown.add("telemetry", () => telemetry.shutdown());
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { openapiPlugin } from "./plugins/openapi.js";
 import { rateLimitPlugin } from "./plugins/rate-limit.js";
 import { requestIdFrom, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
+import { tracingPlugin } from "./plugins/tracing.js";
 import { aiTaskRoutes } from "./routes/ai-tasks.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authRoutes } from "./routes/auth.js";
@@ -45,6 +46,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     if (deps.state.draining) reply.header("connection", "close");
   });
   await app.register(requestIdPlugin);
+  await app.register(tracingPlugin);
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });

@@ -1,10 +1,12 @@
-import { createLogger, onShutdown } from "@sker/kit";
+import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
 import { loadStoreConfig } from "./config.js";
 import { startStore } from "./start.js";
 
 // config → dependencies → servers → shutdown on SIGTERM/SIGINT.
 const config = loadStoreConfig();
 const log = createLogger("store", config.common.logLevel);
+const telemetry = await startTelemetry("sker-store", { otlpEndpoint: config.common.otlpEndpoint });
 const store = await startStore(config, { log });
 const shutdown = onShutdown(log, config.common.shutdownTimeoutMs);
 shutdown.add("store", () => store.shutdown());
+shutdown.add("telemetry", () => telemetry.shutdown());
