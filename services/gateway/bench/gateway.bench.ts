@@ -37,8 +37,21 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
+/**
+ * `make bench` points this at the processes `make up` started (BENCH_GATEWAY_URL, and the
+ * store's BENCH_DATABASE_URL for the one-process baseline); alone, it starts its own stack in
+ * this process, which understates the gateway (one event loop for load and service).
+ */
+async function target(): Promise<{ url: string; env: { DATABASE_URL: string }; close(): Promise<void> }> {
+  const url = process.env.BENCH_GATEWAY_URL;
+  const databaseUrl = process.env.BENCH_DATABASE_URL;
+  if (url && databaseUrl) return { url, env: { DATABASE_URL: databaseUrl }, close: async () => undefined };
+  return startStack({ withBroker: false, gatewayEnv: { RATE_LIMIT_PER_USER: "1000000000", LOG_LEVEL: "silent" } });
+}
+
 async function main() {
-  const stack = await startStack({ withBroker: false, gatewayEnv: { RATE_LIMIT_PER_USER: "1000000000", LOG_LEVEL: "silent" } });
+  const stack = await target();
+  console.log(`gateway bench: target ${stack.url}`);
   const req = client(stack.url);
   const user = await register(req, "bench");
   const auth = { authorization: `Bearer ${user.accessToken}`, "content-type": "application/json" };
