@@ -50,7 +50,24 @@ export class Tokens {
     return token;
   }
 
+  /**
+   * Verified tokens, remembered until they expire: every hop verifies the same bearer token
+   * (gateway, broker, store), and one user sends many requests with one token. Only successes
+   * are kept, keyed by the whole token string, so a forged or altered token never matches.
+   */
+  private readonly verified = new Map<string, { caller: Caller; expMs: number }>();
+  private static readonly MAX_REMEMBERED = 10_000;
+
   async verify(token: string): Promise<Caller> {
+    const known = this.verified.get(token);
+    if (known && known.expMs > Date.now()) return known.caller;
+    if (known) this.verified.delete(token);
+    const caller = await this.verifySignature(token);
+    if (this.verified.size >= Tokens.MAX_REMEMBERED) this.verified.delete(this.verified.keys().next().value!);
+    return caller;
+  }
+
+  private async verifySignature(token: string): Promise<Caller> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALG],
@@ -59,10 +76,15 @@ export class Tokens {
         requiredClaims: ["sub", "exp"],
       });
       const sub = payload.sub!;
-      if (payload.typ === "service" && sub.startsWith("service:")) return { kind: "service", name: sub.slice(8) };
-      if (payload.typ === "access" && typeof payload.email === "string")
-        return { kind: "user", userId: sub, email: payload.email, username: String(payload.username ?? "") };
-      throw unauthenticated("token type not accepted");
+      const caller: Caller | undefined =
+        payload.typ === "service" && sub.startsWith("service:")
+          ? { kind: "service", name: sub.slice(8) }
+          : payload.typ === "access" && typeof payload.email === "string"
+            ? { kind: "user", userId: sub, email: payload.email, username: String(payload.username ?? "") }
+            : undefined;
+      if (!caller) throw unauthenticated("token type not accepted");
+      this.verified.set(token, { caller, expMs: payload.exp! * 1000 });
+      return caller;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
       if (err instanceof joseErrors.JOSEError) throw unauthenticated("invalid token");
