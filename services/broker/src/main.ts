@@ -1,4 +1,4 @@
-import { createLogger, onShutdown } from "@sker/kit";
+import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
 import { loadBrokerConfig } from "./config.js";
 import { startBroker } from "./start.js";
 
@@ -6,9 +6,11 @@ const log = createLogger("broker");
 
 try {
   const config = loadBrokerConfig();
+  const telemetry = await startTelemetry("sker-broker", { otlpEndpoint: config.otlpEndpoint });
   const broker = await startBroker(config);
   const shutdown = onShutdown(log, config.shutdownTimeoutMs + 2_000);
   shutdown.add("broker", () => broker.shutdown());
+  shutdown.add("telemetry", () => telemetry.shutdown());
 } catch (err) {
   log.fatal({ err }, (err as Error).message ?? "failed to start");
   process.exit(1);

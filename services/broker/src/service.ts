@@ -1,4 +1,4 @@
-import { AppError, forbidden, notFound, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forbidden, notFound, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
@@ -32,7 +32,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
         // The task is persisted as queued, so a publish that cannot be confirmed soon (RabbitMQ
         // away) need not hold the caller: it goes out on reconnect, or the reaper publishes it.
         const confirmed = await queue
-          .publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority), { waitMs: PUBLISH_WAIT_MS })
+          .publish({ taskId: task.id, projectId: task.projectId, trace: traceCarrier() }, priorityOfTask(task.priority), { waitMs: PUBLISH_WAIT_MS })
           .catch(() => false);
         if (!confirmed) ctx.log.warn({ taskId: task.id }, "publish not confirmed yet; answering anyway (the task is persisted)");
       }

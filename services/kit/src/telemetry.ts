@@ -22,6 +22,13 @@ export function injectHeaders(headers: Record<string, unknown>, ctx: Context = c
   propagation.inject(ctx, headers);
 }
 
+/** The active trace context as a small string map (traceparent, tracestate) to send along. */
+export function traceCarrier(ctx: Context = context.active()): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
 export function extractHeaders(headers: Record<string, unknown> | undefined): Context {
   return propagation.extract(context.active(), headers ?? {});
 }

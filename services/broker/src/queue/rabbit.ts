@@ -10,6 +10,13 @@ import { MAX_PRIORITY, priorityOf, type DeadLetter, type Delivery, type Priority
 // Deliveries are settled on the channel they arrived on: after a reconnect an old delivery
 // tag means nothing to the new channel (RabbitMQ has already requeued the message).
 
+/** The W3C trace headers of a delivery, if it carries any. */
+function traceHeaders(headers: Record<string, unknown> | undefined): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const key of ["traceparent", "tracestate"]) if (typeof headers?.[key] === "string") out[key] = headers[key] as string;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 export interface RabbitQueueOptions {
   url: string;
   prefix: string;
@@ -56,17 +63,19 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   let stopped = false;
 
   const body = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const taskBody = ({ trace: _trace, ...message }: TaskMessage) => body(message);
   const props = (message: TaskMessage, priority: Priority) => ({
     persistent: true,
     priority,
     messageId: message.taskId,
     contentType: "application/json",
+    headers: message.trace ?? {},
     timeout,
   });
 
   return {
     async publish(message, priority, opts = {}) {
-      const confirmed = publisher.publish(names.taskExchange, names.routingKey, body(message), {
+      const confirmed = publisher.publish(names.taskExchange, names.routingKey, taskBody(message), {
         ...props(message, priority),
         // A message left waiting for RabbitMQ keeps its place for a while; the reaper is the backstop.
         timeout: opts.waitMs === undefined ? timeout : Math.max(timeout, 60_000),
@@ -85,7 +94,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
       const queue = delayQueueFor(names, delayMs);
       // The per-message expiration gives each retry its own (jittered) delay within the queue's TTL.
       const expiration = String(Math.max(1, Math.min(Math.round(delayMs), queue.ttl)));
-      await publisher.sendToQueue(queue.name, body(message), { ...props(message, priority), expiration });
+      await publisher.sendToQueue(queue.name, taskBody(message), { ...props(message, priority), expiration });
     },
 
     async deadLetter(letter, priority) {
@@ -144,6 +153,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
             try {
               message = JSON.parse(m.content.toString()) as TaskMessage;
               if (typeof message.taskId !== "string") throw new Error("no taskId");
+              message.trace = traceHeaders(m.properties.headers);
             } catch (err) {
               log.error({ err: (err as Error).message }, "dropping a malformed task message");
               settle(m, "ack");

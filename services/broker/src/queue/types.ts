@@ -5,6 +5,8 @@
 export interface TaskMessage {
   taskId: string;
   projectId: string;
+  /** W3C trace context of the submit (traceparent, tracestate): AMQP headers on RabbitMQ. */
+  trace?: Record<string, string>;
 }
 
 export interface DeadLetter extends TaskMessage {

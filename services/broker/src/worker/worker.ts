@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { context, SpanKind, trace } from "@opentelemetry/api";
+import { extractHeaders } from "@sker/kit";
 import { runTask, type WorkerDeps } from "./run-task.js";
 import { Stop } from "./retry.js";
+
+const tracer = trace.getTracer("sker-broker-worker");
 
 /**
  * Consumes the task queue with prefetch = BROKER_CONCURRENCY and aborts a running attempt
@@ -12,7 +16,12 @@ export async function startWorker(deps: WorkerDeps) {
   const inflight = new Set<Promise<unknown>>();
   await deps.queue.onCancel((taskId) => running.get(taskId)?.abort(new Stop("cancelled")));
   await deps.queue.consume(deps.config.concurrency, (delivery) => {
-    const p = runTask(deps, delivery, running);
+    // The run joins the trace of the request that submitted the task (context from the message).
+    const p = context.with(extractHeaders(delivery.message.trace), () =>
+      tracer.startActiveSpan("task.run", { kind: SpanKind.CONSUMER, attributes: { "sker.task_id": delivery.message.taskId } }, (span) =>
+        runTask(deps, delivery, running).finally(() => span.end()),
+      ),
+    );
     inflight.add(p);
     void p.finally(() => inflight.delete(p)).catch(() => undefined);
     return p;
