@@ -28,12 +28,16 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
   const e = envReader(env);
   const scryptCost = e.int("SCRYPT_COST", 1 << 15, { min: 1 << 10, max: 1 << 20 });
   if ((scryptCost & (scryptCost - 1)) !== 0) throw new ConfigError("SCRYPT_COST", `must be a power of two, got ${scryptCost}`);
+  const common = commonConfig(env);
+  const databaseUrl = e.url("DATABASE_URL", ["postgres", "postgresql"]);
+  // PGlite is one session in WASM on the event loop: for trying SKER out, not for production.
+  if (common.production && !databaseUrl) throw new ConfigError("DATABASE_URL", "is required when NODE_ENV=production (the embedded PGlite is for development)");
   return {
-    common: commonConfig(env),
+    common,
     port: e.int("STORE_PORT", 3001, { max: 65535 }),
     host: e.str("STORE_HOST", "0.0.0.0"),
     metricsPort: e.int("METRICS_PORT", 9464, { max: 65535 }),
-    databaseUrl: e.url("DATABASE_URL", ["postgres", "postgresql"]),
+    databaseUrl,
     dbPoolSize: e.int("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
     redisUrl: e.url("REDIS_URL", ["redis", "rediss"]),
     redisKeyPrefix: e.str("REDIS_KEY_PREFIX", "sker:"),

@@ -29,6 +29,10 @@ describe("store config", () => {
       expect((err as ConfigError).variable).toBe(name);
     }
   });
+  it("refuses the embedded database in production, naming DATABASE_URL", () => {
+    expect(() => loadStoreConfig({ ...base, NODE_ENV: "production", JWT_SECRET: "Zq8".repeat(15) })).toThrowError(/DATABASE_URL/);
+    expect(loadStoreConfig({ ...base, NODE_ENV: "production", JWT_SECRET: "Zq8".repeat(15), DATABASE_URL: "postgres://db/sker" }).databaseUrl).toBe("postgres://db/sker");
+  });
   it("defaults to the embedded mode", () => {
     const c = loadStoreConfig(base);
     expect(c).toMatchObject({ port: 3001, metricsPort: 9464, databaseUrl: undefined, redisUrl: undefined, rabbitmqUrl: undefined, eventsExchange: "sker.events", redisKeyPrefix: "sker:" });
