@@ -115,6 +115,13 @@ describe("validation: INVALID_ARGUMENT naming the field, nothing written", () =>
       "VALIDATION_ERROR",
       "page.cursor",
     );
+    // A well-formed cursor of another list (versions are keyed by number) or made by hand.
+    const foreign = Buffer.from(JSON.stringify([new Date().toISOString(), "3"])).toString("base64url");
+    await expectAppError(
+      store.clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: 10, cursor: foreign } }, as(owner)),
+      "VALIDATION_ERROR",
+      "page.cursor",
+    );
     const ids = Array.from({ length: 501 }, () => crypto.randomUUID());
     await expectAppError(store.clients.nodes.getNodes({ ids }, as(owner)), "VALIDATION_ERROR", "ids");
     await expectAppError(store.clients.nodes.getNodes({ ids: [crypto.randomUUID(), "x"] }, as(owner)), "VALIDATION_ERROR", "ids[1]");

@@ -136,9 +136,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
 
     async listNodeVersions(req, ctx) {
       const nodeId = parseId("nodeId", req.nodeId);
-      const page = parsePage(req.page);
+      const page = parsePage(req.page, "page", "version");
       const before = page.after ? Number(page.after.id) : undefined;
-      if (before !== undefined && !Number.isInteger(before)) throw invalid("page.cursor", "is not a cursor this service issued");
       await nodeForRole(deps, ctx, nodeId, "viewer");
       const rows = await listVersions(deps.db, nodeId, page, before);
       const items = rows.slice(0, page.limit);

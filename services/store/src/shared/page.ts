@@ -15,21 +15,29 @@ export interface Page {
   after: Cursor | undefined;
 }
 
-export function parsePage(page: PageRequest | undefined, field = "page"): Page {
+/** What a list's rows are keyed by after created_at: a row id, or a node version number. */
+type CursorKey = "uuid" | "version";
+const KEY_SHAPE: Record<CursorKey, RegExp> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  version: /^\d{1,9}$/,
+};
+
+export function parsePage(page: PageRequest | undefined, field = "page", key: CursorKey = "uuid"): Page {
   const limit = page?.limit || DEFAULT_LIMIT;
   if (limit < 1 || limit > MAX_LIMIT) throw invalid(`${field}.limit`, `must be between 1 and ${MAX_LIMIT}`);
-  return { limit, after: page?.cursor ? decodeCursor(page.cursor, `${field}.cursor`) : undefined };
+  return { limit, after: page?.cursor ? decodeCursor(page.cursor, `${field}.cursor`, KEY_SHAPE[key]) : undefined };
 }
 
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.at.toISOString(), c.id])).toString("base64url");
 }
 
-function decodeCursor(raw: string, field: string): Cursor {
+/** A cursor from another list, or made by hand, is the caller's mistake: never a failed cast in SQL. */
+function decodeCursor(raw: string, field: string, keyShape: RegExp): Cursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as [string, string];
     const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || typeof id !== "string") throw new Error("bad");
+    if (Number.isNaN(date.getTime()) || typeof id !== "string" || !keyShape.test(id)) throw new Error("bad");
     return { at: date, id };
   } catch {
     throw invalid(field, "is not a cursor this service issued");
