@@ -128,6 +128,18 @@ describe("CreateTask, idempotency, cancel, list", () => {
     await store.clients.projects.removeMember({ projectId, userId: stranger.id }, as(owner));
   });
 
+  it("a key reused for another project is CONFLICT: it never answers a task of a project the caller may have left", async () => {
+    const key = `key-${crypto.randomUUID()}`;
+    await store.clients.projects.putMember({ projectId, userId: stranger.id, role: Role.ROLE_EDITOR }, as(owner));
+    const first = await store.clients.tasks.createTask(taskReq({ prompt: "secret plan", idempotencyKey: key }), as(stranger));
+    await store.clients.projects.removeMember({ projectId, userId: stranger.id }, as(owner));
+    const before = await counts();
+    const err = await store.clients.tasks.createTask(taskReq({ projectId: otherProjectId, prompt: "x", idempotencyKey: key }), as(stranger)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "CONFLICT", details: { field: "idempotencyKey" } });
+    expect(JSON.stringify(err)).not.toContain(first.task!.id);
+    expect(await counts()).toEqual(before);
+  });
+
   it("cancels a queued or running task once; a finished one is FAILED_PRECONDITION", async () => {
     const t = await submit({ prompt: "stop me" });
     const c = (await store.clients.tasks.cancelTask({ id: t.id }, as(owner))).task!;

@@ -48,6 +48,15 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
 
 const NODE_GONE = "NODE_NOT_FOUND";
 
+/**
+ * A repeated idempotency key answers the first task, but only within the project it was made
+ * in: the key is per user, and the user may since have lost access to that first project.
+ */
+function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: string) {
+  if (earlier.project_id !== projectId) throw new AppError("CONFLICT", "this Idempotency-Key was used for a task of another project", { field: "idempotencyKey" });
+  return { task: taskToProto(earlier), created: false };
+}
+
 export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceService> {
   return {
     async createTask(req, ctx) {
@@ -56,7 +65,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       await requireRole(deps, ctx, input.projectId, "editor");
       if (input.idempotencyKey) {
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey);
-        if (earlier) return { task: taskToProto(earlier), created: false };
+        if (earlier) return sameKeyAnswer(earlier, input.projectId);
       }
       const row = await deps.db.transaction().execute(async (trx) => {
         const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
@@ -73,7 +82,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // Lost the race on the idempotency key: the winner has committed, answer its task.
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey!);
         if (!earlier) throw new AppError("UNAVAILABLE", "idempotent task vanished; retry");
-        return { task: taskToProto(earlier), created: false };
+        return sameKeyAnswer(earlier, input.projectId);
       }
       deps.afterCommit();
       return { task: taskToProto(row), created: true };
