@@ -17,7 +17,7 @@ const ALG = "HS256";
 /** Signs and verifies our JWTs. The algorithm is pinned on verify: "none" and RS/HS swaps fail. */
 export class Tokens {
   private readonly key: Uint8Array;
-  private serviceToken?: { token: string; renewAt: number };
+  private readonly serviceTokens = new Map<string, { token: string; renewAt: number }>();
 
   constructor(private readonly settings: TokenSettings) {
     this.key = new TextEncoder().encode(settings.jwtSecret);
@@ -37,7 +37,8 @@ export class Tokens {
   /** A token naming one of our services, cached and renewed well before it expires. */
   async service(name: string): Promise<string> {
     const now = Date.now();
-    if (this.serviceToken && this.serviceToken.renewAt > now) return this.serviceToken.token;
+    const cached = this.serviceTokens.get(name);
+    if (cached && cached.renewAt > now) return cached.token;
     const token = await new SignJWT({ typ: "service" })
       .setProtectedHeader({ alg: ALG })
       .setSubject(`service:${name}`)
@@ -46,7 +47,7 @@ export class Tokens {
       .setIssuedAt()
       .setExpirationTime("1h")
       .sign(this.key);
-    this.serviceToken = { token, renewAt: now + 30 * 60_000 };
+    this.serviceTokens.set(name, { token, renewAt: now + 30 * 60_000 });
     return token;
   }
 

@@ -27,3 +27,11 @@ describe("Tokens.verify remembers verified tokens", () => {
     await expect(new Tokens(settings).verify(other)).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
   });
 });
+
+describe("service tokens", () => {
+  it("name the service they were made for, each its own", async () => {
+    const tokens = new Tokens(settings);
+    await expect(tokens.verify(await tokens.service("gateway"))).resolves.toEqual({ kind: "service", name: "gateway" });
+    await expect(tokens.verify(await tokens.service("broker"))).resolves.toEqual({ kind: "service", name: "broker" });
+  });
+});

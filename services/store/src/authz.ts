@@ -13,8 +13,10 @@ export function userOf(caller: Caller): string {
   return caller.userId;
 }
 
-export function requireService(caller: Caller): void {
+/** Service-only RPCs name their one caller: the gateway's token cannot drive the task lifecycle. */
+export function requireService(caller: Caller, name: "gateway" | "broker"): void {
   if (caller.kind !== "service") throw unauthenticated("this call needs a service token");
+  if (caller.name !== name) throw forbidden(`only the ${name} makes this call`);
 }
 
 /** The caller's role in a live project, cached; undefined when not a member (or no such project). */

@@ -140,6 +140,15 @@ describe("CreateTask, idempotency, cancel, list", () => {
     expect(await counts()).toEqual(before);
   });
 
+  it("the task lifecycle is the broker's: the gateway's service token is PERMISSION_DENIED", async () => {
+    const t = await submit({ prompt: "mine" });
+    const gateway = { token: await store.serviceToken("gateway") };
+    await expect(store.clients.tasks.startTask({ id: t.id, workerId: "gw", leaseMs: 30_000 }, gateway)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(store.clients.tasks.reclaimTasks({ queuedAfterMs: 1, limit: 10 }, gateway)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(store.clients.users.register({ email: "x@example.com", username: "brokerx", password: "long enough pw", displayName: "" }, broker)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect((await store.clients.tasks.getTask({ id: t.id }, as(owner))).task!.status).toBe("TASK_STATUS_QUEUED");
+  });
+
   it("cancels a queued or running task once; a finished one is FAILED_PRECONDITION", async () => {
     const t = await submit({ prompt: "stop me" });
     const c = (await store.clients.tasks.cancelTask({ id: t.id }, as(owner))).task!;

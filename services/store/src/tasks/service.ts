@@ -114,7 +114,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
     },
 
     async startTask(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "broker");
       const { id, workerId, leaseMs } = checkLease(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await takeLease(trx, id, workerId, leaseMs);
@@ -141,7 +141,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
     },
 
     async renewLease(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "broker");
       const { id, workerId, leaseMs } = checkLease(req);
       const renewed = await renewLease(deps.db, id, workerId, leaseMs);
       const task = renewed ?? (await findTask(deps.db, id));
@@ -150,7 +150,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
     },
 
     async completeTask(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "broker");
       const input = checkComplete(req);
       const output = cleanOutput(input.output);
       const out = await deps.db.transaction().execute(async (trx) => {
@@ -188,7 +188,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
     },
 
     async failTask(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "broker");
       const input = checkFail(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, input.id);
@@ -212,7 +212,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
     },
 
     async reclaimTasks(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "broker");
       const { queuedAfterMs, limit } = checkReclaim(req);
       const rows = await deps.db.transaction().execute(async (trx) => {
         const taken = await reclaim(trx, queuedAfterMs, limit);
@@ -227,7 +227,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
     },
 
     async requeueTask(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "broker");
       const id = parseId("id", req.id);
       const row = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, id);

@@ -25,7 +25,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
 
   return {
     async register(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "gateway");
       const input = checkRegister(req);
       const taken = await db
         .selectFrom("users")
@@ -55,7 +55,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
     },
 
     async login(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "gateway");
       const login = (req.login ?? "").trim();
       if (!login) throw invalid("login", "is required (an email or a username)");
       if (!req.password) throw invalid("password", "is required");
@@ -72,20 +72,20 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
     },
 
     async refresh(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "gateway");
       if (!req.refreshToken) throw invalid("refreshToken", "is required");
       return { session: await rotate(deps, req.refreshToken) };
     },
 
     async logout(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "gateway");
       if (!req.refreshToken) throw invalid("refreshToken", "is required");
       await logout(deps, req.refreshToken);
       return {};
     },
 
     async verifyApiKey(req, ctx) {
-      requireService(ctx.caller);
+      requireService(ctx.caller, "gateway");
       if (!req.key) throw invalid("key", "is required");
       const row = await db
         .selectFrom("api_keys as k")
