@@ -79,6 +79,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       services: storeBindings(deps, kit),
       kit,
       shutdownTimeoutMs: config.common.shutdownTimeoutMs,
+      drainDelayMs: config.common.drainDelayMs,
     });
     cleanups.push({ name: "grpc", run: () => grpc.shutdown() });
     relay.start();
