@@ -62,6 +62,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SCRYPT_COST: "1024",
     LOCAL_AI_TOKEN_DELAY_MS: "2",
     SHUTDOWN_TIMEOUT_MS: "3000",
+    SHUTDOWN_DRAIN_DELAY_MS: "0",
     SKER_ADMIN_EMAILS: "admin@example.com",
     OUTBOX_POLL_MS: "200",
   };

@@ -122,6 +122,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     SKER_DATA_DIR: dataDir,
     JWT_SECRET: randomBytes(32).toString("base64url"),
     LOG_LEVEL: "silent",
+    SHUTDOWN_DRAIN_DELAY_MS: "0",
     SCRYPT_COST: "1024",
     OUTBOX_POLL_MS: "200",
     DATABASE_URL: testDb.url,
