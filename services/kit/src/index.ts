@@ -12,3 +12,4 @@ export * from "./bus.js";
 export * from "./enums.js";
 export * from "./telemetry-sdk.js";
 export * from "./bus/index.js";
+export * from "./ids.js";

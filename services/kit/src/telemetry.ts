@@ -18,10 +18,6 @@ export function extractTrace(md: Metadata): Context {
   });
 }
 
-export function injectHeaders(headers: Record<string, unknown>, ctx: Context = context.active()): void {
-  propagation.inject(ctx, headers);
-}
-
 /** The active trace context as a small string map (traceparent, tracestate) to send along. */
 export function traceCarrier(ctx: Context = context.active()): Record<string, string> {
   const carrier: Record<string, string> = {};

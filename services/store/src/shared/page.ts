@@ -1,4 +1,4 @@
-import { invalid } from "@sker/kit";
+import { invalid, UUID } from "@sker/kit";
 import type { PageRequest } from "@sker/contracts/common/v1/common";
 
 export const DEFAULT_LIMIT = 100;
@@ -18,7 +18,7 @@ export interface Page {
 /** What a list's rows are keyed by after created_at: a row id, or a node version number. */
 type CursorKey = "uuid" | "version";
 const KEY_SHAPE: Record<CursorKey, RegExp> = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  uuid: UUID,
   version: /^\d{1,9}$/,
 };
 

@@ -1,7 +1,6 @@
-import { unauthenticated, type Caller } from "@sker/kit";
+import { isUuid, unauthenticated, type Caller } from "@sker/kit";
 import type { StoreDeps } from "../deps.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TTL_SECONDS = 60;
 
 export const aliveKey = (userId: string) => `user-alive:${userId}`;
@@ -13,7 +12,7 @@ export const aliveKey = (userId: string) => `user-alive:${userId}`;
 export function userAlive(deps: StoreDeps) {
   return async (caller: Caller): Promise<void> => {
     if (caller.kind !== "user") return;
-    if (!UUID.test(caller.userId)) throw unauthenticated("token subject is not a user id");
+    if (!isUuid(caller.userId)) throw unauthenticated("token subject is not a user id");
     let alive = await deps.cache.get<boolean>(aliveKey(caller.userId));
     if (alive === undefined) {
       const row = await deps.db.selectFrom("users").select("id").where("id", "=", caller.userId).executeTakeFirst();
