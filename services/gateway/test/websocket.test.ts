@@ -166,7 +166,34 @@ describe("subscriptions", () => {
     await c.next((f) => f.type === "pong");
   });
 
+  it("two quick subscribes to one project: one stream, each event once", async () => {
+    const projectId = await sharedProject();
+    const c = await open(bob.accessToken);
+    await c.next((f) => f.type === "authenticated");
+    c.send({ type: "subscribe", projectId });
+    c.send({ type: "subscribe", projectId });
+    await c.next((f) => f.type === "subscribed");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.frames.filter((f) => f.type === "subscribed")).toHaveLength(2);
+    await req("POST", "/api/v1/nodes", { token: alice.accessToken, body: { projectId, title: "once" } });
+    await c.waitEvents(projectId, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.events(projectId)).toHaveLength(1);
+  });
 
+  it("messages are handled in order: an unsubscribe right after a subscribe ends it", async () => {
+    const projectId = await sharedProject();
+    const c = await open(bob.accessToken);
+    await c.next((f) => f.type === "authenticated");
+    c.send({ type: "subscribe", projectId });
+    c.send({ type: "unsubscribe", projectId });
+    await c.next((f) => f.type === "unsubscribed");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.frames.filter((f) => f.type !== "authenticated").map((f) => f.type)).toEqual(["subscribed", "unsubscribed"]);
+    await req("POST", "/api/v1/nodes", { token: alice.accessToken, body: { projectId, title: "unseen" } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.events(projectId)).toEqual([]);
+  });
 });
 
 describe("AI_GENERATE over the socket", () => {

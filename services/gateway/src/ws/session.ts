@@ -31,8 +31,12 @@ export class Session {
   private readonly cleanups = new Set<() => Promise<void>>();
   private readonly send: Send;
   private authTimer: NodeJS.Timeout | undefined;
-  /** A query-string token is verified asynchronously; messages wait for it. */
-  private authPending: Promise<void> = Promise.resolve();
+  /**
+   * Messages are handled one after another, in the order they came: a subscribe finishes (or
+   * fails) before the next message of the socket is looked at, so an unsubscribe cannot overtake
+   * it and two subscribes cannot both create a stream. A query-string token is the first link.
+   */
+  private inbox: Promise<void> = Promise.resolve();
   alive = true;
   private closed = false;
 
@@ -43,12 +47,16 @@ export class Session {
     queryToken: string | undefined,
   ) {
     this.send = sender(socket, env.deps.config.ws.maxBufferedBytes, env.onSlow, env.onSent);
-    socket.on("message", (data, isBinary) => void this.onMessage(isBinary ? "" : data.toString()));
+    socket.on("message", (data, isBinary) => this.enqueue(() => this.onMessage(isBinary ? "" : data.toString())));
     socket.on("pong", () => (this.alive = true));
     socket.on("close", () => void this.dispose());
     socket.on("error", () => socket.terminate());
-    if (queryToken !== undefined) this.authPending = this.authenticate(queryToken);
+    if (queryToken !== undefined) this.enqueue(() => this.authenticate(queryToken));
     else this.authTimer = setTimeout(() => this.reject("no authenticate message in time"), env.deps.config.ws.authTimeoutMs);
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.inbox = this.inbox.then(work).catch((err) => this.env.deps.log.warn({ err, requestId: this.requestId }, "websocket message failed"));
   }
 
   private call = (): CallOptions => ({ token: this.token, requestId: this.requestId });
@@ -74,7 +82,6 @@ export class Session {
   }
 
   private async onMessage(raw: string): Promise<void> {
-    await this.authPending;
     if (this.socket.readyState !== this.socket.OPEN) return;
     let msg: Msg;
     try {
@@ -106,7 +113,11 @@ export class Session {
       return void this.send({ type: "error", code: "VALIDATION_ERROR", message: "projectId must be a UUID", details: { field: "projectId" } });
     if (since !== undefined && since !== null && !(Number.isSafeInteger(since) && (since as number) >= 0))
       return void this.send({ type: "error", code: "VALIDATION_ERROR", projectId, message: "since must be a non-negative integer", details: { field: "since" } });
-    await this.streams.get(projectId)?.close();
+    // Subscribing again replaces the stream (a client resuming with a new `since`).
+    const previous = this.streams.get(projectId);
+    this.streams.delete(projectId);
+    await previous?.close();
+    if (this.closed) return;
     const stream = new ProjectStream(projectId, this.env.hub, this.env.deps.clients, this.call, this.send, (err) => this.streamFailed(stream, err));
     this.streams.set(projectId, stream);
     try {
