@@ -1,5 +1,7 @@
 // WebSocket (DESIGN §4) against a real store, broker, RabbitMQ bus and the outbox relay.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Tokens } from "@sker/kit";
+import { loadGatewayConfig } from "../src/start.js";
 import { startStack, type Stack } from "./support/stack.js";
 import { client, register, type Req } from "./support/http.js";
 import { WsClient } from "./support/ws.js";
@@ -193,6 +195,76 @@ describe("subscriptions", () => {
     await req("POST", "/api/v1/nodes", { token: alice.accessToken, body: { projectId, title: "unseen" } });
     await new Promise((r) => setTimeout(r, 300));
     expect(c.events(projectId)).toEqual([]);
+  });
+});
+
+describe("losing access", () => {
+  it("a member who is removed gets NOT_FOUND for the project and no further events", async () => {
+    const projectId = await sharedProject();
+    const carol = await register(req, "wsc");
+    await req("PUT", `/api/v1/projects/${projectId}/members/${carol.user.id}`, { token: alice.accessToken, body: { role: "viewer" } });
+    const b = await open(bob.accessToken);
+    b.send({ type: "subscribe", projectId });
+    await b.next((f) => f.type === "subscribed");
+    // Someone else leaving changes nothing for bob.
+    expect((await req("DELETE", `/api/v1/projects/${projectId}/members/${carol.user.id}`, { token: alice.accessToken })).status).toBe(204);
+    await b.waitEvents(projectId, 1);
+    expect(b.frames.some((f) => f.type === "error")).toBe(false);
+
+    expect((await req("DELETE", `/api/v1/projects/${projectId}/members/${bob.user.id}`, { token: alice.accessToken })).status).toBe(204);
+    expect(await b.next((f) => f.type === "error")).toMatchObject({ type: "error", code: "NOT_FOUND", projectId });
+    const seen = b.events(projectId).length;
+    await req("POST", "/api/v1/nodes", { token: alice.accessToken, body: { projectId, title: "after bob left" } });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(b.events(projectId)).toHaveLength(seen);
+    expect(b.events(projectId).some((e) => e.data?.title === "after bob left")).toBe(false);
+  });
+
+  it("a deleted project ends the stream with NOT_FOUND", async () => {
+    const projectId = await sharedProject();
+    const b = await open(bob.accessToken);
+    b.send({ type: "subscribe", projectId });
+    await b.next((f) => f.type === "subscribed");
+    expect((await req("DELETE", `/api/v1/projects/${projectId}`, { token: alice.accessToken })).status).toBe(204);
+    expect(await b.next((f) => f.type === "error")).toMatchObject({ type: "error", code: "NOT_FOUND", projectId });
+  });
+
+  it("a member removed and added back replays the removal as history and stays subscribed", async () => {
+    const projectId = await sharedProject();
+    await req("DELETE", `/api/v1/projects/${projectId}/members/${bob.user.id}`, { token: alice.accessToken });
+    await req("PUT", `/api/v1/projects/${projectId}/members/${bob.user.id}`, { token: alice.accessToken, body: { role: "editor" } });
+    const b = await open(bob.accessToken);
+    b.send({ type: "subscribe", projectId, since: 0 });
+    const sub = await b.next((f) => f.type === "subscribed");
+    await b.waitEvents(projectId, sub.seq);
+    await req("POST", "/api/v1/nodes", { token: alice.accessToken, body: { projectId, title: "still here" } });
+    await b.waitEvents(projectId, sub.seq + 1);
+    expect(b.frames.some((f) => f.type === "error")).toBe(false);
+  });
+
+  it("the socket closes with 4401 when its access token expires", async () => {
+    const cfg = loadGatewayConfig(stack.env);
+    const tokens = new Tokens(cfg);
+    const short = await tokens.signAccess({ id: bob.user.id, email: bob.user.email, username: bob.user.username }, 2);
+    const b = await open(short);
+    await b.next((f) => f.type === "authenticated");
+    const closed = await b.waitClose(5000);
+    expect(closed.code).toBe(4401);
+    expect(b.frames.at(-1)).toMatchObject({ type: "error", code: "UNAUTHENTICATED" });
+  });
+
+  it("a fresh token sent on the socket moves the expiry", async () => {
+    const cfg = loadGatewayConfig(stack.env);
+    const tokens = new Tokens(cfg);
+    const who = { id: bob.user.id, email: bob.user.email, username: bob.user.username };
+    const b = await open(await tokens.signAccess(who, 2));
+    await b.next((f) => f.type === "authenticated");
+    b.send({ type: "authenticate", token: await tokens.signAccess(who, 60) });
+    await b.next((f) => f.type === "authenticated" && b.frames.filter((x) => x.type === "authenticated").length === 2);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(b.closed).toBeUndefined();
+    b.send({ type: "ping" });
+    await b.next((f) => f.type === "pong");
   });
 });
 

@@ -6,6 +6,15 @@ import type { Send } from "./sender.js";
 
 const PAGE = 500;
 
+type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null };
+
+/** project.deleted, or member.updated saying this user is no longer a member (role null). */
+function endsAccess(f: Frame, userId: string): boolean {
+  if (f.name === "project.deleted") return true;
+  const d = f.data as { userId?: unknown; role?: unknown } | null;
+  return f.name === "member.updated" && d?.role === null && d.userId === userId;
+}
+
 /**
  * One socket's subscription to one project: the replay/live seam of DESIGN §4.
  * 1. bind the project on the bus first, buffering live events;
@@ -14,9 +23,14 @@ const PAGE = 500;
  * 4. flush the buffer, dropping seq ≤ the last sent, then go live.
  * Live, a seq that skips ahead (a lost or reordered bus message) is filled from ListEvents, so
  * the client sees each seq once, in order.
+ * The membership check is made once, at subscribe; an event after that which takes the user's
+ * access away (removed, or the project deleted) is sent and then ends the stream (onLost).
+ * Such events in the replay are history: the check at subscribe found the user a member since.
  */
 export class ProjectStream {
   private lastSeq = 0;
+  /** The latest seq when the membership check passed. */
+  private checkedSeq = Number.MAX_SAFE_INTEGER;
   private live = false;
   private fetching = false;
   private buffer: BusEvent[] = [];
@@ -30,6 +44,8 @@ export class ProjectStream {
     private readonly call: () => CallOptions,
     private readonly send: Send,
     private readonly onFail: (err: unknown) => void,
+    private readonly userId: string,
+    private readonly onLost: () => void,
   ) {}
 
   async start(since: number | undefined): Promise<void> {
@@ -41,6 +57,7 @@ export class ProjectStream {
     );
     if (this.closed) return;
     const latest = first.latestSeq;
+    this.checkedSeq = latest;
     this.send({ type: "subscribed", projectId: this.projectId, seq: latest });
     if (since === undefined) {
       this.lastSeq = latest;
@@ -87,7 +104,8 @@ export class ProjectStream {
     try {
       await this.fill(upTo);
     } catch (err) {
-      return this.onFail(err);
+      if (!this.closed) this.onFail(err);
+      return;
     } finally {
       this.fetching = false;
     }
@@ -104,12 +122,21 @@ export class ProjectStream {
     }
   }
 
-  private emit(frames: { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null }[]): void {
+  private emit(frames: Frame[]): void {
     for (const f of frames) {
       if (this.closed || f.seq <= this.lastSeq) continue;
       if (!this.send(f)) return;
       this.lastSeq = f.seq;
+      if (f.seq > this.checkedSeq && endsAccess(f, this.userId)) {
+        void this.close();
+        this.onLost();
+        return;
+      }
     }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { WebSocket } from "ws";
+import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
 import { AppError, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
@@ -31,6 +32,8 @@ export class Session {
   private readonly cleanups = new Set<() => Promise<void>>();
   private readonly send: Send;
   private authTimer: NodeJS.Timeout | undefined;
+  /** Fires when the access token expires: the socket must not outlive the proof of who it is. */
+  private expiryTimer: NodeJS.Timeout | undefined;
   /**
    * Messages are handled one after another, in the order they came: a subscribe finishes (or
    * fails) before the next message of the socket is looked at, so an unsubscribe cannot overtake
@@ -75,10 +78,20 @@ export class Session {
       if (this.user && this.user.userId !== user.userId) throw new AppError("UNAUTHENTICATED", "a socket stays with one user");
       this.user = user;
       this.token = token;
+      this.expireAt(decodeJwt(token).exp! * 1000);
       this.send({ type: "authenticated", userId: user.userId });
     } catch (err) {
       this.reject(err instanceof AppError ? err.message : "invalid token");
     }
+  }
+
+  private expireAt(expMs: number): void {
+    clearTimeout(this.expiryTimer);
+    const left = expMs - Date.now();
+    if (left <= 0) return this.reject("token expired");
+    // setTimeout holds at most ~24.8 days; a longer token is looked at again then.
+    this.expiryTimer = setTimeout(() => this.expireAt(expMs), Math.min(left, 2 ** 31 - 1));
+    this.expiryTimer.unref();
   }
 
   private async onMessage(raw: string): Promise<void> {
@@ -118,7 +131,16 @@ export class Session {
     this.streams.delete(projectId);
     await previous?.close();
     if (this.closed) return;
-    const stream = new ProjectStream(projectId, this.env.hub, this.env.deps.clients, this.call, this.send, (err) => this.streamFailed(stream, err));
+    const stream: ProjectStream = new ProjectStream(
+      projectId,
+      this.env.hub,
+      this.env.deps.clients,
+      this.call,
+      this.send,
+      (err) => void this.streamFailed(stream, err),
+      this.user!.userId,
+      () => this.streamLost(stream),
+    );
     this.streams.set(projectId, stream);
     try {
       await stream.start(typeof since === "number" ? since : undefined);
@@ -127,7 +149,15 @@ export class Session {
     }
   }
 
+  /** The user lost access to the project (removed, or it was deleted): as if never a member. */
+  private streamLost(stream: ProjectStream): void {
+    if (this.streams.get(stream.projectId) === stream) this.streams.delete(stream.projectId);
+    this.send({ type: "error", code: "NOT_FOUND", projectId: stream.projectId, message: "project not found" });
+  }
+
   private async streamFailed(stream: ProjectStream, err: unknown): Promise<void> {
+    // A stream already replaced, unsubscribed or ended has nothing left to report.
+    if (stream.isClosed) return;
     if (this.streams.get(stream.projectId) === stream) this.streams.delete(stream.projectId);
     await stream.close();
     const app = err instanceof AppError ? err : new AppError("INTERNAL", "internal error");
@@ -185,6 +215,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
     const streams = [...this.streams.values()];
     this.streams.clear();
     await Promise.all([...streams.map((s) => s.close()), ...[...this.cleanups].map((c) => c())]);
