@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGatewayConfig, startGateway } from "../src/start.js";
 import { startStack, type Stack } from "./support/stack.js";
 import { client, register, type Req } from "./support/http.js";
+import { WsClient } from "./support/ws.js";
 
 let stack: Stack;
 let req: Req;
@@ -115,6 +116,37 @@ describe("dependencies down", () => {
       const login = await r("POST", "/api/v1/auth/login", { body: { email: "a@example.com", password: "whatever1" } });
       expect(login.status).toBe(503);
       expect((await r("GET", "/ready")).status).toBe(503);
+    } finally {
+      await gw.shutdown();
+    }
+  });
+
+  it("a 503 tells the client a dependency is unavailable, not where it lives or why", async () => {
+    const gw = await startGateway(loadGatewayConfig({ ...stack.env, STORE_ADDR: "127.0.0.1:1", BROKER_ADDR: "127.0.0.1:1", GRPC_DEADLINE_MS: "1000" }));
+    const leaks = /127\.0\.0\.1|:1\b|ECONNREFUSED|connect|Deadline|remote_addr|No connection/i;
+    try {
+      const r = client(`http://127.0.0.1:${gw.port}`);
+      for (const res of [
+        await r("GET", "/api/v1/projects", { token }),
+        await r("POST", "/api/v1/auth/login", { body: { email: "a@example.com", password: "whatever1" } }),
+      ]) {
+        expect(res.status).toBe(503);
+        expect(JSON.stringify(res.body)).not.toMatch(leaks);
+        expect(res.body.error.message).toMatch(/^a dependency (is unavailable|did not answer in time)$/);
+        expect(res.body.requestId).toBeTruthy();
+      }
+      const ws = await WsClient.open(`http://127.0.0.1:${gw.port}`, token);
+      try {
+        await ws.next((f) => f.type === "authenticated");
+        ws.send({ type: "subscribe", projectId: "00000000-0000-4000-8000-000000000000" });
+        const err = await ws.next((f) => f.type === "error");
+        expect(["UNAVAILABLE", "DEADLINE_EXCEEDED"]).toContain(err.code);
+        ws.send({ type: "AI_GENERATE_REQUEST", requestId: "down", projectId: "00000000-0000-4000-8000-000000000000", prompt: "x" });
+        const ai = await ws.next((f) => f.type === "AI_GENERATE_ERROR");
+        expect(JSON.stringify([err, ai])).not.toMatch(leaks);
+      } finally {
+        ws.ws.terminate();
+      }
     } finally {
       await gw.shutdown();
     }

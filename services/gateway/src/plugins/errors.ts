@@ -1,8 +1,8 @@
 import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
 import fp from "fastify-plugin";
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { AppError, ERRORS, type ErrorCode } from "@sker/kit";
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { AppError, ERRORS, type ErrorCode, type ErrorDetails } from "@sker/kit";
 
 // The one error path of the gateway: whatever is thrown (an AppError from a handler or from a
 // gRPC call through promiseClient, a schema violation, a parser error) becomes the DESIGN §3
@@ -77,16 +77,35 @@ export function toAppError(err: unknown): AppError {
   return new AppError("INTERNAL", "internal error");
 }
 
-export function sendError(req: FastifyRequest, reply: FastifyReply, app: AppError) {
-  const status = ERRORS[app.code].http;
-  return reply
-    .code(status)
-    .type("application/json; charset=utf-8")
-    .send({
-      success: false,
-      error: { code: app.code, message: app.message, ...(app.details ? { details: app.details } : {}) },
-      requestId: req.id,
-    });
+/** What a client is told of a server-side failure: the kind, never the cause. */
+const SERVER_SIDE: Partial<Record<ErrorCode, string>> = {
+  UNAVAILABLE: "a dependency is unavailable",
+  DEADLINE_EXCEEDED: "a dependency did not answer in time",
+  INTERNAL: "internal error",
+};
+
+export interface PublicError {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetails;
+}
+
+/**
+ * The error as a client may see it (REST envelope and WebSocket frames alike). A 5xx message
+ * is whatever grpc-js or a driver said ("connect ECONNREFUSED 127.0.0.1:3001", a deadline with
+ * the remote address): it is logged here with the request id and replaced by a fixed sentence.
+ */
+export function publicError(err: unknown, log: Pick<FastifyBaseLogger, "warn" | "error">, requestId: string): PublicError {
+  const app = toAppError(err);
+  if (app.httpStatus < 500) return { code: app.code, message: app.message, ...(app.details ? { details: app.details } : {}) };
+  if (app.code === "INTERNAL") log.error({ err, requestId }, "unhandled error");
+  else log.warn({ code: app.code, detail: app.message, requestId }, "dependency error");
+  return { code: app.code, message: SERVER_SIDE[app.code] ?? "internal error" };
+}
+
+export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown) {
+  const error = publicError(err, req.log, req.id);
+  return reply.code(ERRORS[error.code].http).type("application/json; charset=utf-8").send({ success: false, error, requestId: req.id });
 }
 
 export const errorsPlugin = fp(
@@ -94,12 +113,7 @@ export const errorsPlugin = fp(
     const v = validators();
     app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? v.body : v.other).compile(schema));
 
-    app.setErrorHandler((err, req, reply) => {
-      const mapped = toAppError(err);
-      if (mapped.code === "INTERNAL") req.log.error({ err }, "unhandled error");
-      else if (mapped.httpStatus >= 500) req.log.warn({ code: mapped.code, msg: mapped.message }, "dependency error");
-      return sendError(req, reply, mapped);
-    });
+    app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
 
     app.setNotFoundHandler((req, reply) => sendError(req, reply, new AppError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)));
   },

@@ -1,5 +1,5 @@
-import type { BusEvent, CallOptions } from "@sker/kit";
-import { AppError } from "@sker/kit";
+import type { BusEvent, CallOptions, Logger } from "@sker/kit";
+import { publicError } from "../plugins/errors.js";
 import type { Clients } from "../clients.js";
 import * as map from "../rest/map.js";
 import { submitRequest, type TaskBody } from "../rest/task-request.js";
@@ -22,6 +22,7 @@ export async function runAiGenerate(opts: {
   clients: Clients;
   call: CallOptions;
   send: Send;
+  log: Logger;
   /** Registers a cleanup to run if the socket closes first. */
   track: (stop: () => Promise<void>) => () => void;
 }): Promise<void> {
@@ -73,8 +74,7 @@ export async function runAiGenerate(opts: {
     settle(task.status ?? "queued", task as TaskData);
     for (const e of early.splice(0)) onEvent(e);
   } catch (err) {
-    const app = err instanceof AppError ? err : new AppError("INTERNAL", "internal error");
-    send({ type: "AI_GENERATE_ERROR", requestId, ...(taskId ? { taskId } : {}), error: { code: app.code, message: app.message, ...(app.details ? { details: app.details } : {}) } });
+    send({ type: "AI_GENERATE_ERROR", requestId, ...(taskId ? { taskId } : {}), error: publicError(err, opts.log, opts.call.requestId ?? requestId) });
     await finish();
   }
 }

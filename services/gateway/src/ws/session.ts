@@ -3,6 +3,7 @@ import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
 import { AppError, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
+import { publicError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
 import type { TaskBody } from "../rest/task-request.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
@@ -160,8 +161,8 @@ export class Session {
     if (stream.isClosed) return;
     if (this.streams.get(stream.projectId) === stream) this.streams.delete(stream.projectId);
     await stream.close();
-    const app = err instanceof AppError ? err : new AppError("INTERNAL", "internal error");
-    this.send({ type: "error", code: app.code, projectId: stream.projectId, message: app.message });
+    const { code, message } = publicError(err, this.env.deps.log, this.requestId);
+    this.send({ type: "error", code, projectId: stream.projectId, message });
   }
 
   private async unsubscribe(msg: Msg): Promise<void> {
@@ -193,6 +194,7 @@ export class Session {
       clients: this.env.deps.clients,
       call: this.call(),
       send: this.send,
+      log: this.env.deps.log,
       track: (stop) => {
         this.cleanups.add(stop);
         return () => this.cleanups.delete(stop);
