@@ -52,8 +52,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
-  await app.register(authPlugin, { deps });
   await app.register(rateLimitPlugin, { deps });
+  await app.register(authPlugin, { deps });
 
   await app.register(healthRoutes);
   await app.register(authRoutes, { prefix: "/api/v1/auth" });

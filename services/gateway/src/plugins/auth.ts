@@ -1,13 +1,17 @@
 import fp from "fastify-plugin";
-import type { FastifyRequest } from "fastify";
-import { bearer, forbidden, unauthenticated, type Tokens } from "@sker/kit";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { AppError, bearer, forbidden, unauthenticated, type Tokens } from "@sker/kit";
 import { ApiKeyCache } from "../auth/api-key-cache.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
 
 declare module "fastify" {
   interface FastifyInstance {
-    /** onRequest hook: an access JWT (verified here, alg pinned) or an X-API-Key (verified by the store). */
-    authenticate: (req: FastifyRequest) => Promise<void>;
+    /**
+     * onRequest hook: an access JWT (verified here, alg pinned) or an X-API-Key (verified by the
+     * store). A failure spends the client IP's auth budget; past it the answer is 429, and keys
+     * from that IP are not sent to the store until the window ends.
+     */
+    authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
     /** onRequest hook after authenticate: the caller's email must be in SKER_ADMIN_EMAILS. */
     requireAdmin: (req: FastifyRequest) => Promise<void>;
     apiKeys: ApiKeyCache;
@@ -15,6 +19,9 @@ declare module "fastify" {
     serviceToken: () => Promise<string>;
   }
 }
+
+/** kit Tokens' message for a well-signed token past its exp. */
+const TOKEN_EXPIRED = "token expired";
 
 /** Verifies an access token locally. Used by REST and the WebSocket alike. */
 export async function userFromAccessToken(tokens: Tokens, token: string): Promise<RequestUser> {
@@ -34,11 +41,11 @@ export const authPlugin = fp<{ deps: GatewayDeps }>(
     app.decorate("apiKeys", apiKeys);
     app.decorate("serviceToken", serviceToken);
 
-    app.decorate("authenticate", async (req: FastifyRequest) => {
+    const identify = async (req: FastifyRequest, reply: FastifyReply) => {
       const key = req.headers["x-api-key"];
       if (typeof key === "string" && key !== "") {
         if (key.length > 512) throw unauthenticated("invalid API key");
-        const { user, token } = await apiKeys.verify(key, req.id);
+        const { user, token } = await apiKeys.verify(key, req.id, () => app.limits.assertNotBlocked(req, reply));
         req.user = user;
         req.userToken = token;
         return;
@@ -47,11 +54,23 @@ export const authPlugin = fp<{ deps: GatewayDeps }>(
       if (!token) throw unauthenticated("send an access token as 'Authorization: Bearer <token>' or an API key as X-API-Key");
       req.user = await userFromAccessToken(deps.tokens, token);
       req.userToken = token;
+    };
+
+    app.decorate("authenticate", async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        await identify(req, reply);
+      } catch (err) {
+        // An expired token is one of ours (only a holder of the secret could sign it) and costs a
+        // local check: clients meet it every time a token runs out, and it must not lock them
+        // out of /auth/refresh.
+        if (err instanceof AppError && err.code === "UNAUTHENTICATED" && err.message !== TOKEN_EXPIRED) await app.limits.authFailed(req, reply);
+        throw err;
+      }
     });
 
     app.decorate("requireAdmin", async (req: FastifyRequest) => {
       if (!req.user || !admins.has(req.user.email.toLowerCase())) throw forbidden("administrators only");
     });
   },
-  { name: "sker-auth" },
+  { name: "sker-auth", dependencies: ["sker-rate-limit"] },
 );

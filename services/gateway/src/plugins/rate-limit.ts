@@ -20,6 +20,13 @@ declare module "fastify" {
       ai: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
       /** For callers without an HTTP request (the WebSocket): throws RATE_LIMITED when over. */
       check: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
+      /**
+       * A failed authentication spends the client IP's auth budget (the one /auth uses); past it
+       * this throws RATE_LIMITED, and the IP stays blocked on this replica until the window ends.
+       */
+      authFailed: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+      /** Throws RATE_LIMITED while the client IP is blocked for failed authentications. */
+      assertNotBlocked: (req: FastifyRequest, reply: FastifyReply) => void;
     };
   }
 }
@@ -51,12 +58,32 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       return { retryAfter: Math.max(1, res.ttlInSeconds) };
     };
 
+    const tooMany = (reply: FastifyReply, retryAfter: number) => {
+      reply.header("retry-after", String(retryAfter));
+      return new AppError("RATE_LIMITED", `rate limit exceeded, retry in ${retryAfter}s`, { retryAfter });
+    };
+
     const hook = (kind: LimitKind, keyOf: (req: FastifyRequest) => string) => async (req: FastifyRequest, reply: FastifyReply) => {
       const over = await check(kind, keyOf(req));
-      if (over) {
-        reply.header("retry-after", String(over.retryAfter));
-        throw new AppError("RATE_LIMITED", `rate limit exceeded, retry in ${over.retryAfter}s`, { retryAfter: over.retryAfter });
-      }
+      if (over) throw tooMany(reply, over.retryAfter);
+    };
+
+    // Per replica: lets an IP over its budget be refused before its credentials cost a store call.
+    const blocked = new Map<string, number>();
+    const MAX_BLOCKED = 10_000;
+    const authFailed = async (req: FastifyRequest, reply: FastifyReply) => {
+      const over = await check("authIp", req.ip);
+      if (!over) return;
+      if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value!);
+      blocked.set(req.ip, Date.now() + over.retryAfter * 1000);
+      throw tooMany(reply, over.retryAfter);
+    };
+    const assertNotBlocked = (req: FastifyRequest, reply: FastifyReply) => {
+      const until = blocked.get(req.ip);
+      if (until === undefined) return;
+      const left = until - Date.now();
+      if (left <= 0) return void blocked.delete(req.ip);
+      throw tooMany(reply, Math.max(1, Math.ceil(left / 1000)));
     };
 
     const principal = (req: FastifyRequest) => (req.user?.apiKeyId ? `key:${req.user.apiKeyId}` : `user:${req.user?.userId ?? req.ip}`);
@@ -65,6 +92,8 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       authIp: hook("authIp", (req) => req.ip),
       ai: hook("ai", (req) => req.user?.userId ?? req.ip),
       check,
+      authFailed,
+      assertNotBlocked,
     });
   },
   { name: "sker-rate-limit" },
