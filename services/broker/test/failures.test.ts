@@ -93,6 +93,32 @@ describe("provider failures", () => {
     expect(calls("bad-request-400")).toHaveLength(1);
   });
 
+  it("fails at once, dead-lettered, when the store refuses the result (no endless re-runs)", async () => {
+    // An OpenAI-compatible server answering with a model name the store will not record.
+    llm.script({ kind: "stream", model: "m".repeat(300) });
+    const { id } = await submit("refused-result");
+    await h.waitForStatus(id, "failed");
+    const task = await h.task(id);
+    expect(task.attempts).toBe(1);
+    expect(task.error!.code).toBe("VALIDATION_ERROR");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(calls("refused-result")).toHaveLength(1);
+  });
+
+  it("a task whose workers kept dying fails ATTEMPTS_EXHAUSTED instead of running forever", async () => {
+    const { user, projectId } = await h.seed(0);
+    const { task } = await h.store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "kills-its-workers" }, { token: user.token });
+    // As if three workers had taken it in turn and died (kill -9) with the lease held.
+    await h.store.db
+      .updateTable("tasks")
+      .set({ status: "running", attempts: 3, lease_owner: "dead-worker", lease_expires_at: new Date(Date.now() - 1000) })
+      .where("id", "=", task!.id)
+      .execute();
+    await h.waitForStatus(task!.id, "failed");
+    expect((await h.task(task!.id)).error!.code).toBe("ATTEMPTS_EXHAUSTED");
+    expect(calls("kills-its-workers")).toHaveLength(0);
+  });
+
   it("retries a stream cut mid-answer and completes", async () => {
     llm.script({ kind: "stream", cutAfterChunks: 4, chunkDelayMs: 5 }, { kind: "stream" });
     const { id } = await submit("cut-mid-stream");

@@ -3,7 +3,7 @@ import { AppError, fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
 import type { StartTaskResponse, Task, TaskError } from "@sker/contracts/store/v1/task";
 import type { BrokerConfig } from "../config.js";
 import type { BrokerMetrics } from "../metrics.js";
-import type { Provider, ProviderRequest, TaskKind } from "../providers/index.js";
+import { ProviderError, type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
 import type { StoreTasks } from "../store-client.js";
 import { fitContext, toItem } from "./context.js";
@@ -91,6 +91,11 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map
   }
 
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
+  if (task.attempts > config.maxAttempts) {
+    // Earlier attempts died with their worker (a crash, kill -9) and were reclaimed: a task
+    // that kills its workers must not do so forever.
+    return settleFailure(deps, task, type, new ProviderError("ATTEMPTS_EXHAUSTED", `no attempt finished in ${config.maxAttempts} tries`, false), log, 0);
+  }
   const abort = new AbortController();
   running.set(taskId, abort);
   const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
@@ -116,21 +121,15 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map
     metrics.providerLatency.observe({ provider: provider.name, phase: "total" }, elapsed());
     await progress.close();
     clearTimeout(timeout);
-    let applied: boolean;
-    try {
-      ({ applied } = await withStoreRetry(async () =>
-        store.tasks.completeTask(
-          { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
-          { token: await token() },
-        ),
-      ));
-    } catch (err) {
-      if (err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED")) throw err;
-      // Refused (cancelled meanwhile, lease lost to a reclaim): the store keeps the state it has.
-      log.warn({ err: (err as Error).message }, "CompleteTask refused; dropping this attempt");
-      metrics.tasks.inc({ type, status: "refused" });
-      return "ack";
-    }
+    // A refusal (the store will not take this output) fails the attempt like a provider error:
+    // permanent ones fail the task at once. Acking it instead left the task running, to be
+    // reclaimed and run again forever.
+    const { applied } = await withStoreRetry(async () =>
+      store.tasks.completeTask(
+        { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
+        { token: await token() },
+      ),
+    );
     if (!applied) {
       // Already completed by an earlier delivery, cancelled, or lost to a reclaim: nothing written.
       metrics.tasks.inc({ type, status: "not_applied" });

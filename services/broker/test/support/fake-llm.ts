@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 
 export type Step =
   | { kind: "error"; status: number; headers?: Record<string, string>; body?: unknown }
-  | { kind: "stream"; text?: string; chunkDelayMs?: number; cutAfterChunks?: number; chunks?: number }
+  | { kind: "stream"; text?: string; chunkDelayMs?: number; cutAfterChunks?: number; chunks?: number; model?: string }
   | { kind: "hang" };
 
 export interface Recorded {
@@ -19,8 +19,8 @@ export interface Recorded {
 
 const DEFAULT_TEXT = "Title: A fake answer\n\nThis is the streamed content of a fake model.\n\nTags: fake, test";
 
-function openaiBlocks(text: string, pieces: string[]): string[] {
-  const base = { id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1, model: "gpt-fake" };
+function openaiBlocks(text: string, pieces: string[], model = "gpt-fake"): string[] {
+  const base = { id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1, model };
   return [
     `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] })}\n\n`,
     ...pieces.map((p) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }] })}\n\n`),
@@ -77,7 +77,7 @@ export async function fakeLlm() {
     }
     const text = step.text ?? defaultText;
     const pieces = split(text, step.chunks);
-    const blocks = anthropic ? anthropicBlocks(text, pieces) : openaiBlocks(text, pieces);
+    const blocks = anthropic ? anthropicBlocks(text, pieces) : openaiBlocks(text, pieces, step.model);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     let sent = 0;
     for (const block of blocks) {
