@@ -215,6 +215,7 @@ if (!renderer) {
             if (values.secret.create) expect(t.metadata.annotations["checksum/secret"]).toMatch(/^[0-9a-f]{64}$/);
           }
           expect(config.data.NODE_ENV).toBe(values.config.nodeEnv);
+          expect(config.data.TRUST_PROXY).toBe(String(values.config.trustProxy));
           if (values.secret.create) {
             const secret = named("Secret", secretName)!;
             expect(secret.metadata.annotations["helm.sh/hook"]).toMatch(/pre-install/);

@@ -50,6 +50,13 @@ describe("values.schema.json", () => {
     expect(problems(withChange({ config: { ai: { provider: "gpt" } } })).join()).toMatch(/\/config\/ai\/provider/);
   });
 
+  it("takes config.trustProxy as Fastify's trustProxy does, as a string, and rejects anything else", () => {
+    for (const ok of ["false", "true", "1", "2", "10.0.0.0/8", "10.0.0.0/8, 192.168.0.1,fd00::/8", "loopback,uniquelocal"])
+      expect(problems(withChange({ config: { trustProxy: ok } })), ok).toEqual([]);
+    for (const bad of [true, 1, "", "yes please", "10.0.0.0/8;rm", "10.0.0.0/8,"])
+      expect(problems(withChange({ config: { trustProxy: bad } })).join(), String(bad)).toMatch(/\/config\/trustProxy/);
+  });
+
   it("rejects a port out of range and a port without a name", () => {
     const bad = withChange({ services: { store: { ports: [{ name: "grpc", port: 70000, appProtocol: "kubernetes.io/h2c" }, { port: 1, appProtocol: "http" }] } } });
     const text = problems(bad).join("\n");

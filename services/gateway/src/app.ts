@@ -16,6 +16,7 @@ import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
+import type { GatewayConfig } from "./config.js";
 import type { GatewayDeps } from "./types.js";
 import { ProjectHub } from "./ws/hub.js";
 import { wsPlugin } from "./ws/plugin.js";
@@ -32,7 +33,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimitBytes,
     genReqId: requestIdFrom,
-    trustProxy: deps.config.trustProxy,
+    trustProxy: trustProxyOption(deps.config.trustProxy),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
@@ -84,4 +85,14 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   await app.register(wsPlugin, { deps, hub });
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * Fastify 5.12 answers a bare hop count with "trust nothing" (a hop count cannot tell the proxy
+ * from a client that reached the gateway directly), so hops become proxy-addr's own hop rule:
+ * the first `hops` addresses from the socket inward are proxies, the next one is the client.
+ */
+function trustProxyOption(trust: GatewayConfig["trustProxy"]): boolean | string[] | ((addr: string, hop: number) => boolean) {
+  if (typeof trust !== "number") return trust;
+  return (_addr, hop) => hop < trust;
 }

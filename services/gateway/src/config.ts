@@ -1,4 +1,5 @@
-import { commonConfig, envReader, type CommonConfig } from "@sker/kit";
+import { isIP } from "node:net";
+import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
 
 export interface GatewayConfig extends CommonConfig {
   host: string;
@@ -30,7 +31,12 @@ export interface GatewayConfig extends CommonConfig {
   };
   /** How long a verified API key is trusted without asking the store again. */
   apiKeyCacheMs: number;
-  trustProxy: boolean;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client IP (the per-IP auth budget), in
+   * Fastify's trustProxy forms: false, true (any: only when nothing can reach the gateway but
+   * the proxy), a number of hops, or addresses/CIDRs of the proxies.
+   */
+  trustProxy: boolean | number | string[];
   version: string;
 }
 
@@ -62,7 +68,33 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
     },
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 30_000, { min: 0, max: 600_000 }),
-    trustProxy: e.bool("TRUST_PROXY", false),
+    trustProxy: trustProxyOf(e.optional("TRUST_PROXY")),
     version: e.str("SKER_VERSION", "0.1.0"),
   };
+}
+
+const RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function trustProxyOf(raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined || /^(false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  const bad = () => new ConfigError("TRUST_PROXY", `must be true, false, a number of proxy hops, or a comma-separated list of IP addresses/CIDRs, got "${raw}"`);
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 100) throw bad();
+    return hops === 0 ? false : hops;
+  }
+  const list = raw.split(",").map((s) => s.trim());
+  if (!list.every(isAddressOrRange)) throw bad();
+  return list;
+}
+
+/** "10.1.2.3", "10.0.0.0/8", "fd00::/8", or proxy-addr's names for the private ranges. */
+function isAddressOrRange(s: string): boolean {
+  if (RANGE_NAMES.has(s)) return true;
+  const [ip, bits, ...rest] = s.split("/");
+  const family = isIP(ip);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }

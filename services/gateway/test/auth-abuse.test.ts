@@ -95,4 +95,23 @@ describe("bad credentials", () => {
       await gw.shutdown();
     }
   });
+
+  for (const trust of ["127.0.0.1/32", "1"])
+    it(`behind a trusted proxy (TRUST_PROXY=${trust}) each client address has its own budget`, async () => {
+      // The ingress case: every connection comes from the proxy (here 127.0.0.1).
+      const gw = await startGateway(
+        loadGatewayConfig({ ...stack.env, TRUST_PROXY: trust, RATE_LIMIT_AUTH_PER_IP: "2", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}xff${trust}:` }),
+      );
+      try {
+        const r = client(`http://127.0.0.1:${gw.port}`);
+        const from = (xff: string) => ({ token: "bad", headers: { "x-forwarded-for": xff } });
+        const a = [];
+        // What the client itself put in front of the proxy's entry does not buy a new budget.
+        for (let i = 0; i < 3; i++) a.push((await r("GET", "/api/v1/users/me", from(`198.51.100.${i}, 203.0.113.1`))).status);
+        expect(a).toEqual([401, 401, 429]);
+        expect((await r("GET", "/api/v1/users/me", from("203.0.113.2"))).status).toBe(401);
+      } finally {
+        await gw.shutdown();
+      }
+    });
 });
