@@ -51,6 +51,10 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
   const retryBaseMs = e.int("BROKER_RETRY_BASE_MS", 1_000, { min: 10, max: 600_000 });
   const retryMaxMs = e.int("BROKER_RETRY_MAX_MS", 60_000, { min: 10, max: 3_600_000 });
   if (retryMaxMs < retryBaseMs) throw new ConfigError("BROKER_RETRY_MAX_MS", `must be at least BROKER_RETRY_BASE_MS (${retryBaseMs})`);
+  // A task waiting out a retry delay is queued; the reaper must not take it for lost first.
+  const reclaimQueuedAfterMs = e.int("BROKER_RECLAIM_QUEUED_AFTER_MS", 2 * retryMaxMs, { min: 100 });
+  if (reclaimQueuedAfterMs <= retryMaxMs)
+    throw new ConfigError("BROKER_RECLAIM_QUEUED_AFTER_MS", `must be more than BROKER_RETRY_MAX_MS (${retryMaxMs})`);
   return {
     ...common,
     port: e.int("BROKER_PORT", 3002, { max: 65_535 }),
@@ -69,7 +73,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     retryBaseMs,
     retryMaxMs,
     reaperIntervalMs: e.int("BROKER_REAPER_INTERVAL_MS", 10_000, { min: 50 }),
-    reclaimQueuedAfterMs: e.int("BROKER_RECLAIM_QUEUED_AFTER_MS", 60_000, { min: 100 }),
+    reclaimQueuedAfterMs,
     contextTokens: e.int("AI_CONTEXT_TOKENS", 8_000, { min: 100 }),
     provider: {
       name,
