@@ -69,6 +69,25 @@ describe("leases and shutdown", () => {
     expect((await h.versionsPerTask([id])).get(id)).toBe(1);
   });
 
+  it("does not republish queued tasks that are only waiting in a backlog", async () => {
+    const broker = await h.startBroker({
+      SKER_QUEUE_PREFIX: `${h.prefix}.backlog`,
+      BROKER_CONCURRENCY: "1",
+      LOCAL_AI_TOKEN_DELAY_MS: "40",
+      BROKER_RECLAIM_QUEUED_AFTER_MS: "1000",
+      BROKER_REAPER_INTERVAL_MS: "200",
+    });
+    const client = h.client(broker.port);
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await generate(client, `backlog ${i}`)).id);
+    const admin = await h.admin();
+    // One runs for seconds; three wait in line, older than the reclaim age, for several sweeps.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const stats = await client.getQueueStats({}, { token: admin.token });
+    expect(stats.queues[0].messages).toBeLessThanOrEqual(3);
+    await broker.shutdown();
+  }, 30_000);
+
   it("publishes a task whose message was lost (persisted, never published) via the reaper", async () => {
     const { user, projectId } = await h.seed(0);
     // Straight into the store, as if the broker died between CreateTask and publish.

@@ -25,6 +25,8 @@ describe("config", () => {
     expect(() => loadBrokerConfig({ ...secret, RABBITMQ_URL: "http://x" })).toThrow(/RABBITMQ_URL/);
     expect(() => loadBrokerConfig({ ...secret, AI_TASK_TIMEOUT: "soon" })).toThrow(/AI_TASK_TIMEOUT/);
     expect(() => loadBrokerConfig({ ...secret, BROKER_RETRY_BASE_MS: "5000", BROKER_RETRY_MAX_MS: "1000" })).toThrow(/BROKER_RETRY_MAX_MS/);
+    expect(() => loadBrokerConfig({ ...secret, BROKER_RETRY_MAX_MS: "60000", BROKER_RECLAIM_QUEUED_AFTER_MS: "60000" })).toThrow(/BROKER_RECLAIM_QUEUED_AFTER_MS/);
+    expect(loadBrokerConfig({ ...secret, BROKER_RETRY_MAX_MS: "60000" }).reclaimQueuedAfterMs).toBe(120_000);
   });
 
   it("has the documented defaults", () => {
