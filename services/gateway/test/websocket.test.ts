@@ -291,6 +291,14 @@ describe("AI_GENERATE over the socket", () => {
     expect(await c.next((f) => f.type === "AI_GENERATE_ERROR" && f.requestId === "bad1")).toMatchObject({ error: { code: "VALIDATION_ERROR" } });
     c.send({ type: "AI_GENERATE_REQUEST", requestId: "bad2", projectId, prompt: "x", extra: 1 });
     expect(await c.next((f) => f.type === "AI_GENERATE_ERROR" && f.requestId === "bad2")).toMatchObject({ error: { code: "VALIDATION_ERROR" } });
+    // The same body gets the same error over the socket as over REST.
+    for (const [id, body] of [["bad3", { projectId, type: "generate" }], ["bad4", { projectId, type: "generate", prompt: "x", extra: 1 }]] as const) {
+      const rest = (await req("POST", "/api/v1/ai-tasks", { token: alice.accessToken, body })).body.error;
+      const { type: taskType, ...fields } = body;
+      c.send({ type: "AI_GENERATE_REQUEST", requestId: id, taskType, ...fields });
+      const ws = (await c.next((f) => f.type === "AI_GENERATE_ERROR" && f.requestId === id)).error;
+      expect(ws).toEqual(rest);
+    }
     const stranger = await register(req, "wsx");
     const s = await open(stranger.accessToken);
     s.send({ type: "AI_GENERATE_REQUEST", requestId: "nm", projectId, prompt: "x" });

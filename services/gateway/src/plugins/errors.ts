@@ -1,21 +1,12 @@
-import { Ajv, type ErrorObject } from "ajv";
-import addFormatsModule from "ajv-formats";
+import type { ErrorObject } from "ajv";
 import fp from "fastify-plugin";
 import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { AppError, ERRORS, type ErrorCode, type ErrorDetails } from "@sker/kit";
+import { createAjv } from "../rest/ajv.js";
 
 // The one error path of the gateway: whatever is thrown (an AppError from a handler or from a
 // gRPC call through promiseClient, a schema violation, a parser error) becomes the DESIGN §3
 // envelope with the status of kit's ERRORS table. Nothing a client sends may produce a 500.
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-/** Bodies are validated strictly (no coercion, unknown fields rejected); query and params coerce. */
-function validators() {
-  const body = addFormats(new Ajv({ allErrors: true, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: false }));
-  const other = addFormats(new Ajv({ allErrors: true, coerceTypes: "array", useDefaults: true, removeAdditional: false, strict: false }));
-  return { body, other };
-}
 
 /** "/position/x" + missing "y" → "position.y"; the field a client has to fix. */
 function fieldOf(e: ErrorObject, context: string): string {
@@ -110,8 +101,9 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown
 
 export const errorsPlugin = fp(
   async (app) => {
-    const v = validators();
-    app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? v.body : v.other).compile(schema));
+    const body = createAjv("body");
+    const other = createAjv("query");
+    app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? body : other).compile(schema));
 
     app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
 

@@ -1,15 +1,12 @@
 import fp from "fastify-plugin";
 import websocket from "@fastify/websocket";
-import { Ajv } from "ajv";
-import addFormatsModule from "ajv-formats";
 import { randomUUID } from "node:crypto";
+import { createAjv } from "../rest/ajv.js";
 import { bodies } from "../rest/schemas.js";
 import type { GatewayDeps } from "../types.js";
 import type { ProjectHub } from "./hub.js";
 import { CLOSE } from "./sender.js";
 import { Session, type SessionEnv } from "./session.js";
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** GET /ws (DESIGN §4). Sessions are closed with 1001 when the gateway shuts down. */
 export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
@@ -23,11 +20,11 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       },
     });
 
-    const ajv = addFormats(new Ajv({ allErrors: false, coerceTypes: false, strict: false }));
     const env: SessionEnv = {
       deps,
       hub,
-      validateTask: ajv.compile(bodies.submitTask),
+      // The same validator as POST /ai-tasks' body.
+      validateTask: createAjv("body").compile(bodies.submitTask),
       limit: (kind, key) => app.limits.check(kind, key),
       onSlow: () => app.wsMetrics.slowClosed.inc(),
       onSent: (kind) => app.wsMetrics.eventsSent.inc({ kind }),

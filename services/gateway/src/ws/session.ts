@@ -3,7 +3,7 @@ import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
 import { AppError, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
-import { publicError } from "../plugins/errors.js";
+import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
 import type { TaskBody } from "../rest/task-request.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
@@ -180,9 +180,8 @@ export class Session {
     if (typeof requestId !== "string" || requestId === "" || requestId.length > 128)
       return void this.send({ type: "AI_GENERATE_ERROR", requestId: null, error: { code: "VALIDATION_ERROR", message: "requestId: a string of 1 to 128 characters is required", details: { field: "requestId" } } });
     if (!this.env.validateTask(body)) {
-      const e = this.env.validateTask.errors?.[0];
-      const field = [e?.instancePath.split("/").filter(Boolean).join("."), (e?.params as { additionalProperty?: string; missingProperty?: string })?.additionalProperty ?? (e?.params as { missingProperty?: string })?.missingProperty].filter(Boolean).join(".") || "body";
-      return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "VALIDATION_ERROR", message: `${field}: ${e?.message ?? "is invalid"}`, details: { field } } });
+      const { code, message, details } = validationError(this.env.validateTask.errors ?? [], "body");
+      return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code, message, details } });
     }
     const over = await this.env.limit("ai", this.user!.userId);
     if (over) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "RATE_LIMITED", message: `rate limit exceeded, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } } });
