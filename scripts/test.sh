@@ -15,5 +15,5 @@ bash scripts/services.sh || fail "could not start PostgreSQL, Redis or RabbitMQ"
 report=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 code=$?
-node scripts/test-summary.mjs "$report" || { echo "0 passed, 1 failed"; exit 1; }
+node scripts/test-summary.mjs "$report" "$code" || { echo "0 passed, 1 failed"; exit 1; }
 exit $code

@@ -51,7 +51,12 @@ export interface StoreOverrides {
 export async function startStore(config: StoreConfig, overrides: StoreOverrides = {}): Promise<RunningStore> {
   const log = overrides.log ?? createLogger("store", config.common.logLevel);
   const metrics = createMetrics("store");
-  const db = overrides.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.common.dataDir, poolSize: config.dbPoolSize }));
+  const db = overrides.db ?? (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.common.dataDir,
+      poolSize: config.dbPoolSize,
+      onIdleError: (err) => log.warn({ err: err.message }, "an idle database connection was dropped"),
+    }));
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   try {
     await migrateToLatest(db);

@@ -11,11 +11,12 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   dataDir: string;
   poolSize?: number;
+  onIdleError?: (err: Error) => void;
 }
 
 /** The one place the store picks its SQL engine. Both return the same types (see the dialects). */
 export async function openDatabase(opts: DatabaseOptions): Promise<Kysely<Database>> {
-  if (opts.databaseUrl) return new Kysely<Database>({ dialect: pgDialect(pgPool({ connectionString: opts.databaseUrl, max: opts.poolSize })) });
+  if (opts.databaseUrl) return new Kysely<Database>({ dialect: pgDialect(pgPool({ connectionString: opts.databaseUrl, max: opts.poolSize, onIdleError: opts.onIdleError })) });
   const dir = join(opts.dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
   const pglite = await PGlite.create(dir);

@@ -20,16 +20,22 @@ const types = {
 export interface PgOptions {
   connectionString: string;
   max?: number;
+  /** An idle connection dropped by the server (restart, failover, terminate). */
+  onIdleError?: (err: Error) => void;
 }
 
 export function pgPool(opts: PgOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     types,
   });
+  // Without a listener, pg re-throws an idle connection's error and a PostgreSQL restart would
+  // kill the process. The pool has already dropped that connection; the next query opens another.
+  pool.on("error", (err) => opts.onIdleError?.(err));
+  return pool;
 }
 
 export function pgDialect(pool: pg.Pool): PostgresDialect {
