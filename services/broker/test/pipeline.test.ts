@@ -163,6 +163,15 @@ describe("admin RPCs", () => {
     expect(stats.deadLetters).toBe(0);
   });
 
+  it("exposes task, queue, provider and token metrics", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${await h.brokerMetricsPort()}/metrics`)).text();
+    expect(text).toMatch(/broker_tasks_total\{[^}]*type="generate"[^}]*status="completed"[^}]*\} [1-9]/);
+    expect(text).toMatch(new RegExp(`broker_queue_messages\\{[^}]*queue="${h.prefix.replace(/\./g, "\\.")}\\.tasks"[^}]*\\} \\d+`));
+    expect(text).toMatch(/broker_provider_seconds_count\{[^}]*provider="local"[^}]*phase="total"[^}]*\} [1-9]/);
+    expect(text).toMatch(/broker_tokens_total\{[^}]*provider="local"[^}]*direction="output"[^}]*\} [1-9]/);
+    expect(text).toMatch(/grpc_server_handling_seconds_count\{[^}]*method="\/sker\.broker\.v1\.BrokerService\/SubmitTask"/);
+  });
+
   it("refuses to replay what is not dead-lettered", async () => {
     const admin = await h.admin();
     const { user } = await h.seed(0);
