@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskStatus, TaskType } from "@sker/contracts/store/v1/task";
+import amqplib from "amqplib";
 import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
+import { RABBITMQ_URL } from "./support/rabbit.js";
 import { startHarness, type Harness } from "./support/harness.js";
 
 // What happens when the provider misbehaves, end to end through RabbitMQ and the store: the
@@ -48,6 +50,27 @@ describe("provider failures", () => {
     expect(at[1] - at[0]).toBeGreaterThanOrEqual(50);
     expect(at[2] - at[1]).toBeGreaterThanOrEqual(100);
     expect((await h.versionsPerTask([id])).get(id)).toBe(1);
+  });
+
+  it("acks a redelivered message of a finished task without calling the provider again", async () => {
+    const { id } = await submit("finished-once");
+    await h.waitForStatus(id, "completed");
+    expect(calls("finished-once")).toHaveLength(1);
+    const project = (await h.task(id)).projectId;
+    // The same message again, as a redelivery after a lost ack would bring it.
+    const conn = await amqplib.connect(RABBITMQ_URL);
+    const ch = await conn.createConfirmChannel();
+    ch.publish(`${h.prefix}.tasks`, "task", Buffer.from(JSON.stringify({ taskId: id, projectId: project })), { persistent: true, priority: 2 });
+    await ch.waitForConfirms();
+    await conn.close();
+    const admin = await h.admin();
+    const until = Date.now() + 5_000;
+    // Consumed (the queue drains) and dropped: no second provider call, no second version.
+    while (Date.now() < until && (await client.getQueueStats({}, { token: admin.token })).queues[0].messages > 0) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls("finished-once")).toHaveLength(1);
+    expect((await h.versionsPerTask([id])).get(id)).toBe(1);
+    expect((await h.task(id)).attempts).toBe(1);
   });
 
   it("waits at least Retry-After after a 429", async () => {
