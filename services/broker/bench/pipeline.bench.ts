@@ -4,7 +4,7 @@
 // per task, and writes bench-results/broker.json for scripts/bench-summary.mjs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { KyselyPlugin } from "kysely";
@@ -21,6 +21,8 @@ import { deleteTopology } from "../test/support/rabbit.js";
 const QUICK = process.env.BENCH_QUICK === "1";
 const TASKS = QUICK ? 150 : 400;
 const IN_FLIGHT = 16;
+/** Tasks spread over this many projects (each project serializes its own event sequence). */
+const PROJECTS = Number(process.env.BENCH_PROJECTS ?? 1);
 const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 const BROKER_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
@@ -63,6 +65,25 @@ async function storeCalls(metricsPort: number): Promise<number> {
   let n = 0;
   for (const m of text.matchAll(/^grpc_client_handling_seconds_count\{[^}]*method="\/sker\.store\.v1\.[^"]+"[^}]*\} (\d+)/gm)) n += Number(m[1]);
   return n;
+}
+
+/** CPU seconds (user + system) used so far by processes, from /proc (Linux, 100 ticks/s). */
+function cpuSeconds(match: (pid: number, comm: string) => boolean): number {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (!match(pid, comm)) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -128,7 +149,9 @@ async function main() {
     const brokers = await Promise.all(Array.from({ length: brokerCount }, () => spawnBroker(env)));
     const pool = channelPool(`127.0.0.1:${brokers[0].port}`, 3);
     const broker = promiseClient(BrokerServiceService, pool, { deadlineMs: 30_000 });
-    const projectId = (await projects.createProject({ name: `bench ${brokerCount}`, description: "", canvasData: {}, settings: {} }, { token })).project!.id;
+    const projectIds: string[] = [];
+    for (let p = 0; p < PROJECTS; p++)
+      projectIds.push((await projects.createProject({ name: `bench ${brokerCount}.${p}`, description: "", canvasData: {}, settings: {} }, { token })).project!.id);
 
     const startedAt = new Map<string, number>();
     const completedAt = new Map<string, number>();
@@ -138,7 +161,7 @@ async function main() {
       if (e.name === "task.started" && !startedAt.has(taskId)) startedAt.set(taskId, performance.now());
       if (e.name === "task.completed") completedAt.set(taskId, performance.now());
     });
-    await sub.watch(projectId);
+    for (const projectId of projectIds) await sub.watch(projectId);
 
     const run = async (count: number, label: string) => {
       const submittedAt = new Map<string, number>();
@@ -149,7 +172,7 @@ async function main() {
             const i = next++;
             const t0 = performance.now();
             const { task } = await broker.submitTask(
-              { projectId, type: TaskType.TASK_TYPE_GENERATE, nodeId: "", sourceNodeIds: [], prompt: `${label} ${i}`, priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "", options: undefined },
+              { projectId: projectIds[i % PROJECTS], type: TaskType.TASK_TYPE_GENERATE, nodeId: "", sourceNodeIds: [], prompt: `${label} ${i}`, priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "", options: undefined },
               { token },
             );
             submittedAt.set(task!.id, t0);
@@ -169,9 +192,19 @@ async function main() {
     if (process.env.BENCH_DEBUG) console.error("warm-up done");
     const callsBefore = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlBefore = counter.n;
+    const brokerPids = new Set(brokers.map((b) => b.child.pid!));
+    const cpu = () => ({
+      brokers: cpuSeconds((pid) => brokerPids.has(pid)),
+      storeAndBench: cpuSeconds((pid) => pid === process.pid),
+      postgres: cpuSeconds((_, comm) => comm === "postgres"),
+      rabbitmq: cpuSeconds((_, comm) => comm === "beam.smp"),
+    });
+    const cpuBefore = cpu();
     const submittedAt = await run(TASKS, "bench");
     const callsAfter = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlAfter = counter.n;
+    const cpuAfter = cpu();
+    const cpuMs = (k: keyof typeof cpuBefore) => ((cpuAfter[k] - cpuBefore[k]) * 1000) / TASKS;
 
     const ids = [...submittedAt.keys()];
     const first = Math.min(...submittedAt.values());
@@ -189,10 +222,14 @@ async function main() {
       "submit→completed p99 ms": pct(toDone, 0.99),
       "store calls/task": (callsAfter - callsBefore) / TASKS,
       "SQL statements/task": (sqlAfter - sqlBefore) / TASKS,
+      "CPU ms/task brokers": cpuMs("brokers"),
+      "CPU ms/task store+bench": cpuMs("storeAndBench"),
+      "CPU ms/task PostgreSQL": cpuMs("postgres"),
+      "CPU ms/task RabbitMQ": cpuMs("rabbitmq"),
     };
-    table[label] = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v.toFixed(k.includes("/task") ? 2 : 1)]));
+    table[label] = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v.toFixed(k.includes("/task") && !k.startsWith("CPU") ? 2 : 1)]));
     for (const [k, v] of Object.entries(figures)) {
-      const row: (typeof rows)[number] = { name: `${label}: ${k}`, value: v, unit: k.includes("ms") ? "ms" : k.includes("/s") ? "tasks/s" : "per task" };
+      const row: (typeof rows)[number] = { name: `${label}: ${k}`, value: v, unit: k.startsWith("CPU") ? "ms CPU/task" : k.includes("ms") ? "ms" : k.includes("/s") ? "tasks/s" : "per task" };
       if (k === "tasks/s" && brokerCount === 2) Object.assign(row, { baseline: "1 broker", baselineValue: single, ratio: v / single });
       rows.push(row);
     }
@@ -203,8 +240,11 @@ async function main() {
     await Promise.all(brokers.map((b) => new Promise((r) => (b.child.exitCode !== null ? r(null) : b.child.once("exit", r)))));
   }
 
-  console.log(`broker pipeline: ${TASKS} generate tasks, local provider at 0 delay, ${IN_FLIGHT} submits in flight, BROKER_CONCURRENCY=8 per broker`);
-  console.table(table);
+  console.log(`broker pipeline: ${TASKS} generate tasks in ${PROJECTS} project(s), local provider at 0 delay, ${IN_FLIGHT} submits in flight, BROKER_CONCURRENCY=8 per broker`);
+  // One row per figure reads better than 11 columns.
+  const byFigure: Record<string, Record<string, string>> = {};
+  for (const [label, figs] of Object.entries(table)) for (const [k, v] of Object.entries(figs)) (byFigure[k] ??= {})[label] = v;
+  console.table(byFigure);
   mkdirSync("bench-results", { recursive: true });
   writeFileSync("bench-results/broker.json", JSON.stringify(rows, null, 2));
 
