@@ -10,6 +10,7 @@ import { priorityOfTask } from "../src/queue/types.js";
 import { fitContext } from "../src/worker/context.js";
 import { progressBatcher } from "../src/worker/progress.js";
 import { backoffMs, classify, Stop } from "../src/worker/retry.js";
+import { Attempts } from "../src/worker/attempts.js";
 
 // The broker's small pure pieces: config errors, backoff, delay-queue choice, context budget,
 // progress batching and output parsing.
@@ -128,5 +129,25 @@ describe("output parsing", () => {
     expect(() => parseOutput("generate", "  ")).toThrow(ProviderError);
     expect(() => parseOutput("analyze", "I think it is important")).toThrow(/JSON/);
     expect(parseOutput("analyze", 'Sure: {"semanticType":"Idea","importance":9,"confidence":1.4,"tags":[]}')).toMatchObject({ semanticType: "idea", importance: 5, confidence: 1 });
+  });
+});
+
+describe("attempts and cancels", () => {
+  it("aborts a running attempt, and one whose cancel arrived while it was still starting", () => {
+    const a = new Attempts();
+    const running = a.begin("t1");
+    a.cancel("t1");
+    expect(running.signal.aborted).toBe(true);
+    expect((running.signal.reason as Stop).why).toBe("cancelled");
+    a.end("t1");
+
+    a.cancel("t2"); // StartTask still in flight: nothing to abort yet
+    const late = a.begin("t2");
+    expect(late.signal.aborted).toBe(true);
+    a.end("t2");
+    expect(a.begin("t2").signal.aborted).toBe(false); // remembered once only
+    expect(a.begin("t3").signal.aborted).toBe(false);
+    a.abortAll(new Stop("shutdown"));
+    expect(a.size).toBe(2);
   });
 });

@@ -6,6 +6,7 @@ import type { BrokerMetrics } from "../metrics.js";
 import { ProviderError, type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
 import type { StoreTasks } from "../store-client.js";
+import type { Attempts } from "./attempts.js";
 import { fitContext, toItem } from "./context.js";
 import { keepLease } from "./lease.js";
 import { progressBatcher } from "./progress.js";
@@ -64,7 +65,7 @@ function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number)
  * may run (StartTask takes the lease, refuses finished, cancelled or live-leased tasks), so
  * a redelivered or duplicated message never runs the provider twice or writes a result twice.
  */
-export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map<string, AbortController>): Promise<Settle> {
+export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
   const { config, store, queue, bus, provider, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
@@ -96,8 +97,7 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map
     // that kills its workers must not do so forever.
     return settleFailure(deps, task, type, new ProviderError("ATTEMPTS_EXHAUSTED", `no attempt finished in ${config.maxAttempts} tries`, false), log, 0);
   }
-  const abort = new AbortController();
-  running.set(taskId, abort);
+  const abort = attempts.begin(taskId);
   const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
   const stopLease = keepLease(store, taskId, workerId, config.leaseMs, abort, log);
   const progress = progressBatcher(bus, projectId || task.projectId, taskId);
@@ -146,7 +146,7 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, running: Map
   } finally {
     clearTimeout(timeout);
     stopLease();
-    running.delete(taskId);
+    attempts.end(taskId);
     metrics.inflight.dec();
   }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import { extractHeaders } from "@sker/kit";
+import { Attempts } from "./attempts.js";
 import { runTask, type WorkerDeps } from "./run-task.js";
 import { Stop } from "./retry.js";
 
@@ -12,14 +13,14 @@ const tracer = trace.getTracer("sker-broker-worker");
  * attempts get the time left, then the rest are aborted and handed back to the queue.
  */
 export async function startWorker(deps: WorkerDeps) {
-  const running = new Map<string, AbortController>();
+  const attempts = new Attempts();
   const inflight = new Set<Promise<unknown>>();
-  await deps.queue.onCancel((taskId) => running.get(taskId)?.abort(new Stop("cancelled")));
+  await deps.queue.onCancel((taskId) => attempts.cancel(taskId));
   await deps.queue.consume(deps.config.concurrency, (delivery) => {
     // The run joins the trace of the request that submitted the task (context from the message).
     const p = context.with(extractHeaders(delivery.message.trace), () =>
       tracer.startActiveSpan("task.run", { kind: SpanKind.CONSUMER, attributes: { "sker.task_id": delivery.message.taskId } }, (span) =>
-        runTask(deps, delivery, running).finally(() => span.end()),
+        runTask(deps, delivery, attempts).finally(() => span.end()),
       ),
     );
     inflight.add(p);
@@ -27,13 +28,13 @@ export async function startWorker(deps: WorkerDeps) {
     return p;
   });
   return {
-    running,
+    attempts,
     async stop(timeoutMs: number): Promise<void> {
       await deps.queue.stopConsuming();
       const drained = Promise.allSettled([...inflight]);
       const late = await Promise.race([drained.then(() => false), sleep(Math.max(0, timeoutMs - 2_000)).then(() => true)]);
       if (late) {
-        for (const abort of running.values()) abort.abort(new Stop("shutdown"));
+        attempts.abortAll(new Stop("shutdown"));
         await Promise.race([Promise.allSettled([...inflight]), sleep(2_000)]);
       }
     },
