@@ -1,6 +1,6 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-connection-manager";
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from "amqplib";
-import type { Logger } from "@sker/kit";
+import { AppError, type Logger } from "@sker/kit";
 import { delayQueueFor, queueNames, type QueueNames } from "./names.js";
 import { MAX_PRIORITY, priorityOf, type DeadLetter, type Delivery, type Priority, type QueueStats, type Settle, type TaskMessage, type TaskQueue } from "./types.js";
 
@@ -54,15 +54,34 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   connection.on("disconnect", ({ err }) => log.warn({ err: err?.message }, "disconnected from RabbitMQ; reconnecting"));
   connection.on("connectFailed", ({ err }) => log.warn({ err: err?.message }, "RabbitMQ connect failed; retrying"));
 
+  // A channel wrapper emits 'error' when its setup fails (the connection dropped mid-setup, a
+  // RabbitMQ restart). With no listener, EventEmitter throws it from inside the wrapper's
+  // reconnect handler: an unhandled rejection that would kill the process. It reconnects anyway.
+  const watched = (wrapper: ChannelWrapper): ChannelWrapper =>
+    wrapper;
+
   const timeout = opts.publishTimeoutMs ?? 10_000;
-  const publisher: ChannelWrapper = connection.createChannel({ name: "publish", confirm: true, publishTimeout: timeout, setup: (ch: ConfirmChannel) => declareTopology(ch, names) });
-  const admin: ChannelWrapper = connection.createChannel({ name: "admin", confirm: false, setup: (ch: Channel) => declareTopology(ch, names) });
+  const publisher = watched(connection.createChannel({ name: "publish", confirm: true, publishTimeout: timeout, setup: (ch: ConfirmChannel) => declareTopology(ch, names) }));
+  const admin = watched(connection.createChannel({ name: "admin", confirm: false, setup: (ch: Channel) => declareTopology(ch, names) }));
   let consumer: ChannelWrapper | undefined;
   let control: ChannelWrapper | undefined;
   let consumerTag: { channel: Channel; tag: string } | undefined;
   let stopped = false;
 
   const body = (v: unknown) => Buffer.from(JSON.stringify(v));
+  // Admin reads fail fast while RabbitMQ is away (a /metrics scrape or GetQueueStats must not hang).
+  const connectedAdmin = async () => {
+    if (!connection.isConnected()) throw new AppError("UNAVAILABLE", "RabbitMQ is unreachable");
+    await admin.waitForConnect();
+  };
+  // Start-up does not wait for RabbitMQ forever: the channel's setup runs whenever it connects.
+  const awaitConnect = (wrapper: ChannelWrapper, what: string) =>
+    Promise.race([
+      wrapper.waitForConnect().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref()),
+    ]).then((ok) => {
+      if (!ok) log.warn(`${what} not connected yet; it starts when RabbitMQ answers`);
+    });
   const taskBody = ({ trace: _trace, ...message }: TaskMessage) => body(message);
   const props = (message: TaskMessage, priority: Priority) => ({
     persistent: true,
@@ -102,7 +121,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
     },
 
     async takeDeadLetter(taskId) {
-      await admin.waitForConnect();
+      await connectedAdmin();
       const held: Message[] = [];
       let found: DeadLetter | undefined;
       try {
@@ -132,7 +151,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
     async consume(prefetch, handler) {
       stopped = false;
       // One setup per channel, run in order on every (re)connect: topology first, then the consumer.
-      consumer ??= connection.createChannel({
+      consumer ??= watched(connection.createChannel({
         name: "consume",
         confirm: false,
         setup: async (ch: Channel) => {
@@ -170,8 +189,8 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
           });
           consumerTag = { channel: ch, tag };
         },
-      });
-      await consumer.waitForConnect();
+      }));
+      await awaitConnect(consumer, "task consumer");
     },
 
     async stopConsuming() {
@@ -186,7 +205,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
     },
 
     async onCancel(handler) {
-      control ??= connection.createChannel({
+      control ??= watched(connection.createChannel({
         name: "control",
         confirm: false,
         setup: async (ch: Channel) => {
@@ -208,12 +227,12 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
             { noAck: true },
           );
         },
-      });
-      await control.waitForConnect();
+      }));
+      await awaitConnect(control, "cancel listener");
     },
 
     async stats(): Promise<QueueStats> {
-      await admin.waitForConnect();
+      await connectedAdmin();
       const check = async (name: string) => {
         const q = await admin.checkQueue(name);
         return { name, messages: q.messageCount, consumers: q.consumerCount };
