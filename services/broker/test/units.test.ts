@@ -119,6 +119,29 @@ describe("progress batching", () => {
   });
 });
 
+describe("progress while the bus is down", () => {
+  it("drops the rest of the preview after a failed publish and never holds close() long", async () => {
+    let calls = 0;
+    const bus: EventBus = {
+      publish: async () => {
+        calls++;
+        await sleep(300);
+        throw new Error("bus unreachable");
+      },
+      subscribe: async () => {
+        throw new Error("unused");
+      },
+      close: async () => undefined,
+    };
+    const sink = progressBatcher(bus, "p1", "t1");
+    for (let i = 0; i < 10; i++) sink.push("x".repeat(64));
+    const started = Date.now();
+    await sink.close();
+    expect(Date.now() - started).toBeLessThan(1_200);
+    expect(calls).toBe(1);
+  });
+});
+
 describe("output parsing", () => {
   it("takes title, content and tags from the text format, leniently", () => {
     expect(parseOutput("generate", "# Heading\nBody text\nTags: A, b, a")).toMatchObject({ title: "Heading", content: "Body text", tags: ["a", "b"] });

@@ -15,6 +15,9 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
   let index = 0;
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
+  // After one failed publish (RabbitMQ away) the rest of this attempt's preview is dropped:
+  // waiting out a timeout per event would hold the result back for nothing.
+  let broken = false;
 
   const flush = () => {
     if (timer) clearTimeout(timer);
@@ -23,7 +26,11 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
     const delta = buffer;
     buffer = "";
     const event = { projectId, seq: null, name: "task.progress", data: { taskId, index: index++, delta }, at: new Date().toISOString() };
-    chain = chain.then(() => bus.publish(event)).catch(() => undefined);
+    chain = chain
+      .then(() => (broken ? undefined : bus.publish(event)))
+      .catch(() => {
+        broken = true;
+      });
   };
 
   return {
@@ -34,7 +41,8 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
     },
     async close() {
       flush();
-      await chain;
+      // Bounded: the result must not wait on the preview.
+      await Promise.race([chain, new Promise((r) => setTimeout(r, 1_000).unref())]);
     },
   };
 }
