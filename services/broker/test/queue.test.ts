@@ -151,3 +151,29 @@ describe("rabbit task queue across a lost connection", () => {
     await proxy.close();
   });
 });
+
+describe("rabbit task queue on a flapping connection", () => {
+  it("survives drops in the middle of channel setup (no unhandled error) and still delivers", async () => {
+    const prefix = uniquePrefix("flap");
+    prefixes.push(prefix);
+    const proxy = await tcpProxy({ host: "127.0.0.1", port: Number(new URL(RABBITMQ_URL).port || 5672) });
+    const q = open("rabbit", prefix, RABBITMQ_URL.replace(/:\d+$/, `:${proxy.port}`));
+    const got = new Set<string>();
+    await q.consume(2, async (d) => {
+      got.add(d.message.taskId);
+      return "ack";
+    });
+    await q.onCancel(() => undefined);
+    // Cut while the wrappers reconnect and re-run their setups (topology, prefetch, consume).
+    for (let i = 0; i < 8; i++) {
+      proxy.cut();
+      await sleep(30 + ((i * 37) % 90));
+      proxy.restore();
+      await sleep(40 + ((i * 53) % 120));
+    }
+    await q.publish(msg(42), 2);
+    await until(() => got.has("task-42"), 15_000);
+    await q.close();
+    await proxy.close();
+  }, 40_000);
+});

@@ -58,7 +58,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   // RabbitMQ restart). With no listener, EventEmitter throws it from inside the wrapper's
   // reconnect handler: an unhandled rejection that would kill the process. It reconnects anyway.
   const watched = (wrapper: ChannelWrapper): ChannelWrapper =>
-    wrapper;
+    wrapper.on("error", (err: Error, info?: { name?: string }) => log.warn({ err: err.message, channel: info?.name }, "channel setup failed; it is set up again on reconnect"));
 
   const timeout = opts.publishTimeoutMs ?? 10_000;
   const publisher = watched(connection.createChannel({ name: "publish", confirm: true, publishTimeout: timeout, setup: (ch: ConfirmChannel) => declareTopology(ch, names) }));
