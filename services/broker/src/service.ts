@@ -1,4 +1,4 @@
-import { AppError, forbidden, notFound, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forbidden, isUuid, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
@@ -59,19 +59,15 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
 
     async replayDeadLetter(req, ctx) {
       requireAdmin(ctx, deps.adminEmails);
-      if (!req.taskId) throw new AppError("VALIDATION_ERROR", "taskId: is required", { field: "taskId" });
-      const letter = await queue.takeDeadLetter(req.taskId);
-      if (!letter) throw notFound("dead letter");
-      try {
-        const { task } = await store.tasks.requeueTask({ id: letter.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId });
-        if (!task) throw new AppError("INTERNAL", "the store answered no task");
-        await queue.publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority));
-        return { task };
-      } catch (err) {
-        // Put the letter back so the replay can be tried again.
-        await queue.deadLetter(letter, 2).catch(() => undefined);
-        throw err;
-      }
+      if (!isUuid(req.taskId)) throw new AppError("VALIDATION_ERROR", "taskId: must be a UUID", { field: "taskId" });
+      // The store is the truth, the letter only a record: requeue the failed task first, remove
+      // its letter last. A crash in between leaves a queued task (the reaper publishes it) and
+      // a stale letter, never a failed task whose letter is gone.
+      const { task } = await store.tasks.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId });
+      if (!task) throw new AppError("INTERNAL", "the store answered no task");
+      await queue.publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority));
+      await queue.takeDeadLetter(task.id).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, "replayed; its dead letter stays until the next replay"));
+      return { task };
     },
   };
 }

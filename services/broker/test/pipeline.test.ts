@@ -177,5 +177,13 @@ describe("admin RPCs", () => {
     const { user } = await h.seed(0);
     await expectAppError(client.replayDeadLetter({ taskId: "00000000-0000-4000-8000-000000000000" }, { token: user.token }), "FORBIDDEN");
     await expectAppError(client.replayDeadLetter({ taskId: "00000000-0000-4000-8000-000000000000" }, { token: admin.token }), "NOT_FOUND");
+    await expectAppError(client.replayDeadLetter({ taskId: "not-a-task" }, { token: admin.token }), "VALIDATION_ERROR", "taskId");
+    // A task that did not fail is not replayed: it stays as it is.
+    const { user: author, projectId } = await h.seed(0);
+    const { task } = await client.submitTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "fine as it is" }, { token: author.token });
+    await h.waitForStatus(task!.id, "completed");
+    await expectAppError(client.replayDeadLetter({ taskId: task!.id }, { token: admin.token }), "FAILED_PRECONDITION");
+    expect(await h.status(task!.id)).toBe("completed");
+    expect((await h.versionsPerTask([task!.id])).get(task!.id)).toBe(1);
   });
 });
