@@ -44,6 +44,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
     services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, adminEmails: config.adminEmails, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    drainDelayMs: config.drainDelayMs,
   });
   const metricsServer = await serveMetrics(metrics, config.metricsPort);
   const address = metricsServer.address();
@@ -57,10 +58,9 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
     workerId: config.workerId,
     shutdown: () =>
       (closing ??= (async () => {
-        // Stop taking work first, let running attempts finish, then close the connections.
-        await grpc.shutdown();
-        await reaper?.stop();
-        await worker?.stop(config.shutdownTimeoutMs);
+        // Stop taking work (calls and deliveries) at once, and let running calls and attempts
+        // finish side by side within the one SHUTDOWN_TIMEOUT_MS; then close the connections.
+        await Promise.all([grpc.shutdown(), reaper?.stop(), worker?.stop(config.shutdownTimeoutMs)]);
         await queue.close();
         if (!overrides.bus) await bus.close();
         store.close();

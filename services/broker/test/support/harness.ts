@@ -62,6 +62,7 @@ export async function startHarness(opts: HarnessOptions = {}) {
     BROKER_RETRY_BASE_MS: String(RETRY_BASE_MS),
     BROKER_RETRY_MAX_MS: String(RETRY_MAX_MS),
     SHUTDOWN_TIMEOUT_MS: "3000",
+    SHUTDOWN_DRAIN_DELAY_MS: "0",
     ...opts.env,
     ...extra,
   });
