@@ -23,6 +23,8 @@ async function cannon(url: string, opts: { method?: string; headers?: Record<str
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, method: (opts.method ?? "GET") as "GET", headers: opts.headers, body: opts.body });
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad > 0) console.warn(`  ${url}: ${bad} non-2xx/errors of ${r.requests.total}`);
+  // Progress: one line per run, as it finishes.
+  console.log(`  ${(opts.method ?? "GET").padEnd(4)} ${url}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
