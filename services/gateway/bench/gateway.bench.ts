@@ -8,6 +8,7 @@ import autocannon from "autocannon";
 import Fastify from "fastify";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import WebSocket, { WebSocketServer } from "ws";
 import { startStack } from "../test/support/stack.js";
 import { client, register } from "../test/support/http.js";
 import { WsClient } from "../test/support/ws.js";
@@ -32,6 +33,25 @@ function record(op: string, via: { rps: number; p50: number; p99: number }, base
   rows.push({ name: `${op} req/s`, value: via.rps, unit: "req/s", baseline: baseName, baselineValue: base.rps, ratio: via.rps / base.rps });
   rows.push({ name: `${op} p50`, value: via.p50, unit: "ms", baseline: baseName, baselineValue: base.p50, ratio: via.p50 / Math.max(base.p50, 0.01) });
   rows.push({ name: `${op} p99`, value: via.p99, unit: "ms", baseline: baseName, baselineValue: base.p99, ratio: via.p99 / Math.max(base.p99, 0.01) });
+}
+
+/** send → receipt on `sockets` local ws clients of a bare ws server, `rounds` times. */
+async function bareFanout(sockets: number, rounds: number, bytes: number): Promise<number[]> {
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await new Promise((r) => wss.once("listening", r));
+  const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+  const clients = await Promise.all(Array.from({ length: sockets }, () => new Promise<WebSocket>((ok) => { const c = new WebSocket(url); c.once("open", () => ok(c)); })));
+  const frame = JSON.stringify({ type: "event", pad: "x".repeat(Math.max(0, bytes - 30)) });
+  const delays: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    const got = clients.map((c) => new Promise<void>((ok) => c.once("message", () => (delays.push(performance.now() - t0), ok()))));
+    for (const peer of wss.clients) peer.send(frame);
+    await Promise.all(got);
+  }
+  for (const c of clients) c.terminate();
+  await new Promise((r) => wss.close(r));
+  return delays;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -140,8 +160,15 @@ async function main() {
     );
     for (const s of sockets) s.frames.length = 0;
   }
-  rows.push({ name: `fan-out write→receipt p50 (${SOCKETS} sockets)`, value: pct(delays, 50), unit: "ms" });
-  rows.push({ name: `fan-out write→receipt p99 (${SOCKETS} sockets)`, value: pct(delays, 99), unit: "ms" });
+  // Baseline: a bare ws server in this process sending a frame of the same size to as many
+  // sockets (no HTTP write, store, outbox, RabbitMQ or gateway in between).
+  const base = await bareFanout(SOCKETS, writes, JSON.stringify(sockets[0]?.frames.at(-1) ?? { pad: "x".repeat(600) }).length);
+  for (const p of [50, 99] as const) {
+    const v = pct(delays, p);
+    const b = pct(base, p);
+    rows.push({ name: `fan-out write→receipt p${p} (${SOCKETS} sockets)`, value: v, unit: "ms", baseline: "bare ws broadcast in process", baselineValue: b, ratio: v / Math.max(b, 0.01) });
+  }
+  console.log(`  fan-out: p50 ${pct(delays, 50).toFixed(1)} ms (bare ws ${pct(base, 50).toFixed(1)} ms)`);
   for (const s of sockets) s.ws.terminate();
 
   console.table(rows.map((r) => ({ figure: r.name, value: `${r.value.toFixed(2)} ${r.unit}`, baseline: r.baseline ? `${r.baseline}: ${r.baselineValue!.toFixed(2)}` : "", ratio: r.ratio?.toFixed(2) ?? "" })));
