@@ -7,6 +7,7 @@ import { parseOutput } from "../src/providers/prompt.js";
 import { ProviderError, parseRetryAfter } from "../src/providers/errors.js";
 import { delayQueueFor, queueNames } from "../src/queue/names.js";
 import { priorityOfTask } from "../src/queue/types.js";
+import { Attempts } from "../src/worker/attempts.js";
 import { fitContext } from "../src/worker/context.js";
 import { progressBatcher } from "../src/worker/progress.js";
 import { backoffMs, classify, Stop } from "../src/worker/retry.js";
@@ -172,5 +173,16 @@ describe("attempts and cancels", () => {
     expect(a.begin("t3").signal.aborted).toBe(false);
     a.abortAll(new Stop("shutdown"));
     expect(a.size).toBe(2);
+  });
+});
+
+describe("one delivery per task at a time in a process", () => {
+  it("refuses a second hold of a held task until it is released", () => {
+    const a = new Attempts();
+    expect(a.hold("t1")).toBe(true);
+    expect(a.hold("t1")).toBe(false);
+    expect(a.hold("t2")).toBe(true);
+    a.release("t1");
+    expect(a.hold("t1")).toBe(true);
   });
 });

@@ -210,6 +210,18 @@ describe("StartTask and leases", () => {
     expect(await store.clients.tasks.renewLease({ id: t.id, workerId: "w1", leaseMs: 1000 }, broker)).toEqual({ ok: true, status: "TASK_STATUS_RUNNING" });
   });
 
+  it("the same worker asking again (its first answer lost) gets the task again: same attempt, no second event", async () => {
+    const t = await submit({ prompt: "answer lost on the way" });
+    const first = await start(t.id, "w-same");
+    const before = await counts();
+    const again = await start(t.id, "w-same");
+    expect(again).toMatchObject({ started: true, task: { id: t.id, status: "TASK_STATUS_RUNNING", attempts: first.task!.attempts } });
+    expect(await counts()).toEqual(before);
+    expect(await start(t.id, "w-other")).toMatchObject({ started: false });
+    const done = await complete(t.id, output({ title: "T", content: "C" }), "w-same");
+    expect(done.applied).toBe(true);
+  });
+
   it("a lapsed lease can be taken by another worker (attempts grow); the first then cannot complete", async () => {
     const n = await node("leased");
     const t = await submit({ type: TaskType.TASK_TYPE_OPTIMIZE, nodeId: n.id });

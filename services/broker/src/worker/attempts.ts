@@ -12,6 +12,22 @@ const REMEMBER_MS = 60_000;
 export class Attempts {
   private readonly running = new Map<string, AbortController>();
   private readonly cancelled = new Map<string, number>();
+  private readonly held = new Set<string>();
+
+  /**
+   * One delivery per task at a time in this process, from before StartTask to the settle: a
+   * second delivery meanwhile (redelivery, reaper) would otherwise get the same worker's lease
+   * handed back by StartTask and run the provider twice. False: drop that delivery.
+   */
+  hold(taskId: string): boolean {
+    if (this.held.has(taskId)) return false;
+    this.held.add(taskId);
+    return true;
+  }
+
+  release(taskId: string): void {
+    this.held.delete(taskId);
+  }
 
   begin(taskId: string): AbortController {
     const abort = new AbortController();

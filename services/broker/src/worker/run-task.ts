@@ -66,12 +66,21 @@ function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number)
  * a redelivered or duplicated message never runs the provider twice or writes a result twice.
  */
 export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
+  const { taskId } = delivery.message;
+  if (!attempts.hold(taskId)) return "ack";
+  try {
+    return await runHeld(deps, delivery, attempts);
+  } finally {
+    attempts.release(taskId);
+  }
+}
+
+async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
   const { config, store, queue, bus, provider, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
   const workerId = config.workerId;
   const token = () => store.serviceToken();
-
   let started: StartTaskResponse;
   try {
     started = await withStoreRetry(async () => store.tasks.startTask({ id: taskId, workerId, leaseMs: config.leaseMs }, { token: await token() }));

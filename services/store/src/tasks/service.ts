@@ -117,8 +117,16 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       requireService(ctx.caller, "broker");
       const { id, workerId, leaseMs } = checkLease(req);
       const out = await deps.db.transaction().execute(async (trx) => {
-        const task = await takeLease(trx, id, workerId, leaseMs);
-        if (!task) return { task: await lockTask(trx, id), started: false, wrote: false };
+        let task = await takeLease(trx, id, workerId, leaseMs);
+        let again = false;
+        if (!task) {
+          const current = await lockTask(trx, id);
+          // The same worker asking again: its first answer was lost (a deadline after the
+          // commit). Hand it the task once more instead of stranding it until the lease lapses.
+          if (current.status !== "running" || current.lease_owner !== workerId) return { task: current, started: false, wrote: false };
+          task = (await renewLease(trx, id, workerId, leaseMs))!;
+          again = true;
+        }
         const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
         // Nothing to work on any more: fail now rather than spend a provider call on it.
         if (task.node_id && !node) {
@@ -128,8 +136,8 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (task.type === "fusion" && context.length < 2) {
           return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
         }
-        await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
-        return { task, started: true, wrote: true, node, context };
+        if (!again) await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+        return { task, started: true, wrote: !again, node, context };
       });
       if (out.wrote) deps.afterCommit();
       return {
