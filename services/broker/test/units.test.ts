@@ -7,7 +7,6 @@ import { parseOutput } from "../src/providers/prompt.js";
 import { ProviderError, parseRetryAfter } from "../src/providers/errors.js";
 import { delayQueueFor, queueNames } from "../src/queue/names.js";
 import { priorityOfTask } from "../src/queue/types.js";
-import { Attempts } from "../src/worker/attempts.js";
 import { fitContext } from "../src/worker/context.js";
 import { progressBatcher } from "../src/worker/progress.js";
 import { backoffMs, classify, Stop } from "../src/worker/retry.js";
