@@ -264,11 +264,12 @@ describe("CompleteTask applies the output once, per type", () => {
     expect(done).toMatchObject({ resultNodeId: n.id, usage: { inputTokens: 10, outputTokens: 20 }, provider: "local", model: "local-1" });
     expect(done.result).toMatchObject({ title: "Polished", content: "better text" });
     const after = (await store.clients.nodes.getNode({ id: n.id }, as(owner))).node!;
-    expect(after).toMatchObject({ title: "Polished", content: "better text", tags: ["ai"], version: 2 });
+    // Version 2 was the node turning `processing` at start (no content change, no version row).
+    expect(after).toMatchObject({ title: "Polished", content: "better text", tags: ["ai"], version: 3, status: "NODE_STATUS_COMPLETED" });
     const versions = await store.db.selectFrom("node_versions").selectAll().where("node_id", "=", n.id).orderBy("version").execute();
     expect(versions.map((v) => [v.version, v.change_type, v.task_id])).toEqual([
       [1, "create", null],
-      [2, "ai_optimize", t.id],
+      [3, "ai_optimize", t.id],
     ]);
     const completed = await store.db.selectFrom("events").select("name").where("project_id", "=", projectId).where("name", "=", "task.completed").where(
       (eb) => eb.fn("jsonb_extract_path_text", ["data", eb.val("id")]),
@@ -302,7 +303,7 @@ describe("CompleteTask applies the output once, per type", () => {
     const t = await submit({ prompt: "fill", nodeId: n.id });
     await start(t.id);
     await complete(t.id, output({ content: "filled" }));
-    expect((await store.clients.nodes.getNode({ id: n.id }, as(owner))).node).toMatchObject({ title: "keep me", content: "filled", version: 2 });
+    expect((await store.clients.nodes.getNode({ id: n.id }, as(owner))).node).toMatchObject({ title: "keep me", content: "filled", version: 3 });
     const [v] = (await store.clients.nodes.listNodeVersions({ nodeId: n.id, page: { limit: 1, cursor: "" } }, as(owner))).versions;
     expect(v).toMatchObject({ changeType: "CHANGE_TYPE_AI_GENERATE", taskId: t.id });
   });
@@ -318,7 +319,7 @@ describe("CompleteTask applies the output once, per type", () => {
       importance: 5,
       confidence: 0.7,
       tags: ["x", "y"],
-      version: 2,
+      version: 3,
     });
     const [v] = (await store.clients.nodes.listNodeVersions({ nodeId: n.id, page: { limit: 1, cursor: "" } }, as(owner))).versions;
     expect(v.changeType).toBe("CHANGE_TYPE_AI_ANALYZE");
@@ -421,5 +422,49 @@ describe("FailTask, ReclaimTasks, RequeueTask", () => {
     await expectAppError(store.clients.tasks.reclaimTasks({ queuedAfterMs: -1, limit: 10 }, broker), "VALIDATION_ERROR", "queuedAfterMs");
     await expectAppError(store.clients.tasks.reclaimTasks({ queuedAfterMs: 0, limit: 5000 }, broker), "VALIDATION_ERROR", "limit");
     await expectAppError(store.clients.tasks.reclaimTasks({ queuedAfterMs: 0, limit: 1 }, as(owner)), "UNAUTHENTICATED");
+  });
+});
+
+describe("the node an AI task rewrites shows the task's state", () => {
+  const statusOf = async (id: string) => (await store.clients.nodes.getNode({ id }, as(owner))).node!;
+
+  it("processing while it runs, completed when written (one node.updated each)", async () => {
+    const n = await node("to optimize");
+    const t = await submit({ type: TaskType.TASK_TYPE_OPTIMIZE, nodeId: n.id });
+    await start(t.id, "w-status");
+    const running = await statusOf(n.id);
+    expect(running).toMatchObject({ status: "NODE_STATUS_PROCESSING", version: n.version + 1 });
+    const [updated, started] = await lastEvents(2);
+    expect(updated).toMatchObject({ name: "node.updated", data: { id: n.id, status: "processing" } });
+    expect(started.name).toBe("task.started");
+    await complete(t.id, output({ title: "Better", content: "Better content" }), "w-status");
+    expect(await statusOf(n.id)).toMatchObject({ status: "NODE_STATUS_COMPLETED", title: "Better" });
+  });
+
+  it("error when the task fails for good, idle again when it is cancelled, a retry keeps it processing", async () => {
+    const n = await node("to analyze");
+    const failing = await submit({ type: TaskType.TASK_TYPE_ANALYZE, nodeId: n.id });
+    await start(failing.id, "w-s2");
+    await store.clients.tasks.failTask({ id: failing.id, workerId: "w-s2", error: { code: "PROVIDER_HTTP_503", message: "later" }, final: false }, broker);
+    expect((await statusOf(n.id)).status).toBe("NODE_STATUS_PROCESSING");
+    await start(failing.id, "w-s2");
+    await store.clients.tasks.failTask({ id: failing.id, workerId: "w-s2", error: { code: "PROVIDER_HTTP_400", message: "bad" }, final: true }, broker);
+    expect((await statusOf(n.id)).status).toBe("NODE_STATUS_ERROR");
+
+    const cancelled = await submit({ type: TaskType.TASK_TYPE_OPTIMIZE, nodeId: n.id });
+    await start(cancelled.id, "w-s3");
+    expect((await statusOf(n.id)).status).toBe("NODE_STATUS_PROCESSING");
+    await store.clients.tasks.cancelTask({ id: cancelled.id }, as(owner));
+    expect((await statusOf(n.id)).status).toBe("NODE_STATUS_IDLE");
+  });
+
+  it("a node made by a task is completed; the nodes it came from are left alone", async () => {
+    const a = await node("fuse a");
+    const b = await node("fuse b");
+    const t = await submit({ type: TaskType.TASK_TYPE_FUSION, sourceNodeIds: [a.id, b.id] });
+    await start(t.id, "w-s4");
+    const done = await complete(t.id, output({ title: "Fused", content: "Both" }), "w-s4");
+    expect((await statusOf(done.task!.resultNodeId)).status).toBe("NODE_STATUS_COMPLETED");
+    expect(await statusOf(a.id)).toMatchObject({ status: a.status, version: a.version });
   });
 });

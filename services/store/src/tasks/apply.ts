@@ -82,6 +82,7 @@ async function newLinkedNode(
       content: out.content,
       tags: out.tags,
       ai_generated: true,
+      status: "completed",
       created_by: task.created_by,
       ...besides(sources),
       ...extra,
@@ -98,6 +99,7 @@ async function newLinkedNode(
 export async function applyOutput(trx: Trx, task: TaskRow, out: CleanOutput): Promise<Applied> {
   const by: Author = { userId: task.created_by, taskId: task.id };
   const rewrite = (): NodePatch => ({
+    status: "completed",
     ...(out.title ? { title: out.title } : {}),
     ...(out.content ? { content: out.content } : {}),
     ...(out.tags.length ? { tags: out.tags } : {}),
@@ -123,7 +125,7 @@ export async function applyOutput(trx: Trx, task: TaskRow, out: CleanOutput): Pr
     }
     case "analyze": {
       const node = await target(trx, task);
-      const patch: NodePatch = { confidence: out.confidence };
+      const patch: NodePatch = { status: "completed", confidence: out.confidence };
       if (out.semanticType) patch.semantic_type = out.semanticType;
       if (out.importance !== undefined) patch.importance = out.importance;
       if (out.tags.length) patch.tags = out.tags;

@@ -6,6 +6,7 @@ import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
+import { markTargetNode, rewritesNode } from "./node-status.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
@@ -34,6 +35,7 @@ async function lockTask(trx: Trx, id: string): Promise<TaskRow> {
 
 /** Ends a task as failed, in the caller's transaction, with its event. */
 async function failTx(trx: Trx, task: TaskRow, code: string, message: string): Promise<TaskRow> {
+  await markTargetNode(trx, task, "error", "processing");
   const row = await setTask(trx, task.id, {
     status: "failed",
     error_code: code,
@@ -47,6 +49,9 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
 }
 
 const NODE_GONE = "NODE_NOT_FOUND";
+
+/** After a commit that may have changed the task's node status: drop the node's cached copy. */
+const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
 
 /**
  * A repeated idempotency key answers the first task, but only within the project it was made
@@ -105,11 +110,13 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       const row = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, id);
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
+        await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
         await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
         return after;
       });
       deps.afterCommit();
+      await forgetTarget(deps, row);
       return { task: taskToProto(row) };
     },
 
@@ -136,10 +143,14 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (task.type === "fusion" && context.length < 2) {
           return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
         }
-        if (!again) await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+        if (!again) {
+          await markTargetNode(trx, task, "processing");
+          await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+        }
         return { task, started: true, wrote: !again, node, context };
       });
       if (out.wrote) deps.afterCommit();
+      if (out.wrote) await forgetTarget(deps, out.task);
       return {
         task: taskToProto(out.task),
         started: out.started,
@@ -216,6 +227,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
+      if (out.wrote) await forgetTarget(deps, out.task);
       return { task: taskToProto(out.task) };
     },
 
