@@ -66,7 +66,8 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
     concurrency: e.int("BROKER_CONCURRENCY", 8, { min: 1, max: 1_000 }),
     workers: e.bool("BROKER_WORKERS", true),
-    workerId: e.str("BROKER_WORKER_ID", `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`),
+    // Unique per process whatever is set: StartTask hands a running task back to its own worker id.
+    workerId: `${e.str("BROKER_WORKER_ID", hostname())}-${process.pid}-${randomBytes(3).toString("hex")}`,
     leaseMs,
     taskTimeoutMs: e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 }),
     maxAttempts: e.int("AI_TASK_MAX_ATTEMPTS", 3, { min: 1, max: 100 }),

@@ -2,8 +2,11 @@ import type { Logger } from "@sker/kit";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { StoreTasks } from "./store-client.js";
 
-/** A queued-age no task reaches (about 24 days): "reclaim no queued task this sweep". */
+/** The largest age ReclaimTasks takes (int32 ms, about 24 days). */
 const NEVER_MS = 2 ** 31 - 1;
+/** While messages wait, a queued task counts as lost only at this multiple of the usual age (at least 30 min). */
+const BACKLOG_FACTOR = 10;
+const BACKLOG_MIN_MS = 30 * 60_000;
 
 /**
  * Brings lost tasks round again: running tasks whose lease expired (their worker died) and
@@ -22,8 +25,9 @@ export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; interva
         // and republishing it every sweep would pile up duplicates. Expired leases are always taken.
         const stats = await opts.queue.stats().catch(() => undefined);
         const waiting = stats ? stats.queues.reduce((n, q) => n + q.messages, 0) - stats.deadLetters : 1;
+        // With a backlog a lost publish still comes round, only later: at BACKLOG_FACTOR × the age.
         const { tasks } = await opts.store.tasks.reclaimTasks(
-          { queuedAfterMs: waiting > 0 ? NEVER_MS : opts.queuedAfterMs, limit: opts.limit ?? 500 },
+          { queuedAfterMs: waiting > 0 ? Math.min(NEVER_MS, Math.max(BACKLOG_FACTOR * opts.queuedAfterMs, BACKLOG_MIN_MS)) : opts.queuedAfterMs, limit: opts.limit ?? 500 },
           { token: await opts.store.serviceToken() },
         );
         for (const t of tasks) await opts.queue.publish({ taskId: t.id, projectId: t.projectId }, priorityOfTask(t.priority));

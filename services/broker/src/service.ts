@@ -63,7 +63,12 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       // The store is the truth, the letter only a record: requeue the failed task first, remove
       // its letter last. A crash in between leaves a queued task (the reaper publishes it) and
       // a stale letter, never a failed task whose letter is gone.
-      const { task } = await store.tasks.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId });
+      const requeued = await store.tasks.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId }).catch(async (err: unknown) => {
+        // Not failed (any more): a letter left by a crash mid-replay is stale; drop it.
+        if (err instanceof AppError && err.code === "FAILED_PRECONDITION") await queue.takeDeadLetter(req.taskId).catch(() => undefined);
+        throw err;
+      });
+      const { task } = requeued;
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       await queue.publish({ taskId: task.id, projectId: task.projectId }, priorityOfTask(task.priority));
       await queue.takeDeadLetter(task.id).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, "replayed; its dead letter stays until the next replay"));

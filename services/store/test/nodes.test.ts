@@ -117,6 +117,12 @@ describe("validation: INVALID_ARGUMENT naming the field, nothing written", () =>
     );
     // A well-formed cursor of another list (versions are keyed by number) or made by hand.
     const foreign = Buffer.from(JSON.stringify([new Date().toISOString(), "3"])).toString("base64url");
+    const outOfRange = Buffer.from(JSON.stringify(["-271821-04-20", crypto.randomUUID()])).toString("base64url");
+    await expectAppError(
+      store.clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: 10, cursor: outOfRange } }, as(owner)),
+      "VALIDATION_ERROR",
+      "page.cursor",
+    );
     await expectAppError(
       store.clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: 10, cursor: foreign } }, as(owner)),
       "VALIDATION_ERROR",

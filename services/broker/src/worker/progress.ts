@@ -41,8 +41,10 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
     },
     async close() {
       flush();
-      // Bounded: the result must not wait on the preview.
-      await Promise.race([chain, new Promise((r) => setTimeout(r, 1_000).unref())]);
+      // Bounded: the result must not wait on the preview. When the bound wins, what is still
+      // queued is dropped, so no task.progress can follow the task.completed event.
+      const drained = await Promise.race([chain.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1_000).unref())]);
+      if (!drained) broken = true;
     },
   };
 }

@@ -15,6 +15,8 @@ export interface Page {
   after: Cursor | undefined;
 }
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
 /** What a list's rows are keyed by after created_at: a row id, or a node version number. */
 type CursorKey = "uuid" | "version";
 const KEY_SHAPE: Record<CursorKey, RegExp> = {
@@ -36,8 +38,10 @@ export function encodeCursor(c: Cursor): string {
 function decodeCursor(raw: string, field: string, keyShape: RegExp): Cursor {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as [string, string];
+    // Only what encodeCursor writes: an ISO instant within PostgreSQL's timestamptz range.
+    if (typeof at !== "string" || !ISO_INSTANT.test(at) || typeof id !== "string" || !keyShape.test(id)) throw new Error("bad");
     const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || typeof id !== "string" || !keyShape.test(id)) throw new Error("bad");
+    if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1) throw new Error("bad");
     return { at: date, id };
   } catch {
     throw invalid(field, "is not a cursor this service issued");
