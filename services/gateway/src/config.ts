@@ -20,6 +20,8 @@ export interface GatewayConfig extends CommonConfig {
     perUser: number;
     /** Per client IP, the /auth routes. */
     authPerIp: number;
+    /** Per client IP, failed authentications (bad tokens and API keys) on the API. */
+    badAuthPerIp: number;
     /** Per user, AI task submissions (REST and WebSocket). */
     aiPerUser: number;
   };
@@ -60,6 +62,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       windowMs: e.int("RATE_LIMIT_WINDOW_MS", 60_000, { min: 1000, max: 3_600_000 }),
       perUser: e.int("RATE_LIMIT_PER_USER", 600, { min: 1 }),
       authPerIp: e.int("RATE_LIMIT_AUTH_PER_IP", 20, { min: 1 }),
+      badAuthPerIp: e.int("RATE_LIMIT_BAD_AUTH_PER_IP", 60, { min: 1 }),
       aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
     },
     ws: {

@@ -41,7 +41,7 @@ describe("bad credentials", () => {
   it("past the per-IP auth budget, bad keys and tokens get 429 and stop reaching the store", async () => {
     // A gateway of its own: its own budget, counted under its own Redis prefix.
     const gw = await startGateway(
-      loadGatewayConfig({ ...stack.env, RATE_LIMIT_AUTH_PER_IP: "5", RATE_LIMIT_PER_USER: "100000", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}flood:` }),
+      loadGatewayConfig({ ...stack.env, RATE_LIMIT_BAD_AUTH_PER_IP: "5", RATE_LIMIT_PER_USER: "100000", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}flood:` }),
     );
     try {
       const r = client(`http://127.0.0.1:${gw.port}`);
@@ -61,8 +61,10 @@ describe("bad credentials", () => {
       expect((await verifyCalls(r)) - before).toBeLessThanOrEqual(6);
 
       expect((await r("GET", "/api/v1/projects", { token: "not.a.token" })).status).toBe(429);
-      // Someone from that address with a valid token is not locked out.
+      // Someone from that address with a valid token is not locked out, nor is logging in:
+      // bad credentials have a budget of their own, apart from /auth's.
       expect((await r("GET", "/api/v1/users/me", { token: user.accessToken })).status).toBe(200);
+      expect((await r("POST", "/api/v1/auth/login", { body: { email: user.user.email, password: user.password } })).status).toBe(200);
     } finally {
       await gw.shutdown();
     }
@@ -70,7 +72,7 @@ describe("bad credentials", () => {
 
   it("bad bearer tokens alone also meet the budget", async () => {
     const gw = await startGateway(
-      loadGatewayConfig({ ...stack.env, RATE_LIMIT_AUTH_PER_IP: "3", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}jwt:` }),
+      loadGatewayConfig({ ...stack.env, RATE_LIMIT_BAD_AUTH_PER_IP: "3", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}jwt:` }),
     );
     try {
       const r = client(`http://127.0.0.1:${gw.port}`);
@@ -100,7 +102,7 @@ describe("bad credentials", () => {
     it(`behind a trusted proxy (TRUST_PROXY=${trust}) each client address has its own budget`, async () => {
       // The ingress case: every connection comes from the proxy (here 127.0.0.1).
       const gw = await startGateway(
-        loadGatewayConfig({ ...stack.env, TRUST_PROXY: trust, RATE_LIMIT_AUTH_PER_IP: "2", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}xff${trust}:` }),
+        loadGatewayConfig({ ...stack.env, TRUST_PROXY: trust, RATE_LIMIT_BAD_AUTH_PER_IP: "2", REDIS_KEY_PREFIX: `${stack.env.REDIS_KEY_PREFIX}xff${trust}:` }),
       );
       try {
         const r = client(`http://127.0.0.1:${gw.port}`);

@@ -9,7 +9,7 @@ import type { GatewayDeps } from "../types.js";
 // submissions. @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves
 // so the body is the error envelope and Retry-After is always set.
 
-export type LimitKind = "user" | "authIp" | "ai";
+export type LimitKind = "user" | "authIp" | "ai" | "badAuth";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -21,8 +21,10 @@ declare module "fastify" {
       /** For callers without an HTTP request (the WebSocket): throws RATE_LIMITED when over. */
       check: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
       /**
-       * A failed authentication spends the client IP's auth budget (the one /auth uses); past it
-       * this throws RATE_LIMITED, and the IP stays blocked on this replica until the window ends.
+       * A failed authentication spends the client IP's bad-credentials budget (its own, so that
+       * garbage tokens from one address behind a shared proxy cannot lock everyone out of /auth);
+       * past it this throws RATE_LIMITED, and the IP's API keys stay unchecked on this replica
+       * until the window ends.
        */
       authFailed: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
       /** Throws RATE_LIMITED while the client IP is blocked for failed authentications. */
@@ -35,7 +37,7 @@ type Shim = { rateKey: string; routeOptions: { config: Record<string, unknown> }
 
 export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
   async (app, { deps }) => {
-    const { windowMs, perUser, authPerIp, aiPerUser } = deps.config.rateLimits;
+    const { windowMs, perUser, authPerIp, aiPerUser, badAuthPerIp } = deps.config.rateLimits;
     await app.register(rateLimit, {
       global: false,
       timeWindow: windowMs,
@@ -49,6 +51,7 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       user: app.createRateLimit({ max: perUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       authIp: app.createRateLimit({ max: authPerIp, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       ai: app.createRateLimit({ max: aiPerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
+      badAuth: app.createRateLimit({ max: badAuthPerIp, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
     };
 
     const check = async (kind: LimitKind, key: string) => {
@@ -72,7 +75,7 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
     const blocked = new Map<string, number>();
     const MAX_BLOCKED = 10_000;
     const authFailed = async (req: FastifyRequest, reply: FastifyReply) => {
-      const over = await check("authIp", req.ip);
+      const over = await check("badAuth", req.ip);
       if (!over) return;
       if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value!);
       blocked.set(req.ip, Date.now() + over.retryAfter * 1000);
