@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, then one table of all figures with their in-run baselines and
 # ratios (bench-results/*.json; summary in bench-results/summary.json).
-# The gateway benchmark runs against the separate processes of `make up` (its own database,
-# ports 3900-3902 and RabbitMQ/Redis names, stopped afterwards); the store and broker benchmarks
-# start what they measure themselves (the broker spawns its broker processes).
+# The gateway and store benchmarks run against the separate processes of `make up` (its own
+# database, ports 3900-3902 and RabbitMQ/Redis names, stopped afterwards); the broker benchmark
+# spawns the 1 and 2 broker processes it compares itself.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
@@ -18,17 +18,20 @@ bench_env=(
   SKER_DATA_DIR=.run/bench RATE_LIMIT_PER_USER=1000000000 LOG_LEVEL=warn
 )
 psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS sker_bench WITH (FORCE)" >/dev/null
-echo "=== bench: make up (1 store, 1 broker, 1 gateway) for the gateway benchmark"
+echo "=== bench: make up (1 store, 1 broker, 1 gateway) for the gateway and store benchmarks"
 if env "${bench_env[@]}" bash scripts/up.sh; then
   echo "=== bench: services/gateway/bench/gateway.bench.ts (against make up)"
   env BENCH_GATEWAY_URL=http://127.0.0.1:3900 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench \
     npx tsx services/gateway/bench/gateway.bench.ts || { echo "bench: gateway failed"; status=1; }
+  echo "=== bench: services/store/bench/store.bench.ts (against make up's store)"
+  env BENCH_STORE_ADDR=127.0.0.1:3901 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench SKER_DATA_DIR=.run/bench \
+    npx tsx services/store/bench/store.bench.ts || { echo "bench: store failed"; status=1; }
   bash scripts/down.sh
 else
   echo "bench: make up failed; see .run/bench/logs"; status=1
 fi
 
-for f in services/store/bench/*.bench.ts services/broker/bench/*.bench.ts; do
+for f in services/broker/bench/*.bench.ts; do
   [ -e "$f" ] || continue
   echo "=== bench: $f"
   npx tsx "$f" || { echo "bench: $f failed"; status=1; }

@@ -3,12 +3,13 @@
 // Prints a table and writes bench-results/store.json for scripts/bench-summary.mjs.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { channelPool, createLogger, promiseClient } from "@sker/kit";
+import { channelPool, commonConfig, createLogger, promiseClient } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { loadStoreConfig } from "../src/config.js";
 import { startStore } from "../src/start.js";
+import { openDatabase } from "../src/db/connect.js";
 import type { Cache } from "../src/deps.js";
 import { createNodeTx } from "../src/nodes/changes.js";
 import { findNode, listNodes } from "../src/nodes/repo.js";
@@ -50,14 +51,29 @@ async function measure(total: number, fn: (i: number) => Promise<unknown>): Prom
   return { calls: total, perSec: total / seconds, p50: pct(0.5), p99: pct(0.99) };
 }
 
+/**
+ * `make bench` points this at the store `make up` started (BENCH_STORE_ADDR, its database in
+ * BENCH_DATABASE_URL, its JWT secret through SKER_DATA_DIR): the cached figures are that
+ * process's, over a real socket. The uncached store (no cache at all) runs in this process on
+ * the same database. Alone, it makes its own database and runs both stores here.
+ */
+const external = process.env.BENCH_STORE_ADDR && process.env.BENCH_DATABASE_URL
+  ? { addr: process.env.BENCH_STORE_ADDR, databaseUrl: process.env.BENCH_DATABASE_URL }
+  : undefined;
+
 async function main() {
-  const testDb = await createTestDb("pg");
+  const testDb = external
+    ? await (async () => {
+        const db = await openDatabase({ databaseUrl: external.databaseUrl, dataDir: "/tmp", poolSize: 20 });
+        return { db, url: external.databaseUrl, cleanup: () => db.destroy() };
+      })()
+    : await createTestDb("pg");
   const base = {
     STORE_HOST: "127.0.0.1",
     STORE_PORT: "0",
     METRICS_PORT: "0",
     SKER_DATA_DIR: "/tmp",
-    JWT_SECRET: randomBytes(32).toString("base64url"),
+    JWT_SECRET: external ? commonConfig().jwtSecret : randomBytes(32).toString("base64url"),
     LOG_LEVEL: "silent",
     SCRYPT_COST: "1024",
     DATABASE_URL: testDb.url,
@@ -67,10 +83,10 @@ async function main() {
     SKER_EVENTS_EXCHANGE: `sker.bench.${randomBytes(4).toString("hex")}`,
   };
   const log = createLogger("store-bench", "silent");
-  const cached = await startStore(loadStoreConfig(base), { db: testDb.db, log });
+  const cached = external ? undefined : await startStore(loadStoreConfig(base), { db: testDb.db, log });
   const uncached = await startStore(loadStoreConfig(base), { db: testDb.db, log, cache: noCache });
-  const clientsFor = (port: number) => {
-    const pool = channelPool(`127.0.0.1:${port}`, 3);
+  const clientsFor = (addr: string) => {
+    const pool = channelPool(addr, 3);
     return {
       pool,
       users: promiseClient(UserServiceService, pool, { deadlineMs: 30_000 }),
@@ -78,12 +94,14 @@ async function main() {
       nodes: promiseClient(NodeServiceService, pool, { deadlineMs: 30_000 }),
     };
   };
-  const c = clientsFor(cached.port);
-  const u = clientsFor(uncached.port);
+  const c = clientsFor(external?.addr ?? `127.0.0.1:${cached!.port}`);
+  const u = clientsFor(`127.0.0.1:${uncached.port}`);
+  console.log(`store bench: cached store at ${external ? `${external.addr} (make up)` : "this process"}`);
   const results: { op: string; grpc: Result; kysely: Result }[] = [];
   try {
-    const gateway = await cached.deps.tokens.service("gateway");
-    const { session } = await c.users.register({ email: "bench@example.test", username: "bench", password: "long enough", displayName: "" }, { token: gateway });
+    const gateway = await uncached.deps.tokens.service("gateway");
+    const tag = randomBytes(4).toString("hex");
+    const { session } = await c.users.register({ email: `bench-${tag}@example.test`, username: `bench_${tag}`, password: "long enough", displayName: "" }, { token: gateway });
     const token = session!.accessToken;
     const userId = session!.user!.id;
     const opts = { token };
@@ -139,7 +157,7 @@ async function main() {
   } finally {
     c.pool.close();
     u.pool.close();
-    await cached.shutdown();
+    await cached?.shutdown();
     await uncached.shutdown();
     await testDb.cleanup();
   }
