@@ -10,6 +10,8 @@ export interface GatewayConfig extends CommonConfig {
   grpcDeadlineMs: number;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  /** The longest a Redis command may hold a request (rate limits). */
+  redisCommandTimeoutMs: number;
   rabbitmqUrl: string | undefined;
   eventsExchange: string;
   corsOrigins: string[];
@@ -54,6 +56,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     grpcDeadlineMs: e.int("GRPC_DEADLINE_MS", 5000, { min: 50, max: 600_000 }),
     redisUrl: e.url("REDIS_URL", ["redis", "rediss"]),
     redisKeyPrefix: e.str("REDIS_KEY_PREFIX", "sker:"),
+    redisCommandTimeoutMs: e.int("REDIS_COMMAND_TIMEOUT_MS", 250, { min: 10, max: 10_000 }),
     rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
     corsOrigins: e.list("CORS_ORIGINS"),
