@@ -29,6 +29,8 @@ export interface GatewayConfig extends CommonConfig {
   };
   ws: {
     pingIntervalMs: number;
+    /** How often each watched project's latest seq is compared with what its sockets have. */
+    seqCheckMs: number;
     authTimeoutMs: number;
     /** A socket whose unsent bytes exceed this is closed (1013): a client that does not read. */
     maxBufferedBytes: number;
@@ -70,6 +72,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     },
     ws: {
       pingIntervalMs: e.int("WS_PING_INTERVAL_MS", 30_000, { min: 100, max: 600_000 }),
+      seqCheckMs: e.int("WS_SEQ_CHECK_MS", 5_000, { min: 100, max: 600_000 }),
       authTimeoutMs: e.int("WS_AUTH_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
       maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
     },
