@@ -1,19 +1,18 @@
-import { AppError, forbidden, isUuid, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forbidden, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
+import type { DispatchRelay } from "./relay.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
 
 export interface ServiceDeps {
   store: StoreTasks;
   queue: TaskQueue;
+  relay: Pick<DispatchRelay, "poke">;
   adminEmails: string[];
   log: Logger;
 }
-
-/** How long SubmitTask waits for the publisher confirm before answering anyway. */
-const PUBLISH_WAIT_MS = 2_000;
 
 function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
   const c = ctx.caller;
@@ -28,14 +27,9 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       validateSubmit(req);
       const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
-      if (created) {
-        // The task is persisted as queued, so a publish that cannot be confirmed soon (RabbitMQ
-        // away) need not hold the caller: it goes out on reconnect, or the reaper publishes it.
-        const confirmed = await queue
-          .publish({ taskId: task.id, projectId: task.projectId, trace: traceCarrier() }, priorityOfTask(task.priority), { waitMs: PUBLISH_WAIT_MS })
-          .catch(() => false);
-        if (!confirmed) ctx.log.warn({ taskId: task.id }, "publish not confirmed yet; answering anyway (the task is persisted)");
-      }
+      // The store wrote the task and its queue message (a dispatch row) in one transaction: an
+      // answer means it will run, an error that it was not created. The relay publishes it.
+      if (created) deps.relay.poke();
       return { task, created };
     },
 

@@ -5,6 +5,7 @@ import { brokerMetrics } from "./metrics.js";
 import { createProvider, type Provider } from "./providers/index.js";
 import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
+import { startDispatchRelay } from "./relay.js";
 import { brokerService } from "./service.js";
 import { storeTasks } from "./store-client.js";
 import { startWorker } from "./worker/worker.js";
@@ -35,13 +36,14 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
   const provider = overrides.provider ?? createProvider(config);
 
+  const relay = startDispatchRelay({ store, queue, pollMs: config.dispatchPollMs, log });
   const worker = config.workers ? await startWorker({ config, store, queue, bus, provider, metrics, log }) : undefined;
-  const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
+  const reaper = config.workers ? startReaper({ store, queue, relay, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
 
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
   const grpc = await startGrpcServer({
     port: config.port,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, adminEmails: config.adminEmails, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, relay, adminEmails: config.adminEmails, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -61,6 +63,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
         // Stop taking work (calls and deliveries) at once, and let running calls and attempts
         // finish side by side within the one SHUTDOWN_TIMEOUT_MS; then close the connections.
         await Promise.all([grpc.shutdown(), reaper?.stop(), worker?.stop(config.shutdownTimeoutMs)]);
+        // What is left in the outbox is published by another broker (or this one's successor).
+        await relay.stop();
         await queue.close();
         if (!overrides.bus) await bus.close();
         store.close();

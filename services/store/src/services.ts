@@ -11,6 +11,7 @@ import { projectService } from "./projects/service.js";
 import { nodeService } from "./nodes/service.js";
 import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
+import { dispatchService } from "./tasks/dispatch-service.js";
 import { eventService } from "./events/service.js";
 
 /** Every store service, in one list: the server binds these, the tenancy test walks them. */
@@ -29,7 +30,7 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
-    bind("sker.store.v1.TaskService", TaskServiceService, taskService(deps), kit),
+    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
   ];
 }

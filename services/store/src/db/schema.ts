@@ -154,6 +154,16 @@ export interface TasksTable {
   updated_at: Timestamp;
 }
 
+/** The task queue's outbox: written with the task (create, reclaim), deleted once published. */
+export interface TaskDispatchesTable {
+  id: Generated<number>;
+  task_id: string;
+  reclaimed: Generated<boolean>;
+  trace: ColumnType<Record<string, string>, string | undefined, string>;
+  claimed_until: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
 /** The outbox: written in the same transaction as the change it describes. */
 export interface EventsTable {
   id: Generated<number>;
@@ -176,6 +186,7 @@ export interface Database {
   connections: ConnectionsTable;
   tasks: TasksTable;
   events: EventsTable;
+  task_dispatches: TaskDispatchesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

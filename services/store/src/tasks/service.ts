@@ -1,4 +1,4 @@
-import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
+import { AppError, invalid, notFound, toProtoEnum, traceCarrier, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
 import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
@@ -13,7 +13,7 @@ import { parseId } from "../shared/ids.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
+import { addDispatches, findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 
 type Trx = Transaction<Database>;
@@ -62,7 +62,7 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
   return { task: taskToProto(earlier), created: false };
 }
 
-export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceService> {
+export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskServiceService>, "claimDispatches" | "ackDispatches"> {
   return {
     async createTask(req, ctx) {
       const input = checkCreate(req);
@@ -80,7 +80,11 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
         const task = await insertTask(trx, input, userId);
-        if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+        if (task) {
+          await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+          // Its queue message, in the same transaction: committed means it will be published.
+          await addDispatches(trx, [task.id], { trace: traceCarrier() });
+        }
         return task;
       });
       if (!row) {
@@ -240,6 +244,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         for (const { before, after } of taken) {
           if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
         }
+        await addDispatches(trx, taken.map((t) => t.after.id), { reclaimed: true });
         return taken.map((t) => t.after);
       });
       if (rows.length) deps.afterCommit();
