@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 // One way to read the environment: each service declares its config once with these
@@ -81,6 +81,8 @@ export interface CommonConfig {
   /** How long health says NOT_SERVING before listeners close, so balancers stop sending first. */
   drainDelayMs: number;
   otlpEndpoint: string | undefined;
+  /** Where a started process writes the ports it listens on (JSON), for scripts that start it on port 0. */
+  portsFile: string | undefined;
 }
 
 /** Without JWT_SECRET in development, every process sharing a data dir shares one random secret. */
@@ -116,5 +118,17 @@ export function commonConfig(env: Env = process.env): CommonConfig {
     shutdownTimeoutMs: e.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
     drainDelayMs: e.int("SHUTDOWN_DRAIN_DELAY_MS", 500, { min: 0, max: 60_000 }),
     otlpEndpoint: e.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"]),
+    portsFile: e.optional("SKER_PORTS_FILE"),
   };
+}
+
+/**
+ * Writes the ports a process listens on to SKER_PORTS_FILE (when set), whole or not at all
+ * (written aside, then renamed): `make up` and the fault suite start replicas on port 0 and
+ * read the real ports here, so no port is picked free and bound later by someone else.
+ */
+export function announcePorts(file: string | undefined, ports: Record<string, number>): void {
+  if (!file) return;
+  writeFileSync(`${file}.tmp`, JSON.stringify(ports));
+  renameSync(`${file}.tmp`, file);
 }
