@@ -9,6 +9,7 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
   const tasks: TaskClient = promiseClient(TaskServiceService, pool, { deadlineMs, metrics });
   return {
     tasks,
+    pool,
     /** StartTask, RenewLease, CompleteTask, FailTask and ReclaimTasks take the broker's token. */
     serviceToken: () => tokens.service("broker"),
     close: () => pool.close(),

@@ -55,6 +55,8 @@ export const User = open({
   settings: freeObject,
   createdAt: time,
   updatedAt: time,
+  role: { type: "string", enum: ["user", "admin"] },
+  emailVerified: { type: "boolean" },
 });
 
 export const AuthSession = open({
@@ -91,8 +93,9 @@ export const Member = open({
   projectId: { type: "string" },
   userId: { type: "string" },
   username: { type: "string" },
-  email: { type: "string" },
+  email: { type: "string", description: "Shown to the project's owners only" },
   role: nen(ENUMS.role),
+  joinedAt: time,
   createdAt: time,
 });
 
@@ -190,6 +193,7 @@ export const bodies = {
       username: { type: "string", pattern: "^[a-zA-Z0-9_-]{3,32}$" },
       password: str(256, 8),
       displayName: str(100),
+      invitationToken: { type: "string", minLength: 1, maxLength: 200, description: "The token of an invitation mailed to this email: its project is joined at once" },
     },
     ["email", "username", "password"],
   ),
