@@ -22,6 +22,7 @@ import { createCache } from "./cache/index.js";
 import { cacheMetrics } from "./cache/metrics.js";
 import { OutboxRelay } from "./outbox/relay.js";
 import { outboxMetrics } from "./outbox/metrics.js";
+import { backlogMetrics } from "./backlog-metrics.js";
 import { checkAccess } from "./users/access.js";
 import { DenyList } from "./users/deny-list.js";
 import { MailRelay } from "./mail/relay.js";
@@ -69,6 +70,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     const cache = overrides.cache ?? createCache({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log, metrics: cacheMetrics(metrics) });
     const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
     const relay = new OutboxRelay({ db, bus, log, pollMs: config.outboxPollMs, metrics: outboxMetrics(metrics) });
+    backlogMetrics(metrics, db, log);
     const tokens = new Tokens(config.common);
     const denyList = new DenyList(config.redisUrl, config.redisKeyPrefix, log);
     const mail = new MailRelay(db, overrides.mail ?? createTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, production: config.common.production }, log), log, config.mailPollMs);

@@ -1,11 +1,14 @@
-import { ENUMS, Member, uuid } from "./schemas.js";
+import { ENUMS } from "@sker/contracts/enums";
+import { EMAIL_PATTERN, LIMITS } from "@sker/contracts/limits";
+import { Member, uuid } from "./schemas.js";
 
 // Schemas of the team and identity routes: invitations, passwords, email verification, admin
 // user management.
 
 const time = { type: ["string", "null"], format: "date-time" } as const;
-const email = { type: "string", format: "email", maxLength: 254 } as const;
-const password = { type: "string", minLength: 8, maxLength: 256 } as const;
+const U = LIMITS.user;
+const email = { type: "string", pattern: EMAIL_PATTERN, maxLength: U.email } as const;
+const password = { type: "string", minLength: U.passwordMin, maxLength: U.passwordMax } as const;
 const token = { type: "string", minLength: 1, maxLength: 200 } as const;
 const closed = (properties: Record<string, unknown>, required: string[] = []) => ({ type: "object", additionalProperties: false, properties, required });
 
@@ -49,7 +52,7 @@ export const AdminUser = {
 export const teamBodies = {
   invite: closed({ email, role: { type: "string", enum: [...ENUMS.role], default: "editor" } }, ["email"]),
   accept: closed({ token }, ["token"]),
-  changePassword: closed({ currentPassword: { type: "string", minLength: 1, maxLength: 256 }, newPassword: password }, ["currentPassword", "newPassword"]),
+  changePassword: closed({ currentPassword: { type: "string", minLength: 1, maxLength: U.passwordMax }, newPassword: password }, ["currentPassword", "newPassword"]),
   resetRequest: closed({ email }, ["email"]),
   resetConfirm: closed({ token, newPassword: password }, ["token", "newPassword"]),
   verifyEmail: closed({ token }, ["token"]),
