@@ -16,11 +16,13 @@ export const ENUMS = {
   projectStatus: ["active", "archived"],
   role: ["owner", "editor", "viewer"],
   nodeStatus: ["idle", "processing", "completed", "error"],
-  changeType: ["create", "edit", "ai_generate", "ai_optimize", "ai_expand", "ai_fusion", "ai_analyze", "rollback"],
+  changeType: ["create", "edit", "ai_generate", "ai_optimize", "ai_expand", "ai_fusion", "ai_analyze", "rollback", "ai_run"],
   connectionType: ["related", "dependency", "reference", "expand", "fusion", "input", "output", "bidirectional"],
   taskType: ["generate", "optimize", "expand", "fusion", "analyze"],
   taskStatus: ["queued", "running", "completed", "failed", "cancelled"],
   priority: ["low", "normal", "high", "urgent"],
+  runStatus: ["running", "completed", "failed", "cancelled"],
+  runNodeState: ["pending", "cached", "queued", "running", "completed", "failed", "skipped", "cancelled"],
 } as const;
 
 const en = (values: readonly string[]) => ({ type: "string", enum: [...values] });
@@ -98,6 +100,8 @@ export const Member = open({
 
 const position = open({ x: { type: "number" }, y: { type: "number" } });
 const size = open({ width: { type: "number" }, height: { type: "number" } });
+const taskOptions = open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } });
+const recipe = { type: ["object", "null"], properties: { type: en(ENUMS.taskType), prompt: { type: "string" }, options: taskOptions } };
 
 export const Node = open({
   id: { type: "string" },
@@ -119,6 +123,7 @@ export const Node = open({
   createdAt: time,
   updatedAt: time,
   deletedAt: time,
+  recipe,
 });
 
 export const NodeVersion = open({
@@ -129,6 +134,7 @@ export const NodeVersion = open({
   changeType: nen(ENUMS.changeType),
   createdBy: { type: "string" },
   taskId: nstr,
+  runId: nstr,
   createdAt: time,
 });
 
@@ -155,7 +161,7 @@ export const Task = open({
   resultNodeId: nstr,
   sourceNodeIds: { type: "array", items: { type: "string" } },
   prompt: { type: "string" },
-  options: open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } }),
+  options: taskOptions,
   attempts: { type: "integer" },
   result: { type: ["object", "null"], additionalProperties: true },
   error: { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } },
@@ -166,6 +172,24 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  runId: nstr,
+});
+
+const taskError = { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } };
+
+export const Run = open({
+  id: { type: "string" },
+  projectId: { type: "string" },
+  status: en(ENUMS.runStatus),
+  targets: { type: "array", items: { type: "string" } },
+  force: { type: "boolean" },
+  nodes: {
+    type: "array",
+    items: open({ nodeId: { type: "string" }, state: en(ENUMS.runNodeState), taskId: nstr, error: taskError, dependsOn: { type: "array", items: { type: "string" } } }),
+  },
+  createdBy: { type: "string" },
+  createdAt: time,
+  finishedAt: time,
 });
 
 export const Graph = open({ nodes: { type: "array", items: Node }, connections: { type: "array", items: Connection } });
@@ -182,6 +206,12 @@ const positionIn = closed({ x: { type: "number" }, y: { type: "number" } }, ["x"
 const sizeIn = closed({ width: { type: "number", minimum: 0 }, height: { type: "number", minimum: 0 } }, ["width", "height"]);
 const tagsIn = { type: "array", maxItems: 50, items: str(64, 1) };
 const settingsIn = { type: "object", additionalProperties: true, maxProperties: 200 };
+const taskOptionsIn = closed({
+  model: str(100),
+  temperature: { type: "number", minimum: 0, maximum: 2 },
+  maxTokens: { type: "integer", minimum: 1, maximum: 200_000 },
+});
+const recipeIn = closed({ type: en(ENUMS.taskType), prompt: str(20_000), options: taskOptionsIn }, ["type"]);
 
 export const bodies = {
   register: closed(
@@ -223,6 +253,7 @@ export const bodies = {
       size: sizeIn,
       metadata: settingsIn,
       parentId: { type: ["string", "null"], format: "uuid" },
+      recipe: recipeIn,
     },
     ["projectId"],
   ),
@@ -238,6 +269,7 @@ export const bodies = {
     size: sizeIn,
     metadata: settingsIn,
     parentId: { type: ["string", "null"], format: "uuid" },
+    recipe: { ...recipeIn, type: ["object", "null"], description: "null removes the recipe" },
   }),
   rollback: closed({ version: { type: "integer", minimum: 1, maximum: 2_147_483_647 } }, ["version"]),
   createConnection: closed(
@@ -263,13 +295,10 @@ export const bodies = {
       nodeId: uuid,
       sourceNodeIds: { type: "array", maxItems: 50, uniqueItems: true, items: uuid },
       prompt: str(20_000),
-      options: closed({
-        model: str(100),
-        temperature: { type: "number", minimum: 0, maximum: 2 },
-        maxTokens: { type: "integer", minimum: 1, maximum: 200_000 },
-      }),
+      options: taskOptionsIn,
       priority: en(ENUMS.priority),
     },
     ["projectId", "type"],
   ),
+  startRun: closed({ targets: { type: "array", maxItems: 1_000, uniqueItems: true, items: uuid }, force: { type: "boolean" } }),
 };

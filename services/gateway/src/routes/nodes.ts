@@ -18,6 +18,7 @@ interface NodeFields {
   size?: { width: number; height: number };
   metadata?: Obj;
   parentId?: string | null;
+  recipe?: map.RecipeBody | null;
 }
 
 const status = (s: string | undefined) => (s ? toProtoEnum<NodeStatus>(s, "NODE_STATUS_") : NodeStatus.NODE_STATUS_UNSPECIFIED);
@@ -84,6 +85,7 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
           size: b.size,
           metadata: b.metadata,
           parentId: b.parentId ?? "",
+          recipe: b.recipe ? map.recipeIn(b.recipe) : undefined,
         },
         as(req),
       );
@@ -129,6 +131,9 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
           metadata: b.metadata,
           // null clears the parent; absent leaves it.
           parentId: b.parentId === null ? "" : b.parentId,
+          // null removes the recipe; absent leaves it.
+          recipe: b.recipe ? map.recipeIn(b.recipe) : undefined,
+          clearRecipe: b.recipe === null,
         },
         as(req),
       );
