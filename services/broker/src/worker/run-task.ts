@@ -186,6 +186,7 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
       return "requeue";
     }
     const failure = classify(err, config.taskTimeoutMs);
+    metrics.providerFailures.inc({ provider: deps.provider.name });
     const error = { code: failure.code, message: failure.message.slice(0, 2000) };
     if (failure.transient && task.attempts < config.maxAttempts) {
       await fail(error, false);

@@ -1,3 +1,5 @@
+import { ENUMS } from "@sker/contracts/enums";
+import { LIMITS } from "@sker/contracts/limits";
 import { invalid } from "@sker/kit";
 import type { Recipe } from "@sker/contracts/store/v1/node";
 import type { StoredRecipe, TaskType } from "../db/schema.js";
@@ -5,10 +7,8 @@ import type { StoredRecipe, TaskType } from "../db/schema.js";
 // A node's recipe (what makes it an AI node): checked like a task's fields, stored as jsonb in
 // REST names, answered as the proto message.
 
-const TYPES: readonly TaskType[] = ["generate", "optimize", "expand", "analyze", "fusion"];
-const PROMPT_MAX = 20_000;
-const MODEL_MAX = 100;
-const MAX_TOKENS = 32_000;
+const TYPES = ENUMS.taskType as readonly TaskType[];
+const { prompt: PROMPT_MAX, model: MODEL_MAX, maxTokens: MAX_TOKENS, temperatureMax: TEMPERATURE_MAX } = LIMITS.task;
 
 export function checkRecipe(field: string, r: Recipe): StoredRecipe {
   if (!TYPES.includes(r.type as TaskType)) throw invalid(`${field}.type`, `must be one of ${TYPES.join(", ")}`);
@@ -17,7 +17,7 @@ export function checkRecipe(field: string, r: Recipe): StoredRecipe {
   const options: StoredRecipe["options"] = {};
   if (r.model) options.model = r.model;
   if (r.temperature !== undefined) {
-    if (!Number.isFinite(r.temperature) || r.temperature < 0 || r.temperature > 2) throw invalid(`${field}.options.temperature`, "must be between 0 and 2");
+    if (!Number.isFinite(r.temperature) || r.temperature < 0 || r.temperature > TEMPERATURE_MAX) throw invalid(`${field}.options.temperature`, `must be between 0 and ${TEMPERATURE_MAX}`);
     options.temperature = r.temperature;
   }
   if (r.maxTokens !== undefined) {

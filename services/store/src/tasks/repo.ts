@@ -154,3 +154,13 @@ export async function upstreamNodes(db: Db, projectId: string, nodeId: string | 
     .orderBy("n.id")
     .execute();
 }
+
+/** Seconds the oldest queued task has waited since it was last (re)queued; 0 when none waits. */
+export async function oldestQueuedSeconds(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom("tasks")
+    .select(sql<number>`coalesce(extract(epoch from now() - min(enqueued_at)), 0)::float8`.as("seconds"))
+    .where("status", "=", "queued")
+    .executeTakeFirstOrThrow();
+  return Number(row.seconds);
+}
