@@ -3,7 +3,7 @@
 // rest/map.ts produces; fast-json-stringify serializes them and @fastify/swagger publishes them.
 
 import { ENUMS } from "@sker/contracts/enums";
-import { EMAIL_PATTERN, LIMITS, USERNAME_PATTERN, UUID_PATTERN } from "@sker/contracts/limits";
+import { EMAIL_PATTERN, JSON_DEPTH, LIMITS, USERNAME_PATTERN, UUID_PATTERN } from "@sker/contracts/limits";
 
 export { ENUMS };
 type S = Record<string, unknown>;
@@ -196,7 +196,8 @@ export const pageQuery = {
 const positionIn = closed({ x: { type: "number" }, y: { type: "number" } }, ["x", "y"]);
 const sizeIn = closed({ width: { type: "number", minimum: 0 }, height: { type: "number", minimum: 0 } }, ["width", "height"]);
 const tagsIn = { type: "array", maxItems: LIMITS.node.tags, items: str(LIMITS.node.tagLength, 1) };
-const settingsIn = { type: "object", additionalProperties: true };
+/** A free JSON object within the contract's depth and byte limits (enforced by rest/ajv.ts). */
+const jsonIn = (maxBytes: number) => ({ type: "object", additionalProperties: true, "x-maxDepth": JSON_DEPTH, "x-maxBytes": maxBytes });
 const { user: U, project: P, node: N, task: T } = LIMITS;
 const importanceIn = { type: "integer", minimum: N.importanceMin, maximum: N.importanceMax };
 const unit = { type: "number", minimum: 0, maximum: 1 };
@@ -220,18 +221,18 @@ export const bodies = {
   ),
   login: closed({ email: str(U.login, 1), username: str(U.login, 1), password: str(U.passwordMax, 1) }, ["password"]),
   refreshToken: closed({ refreshToken: str(U.refreshToken, 1) }, ["refreshToken"]),
-  updateMe: closed({ displayName: str(U.displayName), avatarUrl: str(U.avatarUrl), settings: settingsIn }),
+  updateMe: closed({ displayName: str(U.displayName), avatarUrl: str(U.avatarUrl), settings: jsonIn(U.settingsBytes) }),
   createApiKey: closed({ name: str(LIMITS.apiKey.name, 1) }, ["name"]),
   createProject: closed(
-    { name: str(P.name, 1), description: str(P.description), canvasData: settingsIn, settings: settingsIn },
+    { name: str(P.name, 1), description: str(P.description), canvasData: jsonIn(P.canvasDataBytes), settings: jsonIn(P.settingsBytes) },
     ["name"],
   ),
   updateProject: closed({
     name: str(P.name, 1),
     description: str(P.description),
     status: en(ENUMS.projectStatus),
-    canvasData: settingsIn,
-    settings: settingsIn,
+    canvasData: jsonIn(P.canvasDataBytes),
+    settings: jsonIn(P.settingsBytes),
   }),
   putMember: closed({ role: en(ENUMS.role) }, ["role"]),
   createNode: closed(
@@ -246,7 +247,7 @@ export const bodies = {
       tags: tagsIn,
       position: positionIn,
       size: sizeIn,
-      metadata: settingsIn,
+      metadata: jsonIn(N.metadataBytes),
       parentId: parentIn,
       recipe: recipeIn,
     },
@@ -262,7 +263,7 @@ export const bodies = {
     tags: tagsIn,
     position: positionIn,
     size: sizeIn,
-    metadata: settingsIn,
+    metadata: jsonIn(N.metadataBytes),
     parentId: parentIn,
     recipe: { ...recipeIn, type: ["object", "null"], description: "null removes the recipe" },
   }),

@@ -1,5 +1,5 @@
-import { invalid } from "@sker/kit";
-import { LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
+import { invalid, jsonProblem } from "@sker/kit";
+import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { Position, Size } from "@sker/contracts/common/v1/common";
 import type { CreateNodeRequest, ListNodesRequest, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type { NodeStatus } from "../db/schema.js";
@@ -64,9 +64,9 @@ function size(field: string, s: Size): { width: number; height: number } {
 }
 
 function metadata(field: string, m: Record<string, unknown>): string {
-  const json = JSON.stringify(m);
-  if (Buffer.byteLength(json) > LIMITS.metadataBytes) throw invalid(field, `must be at most ${LIMITS.metadataBytes} bytes as JSON`);
-  return json;
+  const problem = jsonProblem(m, { depth: JSON_DEPTH, bytes: LIMITS.metadataBytes });
+  if (problem) throw invalid(field, problem);
+  return JSON.stringify(m);
 }
 
 export function nodeStatus(field: string, value: string): NodeStatus | undefined {
