@@ -3,6 +3,7 @@ import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { BrokerAccess } from "./access.js";
+import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
 
@@ -20,6 +21,8 @@ const PUBLISH_WAIT_MS = 2_000;
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
   return {
+    ...runHandlers(store, queue),
+
     async submitTask(req, ctx) {
       validateSubmit(req);
       const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });
