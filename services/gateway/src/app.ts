@@ -15,6 +15,7 @@ import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
+import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
 import type { GatewayConfig } from "./config.js";
@@ -71,6 +72,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
+      await api.register(runRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },
