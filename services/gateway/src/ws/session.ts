@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
-import { AppError, isUuid, type CallOptions } from "@sker/kit";
+import { AppError, findBadText, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
@@ -75,6 +75,8 @@ export class Session {
       const user = await userFromAccessToken(this.env.deps.tokens, token);
       // A fresh token for the same user may replace an expiring one; another user's may not.
       if (this.user && this.user.userId !== user.userId) throw new AppError("UNAUTHENTICATED", "a socket stays with one user");
+      // The store refuses a well-signed token of a disabled or deleted account, an old password or a logout.
+      await this.env.deps.clients.users.getMe({}, { token, requestId: this.requestId });
       this.user = user;
       this.token = token;
       this.expireAt(decodeJwt(token).exp! * 1000);
@@ -177,6 +179,8 @@ export class Session {
     const body = { ...rest, type: taskType ?? "generate" };
     if (typeof requestId !== "string" || requestId === "" || requestId.length > 128)
       return void this.send({ type: "AI_GENERATE_ERROR", requestId: null, error: { code: "VALIDATION_ERROR", message: "requestId: a string of 1 to 128 characters is required", details: { field: "requestId" } } });
+    const bad = findBadText(body);
+    if (bad) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "VALIDATION_ERROR", message: `${bad.field}: ${bad.message}`, details: { field: bad.field } } });
     if (!this.env.validateTask(body)) {
       const { code, message, details } = validationError(this.env.validateTask.errors ?? [], "body");
       return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code, message, details } });
@@ -204,6 +208,13 @@ export class Session {
     if (!this.alive) return void this.socket.terminate();
     this.alive = false;
     this.socket.ping();
+  }
+
+  /** The account's tokens (or this socket's token) were revoked: closed with 4401 at once. */
+  revoked(event: { userId: string; tokenId?: string }): void {
+    if (!this.user || this.user.userId !== event.userId) return;
+    if (event.tokenId && event.tokenId !== this.user.tokenId) return;
+    this.reject("this session was revoked");
   }
 
   close(code: number, reason: string): void {

@@ -1,0 +1,22 @@
+import type { Transaction } from "kysely";
+import { traceCarrier } from "@sker/kit";
+import type { Database, TaskRow } from "../db/schema.js";
+import { appendEvent } from "../events/append.js";
+import { taskToRest } from "./map.js";
+import { addDispatches, insertTask } from "./repo.js";
+import type { NewTaskInput } from "./validate.js";
+
+/**
+ * The one way a task comes into being, in the caller's transaction: the row, its task.queued
+ * event and its queue message (a dispatch row the brokers' relays publish: committed means it
+ * will be published). Submitted tasks and the tasks a graph run queues both come through here.
+ * Answers undefined when the idempotency key was already used.
+ */
+export async function enqueueTaskTx(trx: Transaction<Database>, input: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
+  const task = await insertTask(trx, input, userId, runId);
+  if (task) {
+    await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+    await addDispatches(trx, [task.id], { trace: traceCarrier() });
+  }
+  return task;
+}
