@@ -6,6 +6,11 @@ const BATCH = 200;
 /** Long enough to publish a batch with confirms; a relay that dies leaves its rows for this long. */
 const CLAIM_MS = 30_000;
 const MAX_BACKOFF_MS = 5_000;
+/** Submits that come in a burst are claimed and acked together (two store calls per batch). */
+const GATHER_MS = 10;
+
+const traceOf = (d: { traceparent: string; tracestate: string }) =>
+  d.traceparent ? { traceparent: d.traceparent, ...(d.tracestate ? { tracestate: d.tracestate } : {}) } : undefined;
 
 /**
  * Publishes the task queue's outbox (TaskService.ClaimDispatches): the rows CreateTask and
@@ -21,11 +26,18 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
   let stopped = false;
   let backoff = 0;
   let timer: NodeJS.Timeout | undefined;
+  let dueAt = 0;
 
+  /** The next pass in `ms`, unless one is already due sooner. */
   const schedule = (ms: number) => {
     if (stopped) return;
+    if (timer && dueAt <= Date.now() + ms) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void run(), ms);
+    dueAt = Date.now() + ms;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void run();
+    }, ms);
     timer.unref();
   };
 
@@ -36,7 +48,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
     if (dispatches.length === 0) return false;
     const results = await Promise.allSettled(
       dispatches.map((d) =>
-        opts.queue.publish({ taskId: d.taskId, projectId: d.projectId, trace: Object.keys(d.trace).length ? d.trace : undefined }, priorityOfTask(d.priority), { reclaimed: d.reclaimed }),
+        opts.queue.publish({ taskId: d.taskId, projectId: d.projectId, trace: traceOf(d) }, priorityOfTask(d.priority), { reclaimed: d.reclaimed }),
       ),
     );
     const ids = dispatches.filter((_, i) => results[i].status === "fulfilled").map((d) => d.id);
@@ -54,8 +66,8 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
     let next = opts.pollMs;
     running = (async () => {
       try {
-        do again = false;
-        while (((await pass()) || again) && !stopped);
+        again = false;
+        while ((await pass()) && !stopped);
         backoff = 0;
       } catch (err) {
         backoff = Math.min(Math.max(backoff * 2, 200), MAX_BACKOFF_MS);
@@ -65,7 +77,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
     })();
     await running;
     running = undefined;
-    schedule(again && backoff === 0 ? 0 : next);
+    schedule(again && backoff === 0 ? GATHER_MS : next);
   };
 
   schedule(0);
@@ -74,7 +86,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
     poke(): void {
       if (stopped) return;
       if (running) again = true;
-      else if (backoff === 0) schedule(0);
+      else if (backoff === 0) schedule(GATHER_MS);
     },
     async stop(): Promise<void> {
       stopped = true;

@@ -22,7 +22,8 @@ export function dispatchService(deps: StoreDeps): Pick<Implementation<typeof Tas
           projectId: r.project_id,
           priority: toProtoEnum<TaskPriority>(r.priority, TASK_PRIORITY),
           reclaimed: r.reclaimed,
-          trace: r.trace ?? {},
+          traceparent: r.trace?.traceparent ?? "",
+          tracestate: r.trace?.tracestate ?? "",
         })),
       };
     },

@@ -15,8 +15,10 @@ import type { NewTaskInput } from "./validate.js";
 export async function enqueueTaskTx(trx: Transaction<Database>, input: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
   const task = await insertTask(trx, input, userId, runId);
   if (task) {
-    await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+    // The dispatch before the event: appendEvent takes the project's row lock (the seq), which
+    // every writer of the project waits for, so it comes last.
     await addDispatches(trx, [task.id], { trace: traceCarrier() });
+    await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
   }
   return task;
 }

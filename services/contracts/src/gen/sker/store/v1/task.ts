@@ -429,13 +429,9 @@ export interface TaskDispatch {
   priority: TaskPriority;
   /** Taken back from a dead worker (or a lost message): it runs before newer tasks of its priority. */
   reclaimed: boolean;
-  /** W3C trace context of the submit (traceparent, tracestate). */
-  trace: { [key: string]: string };
-}
-
-export interface TaskDispatch_TraceEntry {
-  key: string;
-  value: string;
+  /** W3C trace context of the submit. */
+  traceparent: string;
+  tracestate: string;
 }
 
 export interface ClaimDispatchesRequest {
@@ -3139,7 +3135,8 @@ function createBaseTaskDispatch(): TaskDispatch {
     projectId: "",
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     reclaimed: false,
-    trace: {},
+    traceparent: "",
+    tracestate: "",
   };
 }
 
@@ -3160,9 +3157,12 @@ export const TaskDispatch: MessageFns<TaskDispatch> = {
     if (message.reclaimed !== false) {
       writer.uint32(40).bool(message.reclaimed);
     }
-    globalThis.Object.entries(message.trace).forEach(([key, value]: [string, string]) => {
-      TaskDispatch_TraceEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
-    });
+    if (message.traceparent !== "") {
+      writer.uint32(50).string(message.traceparent);
+    }
+    if (message.tracestate !== "") {
+      writer.uint32(58).string(message.tracestate);
+    }
     return writer;
   },
 
@@ -3224,10 +3224,15 @@ export const TaskDispatch: MessageFns<TaskDispatch> = {
               break;
             }
 
-            const entry6 = TaskDispatch_TraceEntry.decode(reader, reader.uint32());
-            if (entry6.value !== undefined) {
-              message.trace[entry6.key] = entry6.value;
+            message.traceparent = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
             }
+
+            message.tracestate = reader.string();
             continue;
           }
         }
@@ -3257,20 +3262,8 @@ export const TaskDispatch: MessageFns<TaskDispatch> = {
         : "",
       priority: isSet(object.priority) ? taskPriorityFromJSON(object.priority) : TaskPriority.TASK_PRIORITY_UNSPECIFIED,
       reclaimed: isSet(object.reclaimed) ? globalThis.Boolean(object.reclaimed) : false,
-      trace: isObject(object.trace)
-        ? (globalThis.Object.entries(object.trace) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
-            return acc;
-          },
-          {},
-        )
-        : {},
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      tracestate: isSet(object.tracestate) ? globalThis.String(object.tracestate) : "",
     };
   },
 
@@ -3291,14 +3284,11 @@ export const TaskDispatch: MessageFns<TaskDispatch> = {
     if (message.reclaimed !== false) {
       obj.reclaimed = message.reclaimed;
     }
-    if (message.trace) {
-      const entries = globalThis.Object.entries(message.trace) as [string, string][];
-      if (entries.length > 0) {
-        obj.trace = {};
-        entries.forEach(([k, v]) => {
-          obj.trace[k] = v;
-        });
-      }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    if (message.tracestate !== "") {
+      obj.tracestate = message.tracestate;
     }
     return obj;
   },
@@ -3313,100 +3303,8 @@ export const TaskDispatch: MessageFns<TaskDispatch> = {
     message.projectId = object.projectId ?? "";
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.reclaimed = object.reclaimed ?? false;
-    message.trace = (globalThis.Object.entries(object.trace ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.String(value);
-        }
-        return acc;
-      },
-      {},
-    );
-    return message;
-  },
-};
-
-function createBaseTaskDispatch_TraceEntry(): TaskDispatch_TraceEntry {
-  return { key: "", value: "" };
-}
-
-export const TaskDispatch_TraceEntry: MessageFns<TaskDispatch_TraceEntry> = {
-  encode(message: TaskDispatch_TraceEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.key !== "") {
-      writer.uint32(10).string(message.key);
-    }
-    if (message.value !== "") {
-      writer.uint32(18).string(message.value);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): TaskDispatch_TraceEntry {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTaskDispatch_TraceEntry();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.key = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.value = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): TaskDispatch_TraceEntry {
-    return {
-      key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? globalThis.String(object.value) : "",
-    };
-  },
-
-  toJSON(message: TaskDispatch_TraceEntry): unknown {
-    const obj: any = {};
-    if (message.key !== "") {
-      obj.key = message.key;
-    }
-    if (message.value !== "") {
-      obj.value = message.value;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<TaskDispatch_TraceEntry>, I>>(base?: I): TaskDispatch_TraceEntry {
-    return TaskDispatch_TraceEntry.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<TaskDispatch_TraceEntry>, I>>(object: I): TaskDispatch_TraceEntry {
-    const message = createBaseTaskDispatch_TraceEntry();
-    message.key = object.key ?? "";
-    message.value = object.value ?? "";
+    message.traceparent = object.traceparent ?? "";
+    message.tracestate = object.tracestate ?? "";
     return message;
   },
 };
