@@ -18,7 +18,7 @@ export async function call(base: string, method: string, path: string, token?: s
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
+      signal: AbortSignal.timeout(90_000),
     });
     const text = await res.text();
     return { status: res.status, ms: performance.now() - t0, body: text ? JSON.parse(text) : null };
@@ -114,12 +114,14 @@ export function writeAndRead(gateways: () => string[], s: Setup, tally: Tally) {
 
 export interface Submitted {
   accepted: string[];
-  /** Prompts of submissions that were refused (a 503 must mean the task was not created). */
+  /** Prompts of submissions answered with an error (a 503 must mean the task was not created). */
   refused: string[];
+  /** Submissions with no answer at all (the client gave up): their outcome is unknown. */
+  unanswered: number;
 }
 
 export async function submitTasks(gateways: () => string[], s: Setup, count: number, concurrency: number, tally: Tally, label: string): Promise<Submitted> {
-  const out: Submitted = { accepted: [], refused: [] };
+  const out: Submitted = { accepted: [], refused: [], unanswered: 0 };
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -130,7 +132,8 @@ export async function submitTasks(gateways: () => string[], s: Setup, count: num
         const c = await call(gs[i % gs.length], "POST", "/api/v1/ai-tasks", s.token, { projectId: s.projects[i % s.projects.length], type: "generate", prompt });
         tally.add(c);
         if (c.status === 202) out.accepted.push(c.body.data.id);
-        else out.refused.push(prompt);
+        else if (typeof c.status === "number") out.refused.push(prompt);
+        else out.unanswered++;
       }
     }),
   );

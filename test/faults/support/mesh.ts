@@ -70,7 +70,11 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
     SCRYPT_COST: "1024",
     LOCAL_AI_TOKEN_DELAY_MS: "5",
     BROKER_CONCURRENCY: "64",
-    BROKER_LEASE_MS: "5000",
+    // Generous deadlines and leases: the drills are about faults, and the machine they run on
+    // may be loaded by others (a lease that lapses under load costs an attempt).
+    GRPC_DEADLINE_MS: "15000",
+    BROKER_LEASE_MS: "10000",
+    AI_TASK_MAX_ATTEMPTS: "5",
     BROKER_REAPER_INTERVAL_MS: "1000",
     SHUTDOWN_TIMEOUT_MS: "8000",
     SHUTDOWN_DRAIN_DELAY_MS: "1000",
