@@ -1,4 +1,5 @@
 import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
+import { QUOTA_DEFAULTS as Q, type Quotas } from "@sker/contracts/limits";
 
 export interface StoreConfig {
   common: CommonConfig;
@@ -21,6 +22,7 @@ export interface StoreConfig {
   scryptCost: number;
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
+  quotas: Quotas;
 }
 
 /** Read and validated once at start; a bad variable throws a ConfigError naming it. */
@@ -48,5 +50,11 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
     apiKeyTokenTtlSeconds: e.int("API_KEY_TOKEN_TTL_SECONDS", 300, { min: 10, max: 3_600 }),
     scryptCost,
     outboxPollMs: e.int("OUTBOX_POLL_MS", 1_000, { min: 10, max: 60_000 }),
+    quotas: {
+      projectsPerUser: e.int("QUOTA_PROJECTS_PER_USER", Q.projectsPerUser, { min: 1, max: 1_000_000 }),
+      nodesPerProject: e.int("QUOTA_NODES_PER_PROJECT", Q.nodesPerProject, { min: 1, max: 10_000_000 }),
+      bytesPerProject: e.int("QUOTA_BYTES_PER_PROJECT", Q.bytesPerProject, { min: 1, max: Number.MAX_SAFE_INTEGER }),
+      apiKeysPerUser: e.int("QUOTA_API_KEYS_PER_USER", Q.apiKeysPerUser, { min: 1, max: 100_000 }),
+    },
   };
 }

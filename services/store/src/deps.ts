@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger, Tokens } from "@sker/kit";
+import type { Quotas } from "@sker/contracts/limits";
 import type { Database } from "./db/schema.js";
 
 /**
@@ -19,6 +20,7 @@ export interface StoreDeps {
     apiKeyTokenTtlSeconds?: number;
     /** scrypt N for new password hashes (default 2^15). */
     scryptCost?: number;
+    quotas: Quotas;
   };
 }
 

@@ -77,6 +77,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,
         scryptCost: config.scryptCost,
+        quotas: config.quotas,
       },
     };
     const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: userAlive(deps) };

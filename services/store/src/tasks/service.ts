@@ -10,6 +10,7 @@ import { markTargetNode, rewritesNode } from "./node-status.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
@@ -49,6 +50,20 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
 }
 
 const NODE_GONE = "NODE_NOT_FOUND";
+
+/**
+ * An output that would take the project past a quota wrote nothing (its transaction rolled
+ * back); the task then fails for good with QUOTA_EXCEEDED, which the user can read.
+ */
+async function failOverQuota(deps: StoreDeps, err: unknown, id: string, workerId: string) {
+  if (!(err instanceof AppError && err.code === "QUOTA_EXCEEDED")) throw err;
+  return deps.db.transaction().execute(async (trx) => {
+    const task = await lockTask(trx, id);
+    if (task.status !== "running" || task.lease_owner !== workerId) return { task, applied: false, wrote: false, touched: [] as string[] };
+    const failed = await failTx(trx, task, "QUOTA_EXCEEDED", err.message);
+    return { task: failed, applied: false, wrote: true, touched: rewritesNode(task) ? [task.node_id!] : [] };
+  });
+}
 
 /** After a commit that may have changed the task's node status: drop the node's cached copy. */
 const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
@@ -180,7 +195,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[] };
         let applied;
         try {
-          applied = await applyOutput(trx, task, output);
+          applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => applyOutput(trx, task, output));
         } catch (err) {
           if (!(err instanceof NodeGone)) throw err;
         }
@@ -200,7 +215,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         });
         await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
         return { task: row, applied: true, wrote: true, touched: applied.touched };
-      });
+      }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
       if (out.wrote) deps.afterCommit();
       await forgetNodes(deps, out.touched);
       return { task: taskToProto(out.task), applied: out.applied };

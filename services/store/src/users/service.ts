@@ -5,13 +5,13 @@ import type { StoreDeps } from "../deps.js";
 import { parseId } from "../shared/ids.js";
 import { apiKeyToProto, userToProto } from "./map.js";
 import { dummyHash, hashPassword, verifyPassword } from "./passwords.js";
+import { reserveApiKey } from "../quotas/enforce.js";
 import { newSecret, sha256 } from "./secrets.js";
 import { issueSession, logout, rotate } from "./sessions.js";
 import { checkKeyName, checkRegister, checkUpdateMe, uniqueViolation } from "./validate.js";
 import { deleteAccount } from "./delete.js";
 
 const DEFAULT_SCRYPT_N = 1 << 15;
-const MAX_API_KEYS = 100;
 
 export function userService(deps: StoreDeps): Implementation<typeof UserServiceService> {
   const { db } = deps;
@@ -131,8 +131,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       const name = checkKeyName(req.name);
       const key = newSecret("sk_");
       const row = await db.transaction().execute(async (trx) => {
-        const { n } = await trx.selectFrom("api_keys").select((eb) => eb.fn.countAll<number>().as("n")).where("user_id", "=", userId).executeTakeFirstOrThrow();
-        if (n >= MAX_API_KEYS) throw new AppError("FAILED_PRECONDITION", `at most ${MAX_API_KEYS} API keys per user`);
+        await reserveApiKey(trx, userId, deps.config.quotas);
         return trx
           .insertInto("api_keys")
           .values({ user_id: userId, name, prefix: key.slice(0, 10), key_hash: sha256(key) })
