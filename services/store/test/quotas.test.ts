@@ -24,7 +24,8 @@ describe.each(["pg", "pglite"] as const)("quotas (%s)", (driver) => {
   const as = (u: TestUser) => ({ token: u.token });
   beforeAll(async () => {
     store = await startTestStore({ driver, env });
-  }, 60_000);
+    // A new PGlite database takes seconds to create, and many more on a loaded machine.
+  }, 180_000);
   afterAll(async () => store?.shutdown());
 
   const project = async (u: TestUser) => (await store.clients.projects.createProject({ name: "p" }, as(u))).project!.id;

@@ -48,6 +48,8 @@ export const User = open({
   settings: freeObject,
   createdAt: time,
   updatedAt: time,
+  role: { type: "string", enum: ["user", "admin"] },
+  emailVerified: { type: "boolean" },
 });
 
 export const AuthSession = open({
@@ -84,13 +86,16 @@ export const Member = open({
   projectId: { type: "string" },
   userId: { type: "string" },
   username: { type: "string" },
-  email: { type: "string" },
+  email: { type: "string", description: "Shown to the project's owners only" },
   role: nen(ENUMS.role),
+  joinedAt: time,
   createdAt: time,
 });
 
 const position = open({ x: { type: "number" }, y: { type: "number" } });
 const size = open({ width: { type: "number" }, height: { type: "number" } });
+const taskOptions = open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } });
+const recipe = { type: ["object", "null"], properties: { type: en(ENUMS.taskType), prompt: { type: "string" }, options: taskOptions } };
 
 export const Node = open({
   id: { type: "string" },
@@ -112,6 +117,7 @@ export const Node = open({
   createdAt: time,
   updatedAt: time,
   deletedAt: time,
+  recipe,
 });
 
 export const NodeVersion = open({
@@ -122,6 +128,7 @@ export const NodeVersion = open({
   changeType: nen(ENUMS.changeType),
   createdBy: { type: "string" },
   taskId: nstr,
+  runId: nstr,
   createdAt: time,
 });
 
@@ -148,7 +155,7 @@ export const Task = open({
   resultNodeId: nstr,
   sourceNodeIds: { type: "array", items: { type: "string" } },
   prompt: { type: "string" },
-  options: open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } }),
+  options: taskOptions,
   attempts: { type: "integer" },
   result: { type: ["object", "null"], additionalProperties: true },
   error: { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } },
@@ -159,6 +166,24 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  runId: nstr,
+});
+
+const taskError = { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } };
+
+export const Run = open({
+  id: { type: "string" },
+  projectId: { type: "string" },
+  status: en(ENUMS.runStatus),
+  targets: { type: "array", items: { type: "string" } },
+  force: { type: "boolean" },
+  nodes: {
+    type: "array",
+    items: open({ nodeId: { type: "string" }, state: en(ENUMS.runNodeState), taskId: nstr, error: taskError, dependsOn: { type: "array", items: { type: "string" } } }),
+  },
+  createdBy: { type: "string" },
+  createdAt: time,
+  finishedAt: time,
 });
 
 export const Graph = open({ nodes: { type: "array", items: Node }, connections: { type: "array", items: Connection } });
@@ -180,6 +205,12 @@ const { user: U, project: P, node: N, task: T } = LIMITS;
 const importanceIn = { type: "integer", minimum: N.importanceMin, maximum: N.importanceMax };
 const unit = { type: "number", minimum: 0, maximum: 1 };
 const parentIn = { type: ["string", "null"], format: "uuid", pattern: UUID_PATTERN };
+const taskOptionsIn = closed({
+  model: str(T.model),
+  temperature: { type: "number", minimum: 0, maximum: T.temperatureMax },
+  maxTokens: { type: "integer", minimum: 1, maximum: T.maxTokens },
+});
+const recipeIn = closed({ type: en(ENUMS.taskType), prompt: str(T.prompt), options: taskOptionsIn }, ["type"]);
 
 export const bodies = {
   register: closed(
@@ -188,6 +219,7 @@ export const bodies = {
       username: { type: "string", pattern: USERNAME_PATTERN },
       password: str(U.passwordMax, U.passwordMin),
       displayName: str(U.displayName),
+      invitationToken: { type: "string", minLength: 1, maxLength: 200, description: "The token of an invitation mailed to this email: its project is joined at once" },
     },
     ["email", "username", "password"],
   ),
@@ -221,6 +253,7 @@ export const bodies = {
       size: sizeIn,
       metadata: jsonIn(N.metadataBytes),
       parentId: parentIn,
+      recipe: recipeIn,
     },
     ["projectId"],
   ),
@@ -236,6 +269,7 @@ export const bodies = {
     size: sizeIn,
     metadata: jsonIn(N.metadataBytes),
     parentId: parentIn,
+    recipe: { ...recipeIn, type: ["object", "null"], description: "null removes the recipe" },
   }),
   rollback: closed({ version: { type: "integer", minimum: 1, maximum: 2_147_483_647 } }, ["version"]),
   createConnection: closed(
@@ -261,13 +295,10 @@ export const bodies = {
       nodeId: uuid,
       sourceNodeIds: { type: "array", maxItems: T.sourceNodeIds, uniqueItems: true, items: uuid },
       prompt: str(T.prompt),
-      options: closed({
-        model: str(T.model),
-        temperature: { type: "number", minimum: 0, maximum: T.temperatureMax },
-        maxTokens: { type: "integer", minimum: 1, maximum: T.maxTokens },
-      }),
+      options: taskOptionsIn,
       priority: en(ENUMS.priority),
     },
     ["projectId", "type"],
   ),
+  startRun: closed({ targets: { type: "array", maxItems: LIMITS.run.targets, uniqueItems: true, items: uuid }, force: { type: "boolean" } }),
 };

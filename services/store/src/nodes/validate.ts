@@ -7,6 +7,7 @@ import { parseEnum } from "../shared/enum.js";
 import { optionalId, parseId } from "../shared/ids.js";
 import { parsePage, type Page } from "../shared/page.js";
 import { NODE_STATUS } from "./map.js";
+import { checkRecipe } from "./recipe.js";
 
 const N = CONTRACT_LIMITS.node;
 export const LIMITS = {
@@ -84,6 +85,7 @@ export interface NewNodeInput {
     status: NodeStatus;
     tags: string[];
     metadata: string;
+    recipe?: string;
     position_x?: number;
     position_y?: number;
     width?: number;
@@ -91,19 +93,36 @@ export interface NewNodeInput {
   };
 }
 
+/** A title from the content's first non-blank line, trimmed, at most 80 characters (code points). */
+export function titleFromContent(content: string): string {
+  const line = content.split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
+  return Array.from(line.trim()).slice(0, 80).join("").trim();
+}
+
+/** `title` is optional: a sticky note with only content is titled by its first line. */
+function createTitle(req: CreateNodeRequest, content: string): string {
+  const given = text("title", req.title, LIMITS.title);
+  if (given.trim() !== "") return given;
+  const derived = titleFromContent(content);
+  if (derived === "") throw invalid("title", "a node needs a title or some content");
+  return derived;
+}
+
 export function checkCreate(req: CreateNodeRequest): NewNodeInput {
+  const content = text("content", req.content, LIMITS.content);
   return {
     projectId: parseId("projectId", req.projectId),
     parentId: optionalId("parentId", req.parentId),
     values: {
-      title: text("title", req.title, LIMITS.title, { required: true }),
-      content: text("content", req.content, LIMITS.content),
+      title: createTitle(req, content),
+      content,
       semantic_type: text("semanticType", req.semanticType, LIMITS.semanticType),
       importance: req.importance === 0 ? 3 : importance("importance", req.importance),
       confidence: req.confidence === undefined ? 1 : confidence("confidence", req.confidence),
       status: nodeStatus("status", req.status) ?? "idle",
       tags: tags("tags", req.tags),
       metadata: metadata("metadata", req.metadata ?? {}),
+      ...(req.recipe ? { recipe: JSON.stringify(checkRecipe("recipe", req.recipe)) } : {}),
       ...(req.position ? position("position", req.position) : {}),
       ...(req.size ? size("size", req.size) : {}),
     },
@@ -125,6 +144,8 @@ export interface NodePatch {
   width?: number;
   height?: number;
   parent_id?: string | null;
+  /** JSON; null removes the recipe. */
+  recipe?: string | null;
 }
 
 export function checkUpdate(req: UpdateNodeRequest): { id: string; expectedVersion: number | undefined; patch: NodePatch } {
@@ -142,6 +163,8 @@ export function checkUpdate(req: UpdateNodeRequest): { id: string; expectedVersi
   if (status) patch.status = status;
   if (req.tags) patch.tags = tags("tags", req.tags.values);
   if (req.metadata) patch.metadata = metadata("metadata", req.metadata);
+  if (req.clearRecipe) patch.recipe = null;
+  else if (req.recipe) patch.recipe = JSON.stringify(checkRecipe("recipe", req.recipe));
   if (req.position) Object.assign(patch, position("position", req.position));
   if (req.size) Object.assign(patch, size("size", req.size));
   if (req.parentId !== undefined) {

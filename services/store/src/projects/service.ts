@@ -12,6 +12,7 @@ import { cachedProject, forgetProject } from "./cache.js";
 import { getGraph } from "./graph.js";
 import { PROJECT_STATUS, projectToProto, projectToRest } from "./map.js";
 import { memberHandlers } from "./members.js";
+import { invitationHandlers } from "../invitations/service.js";
 import { checkCreate, checkUpdate } from "./validate.js";
 
 export function projectService(deps: StoreDeps): Implementation<typeof ProjectServiceService> {
@@ -100,5 +101,6 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
 
     getGraph: getGraph(deps),
     ...memberHandlers(deps),
+    ...invitationHandlers(deps),
   };
 }

@@ -21,7 +21,7 @@ export async function findByKey(db: Db, userId: string, key: string): Promise<Ta
  * Inserts the task, or nothing when the user already used this idempotency key: the unique
  * index decides, so two racing submits cannot both insert (the second waits for the first).
  */
-export async function insertTask(db: Db, t: NewTaskInput, userId: string): Promise<TaskRow | undefined> {
+export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
   return db
     .insertInto("tasks")
     .values({
@@ -34,6 +34,7 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string): Promi
       options: JSON.stringify(t.options),
       created_by: userId,
       idempotency_key: t.idempotencyKey,
+      run_id: runId,
       created_at: nowMs,
       updated_at: nowMs,
       enqueued_at: nowMs,
