@@ -166,6 +166,7 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  retryOf: nstr,
 });
 
 export const Graph = open({ nodes: { type: "array", items: Node }, connections: { type: "array", items: Connection } });

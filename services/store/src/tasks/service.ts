@@ -4,7 +4,7 @@ import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { nodeToProto } from "../nodes/map.js";
@@ -44,11 +44,19 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
     lease_expires_at: null,
     completed_at: nowMs,
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
   return row;
 }
 
 const NODE_GONE = "NODE_NOT_FOUND";
+
+/** A retry names a finished-without-result task of the same project (else it is no retry). */
+async function checkRetryOf(trx: Trx, id: string, projectId: string): Promise<void> {
+  const earlier = await findTask(trx, id);
+  if (!earlier || earlier.project_id !== projectId) throw invalid("retryOf", "must be a task of the same project");
+  if (earlier.status !== "failed" && earlier.status !== "cancelled")
+    throw new AppError("FAILED_PRECONDITION", `only a failed or cancelled task can be retried; this one is ${earlier.status}`, { status: earlier.status, field: "retryOf" });
+}
 
 /** After a commit that may have changed the task's node status: drop the node's cached copy. */
 const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
@@ -79,8 +87,9 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
+        if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         const task = await insertTask(trx, input, userId);
-        if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+        if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task), { userId });
         return task;
       });
       if (!row) {
@@ -112,7 +121,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
         return after;
       });
       deps.afterCommit();
@@ -145,7 +154,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         }
         if (!again) {
           await markTargetNode(trx, task, "processing");
-          await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+          await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
         }
         return { task, started: true, wrote: !again, node, context };
       });
@@ -198,7 +207,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           error_code: null,
           error_message: null,
         });
-        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
+        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
         return { task: row, applied: true, wrote: true, touched: applied.touched };
       });
       if (out.wrote) deps.afterCommit();
@@ -223,7 +232,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           lease_expires_at: null,
           enqueued_at: nowMs,
         });
-        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row));
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row), taskActor(row));
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
@@ -238,7 +247,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         const taken = await reclaim(trx, queuedAfterMs, limit);
         // A task back from a dead worker changes status for the people watching it.
         for (const { before, after } of taken) {
-          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
         return taken.map((t) => t.after);
       });
@@ -262,7 +271,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           completed_at: null,
           enqueued_at: nowMs,
         });
-        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         return after;
       });
       deps.afterCommit();

@@ -60,6 +60,7 @@ export interface NewTaskInput {
   options: StoredOptions;
   priority: TaskPriority;
   idempotencyKey: string | null;
+  retryOf: string | null;
 }
 
 export function checkCreate(req: CreateTaskRequest): NewTaskInput {
@@ -83,6 +84,7 @@ export function checkCreate(req: CreateTaskRequest): NewTaskInput {
     options: options(req.options),
     priority: parseEnum<TaskPriority>("priority", req.priority, TASK_PRIORITY) ?? "normal",
     idempotencyKey: key || null,
+    retryOf: optionalId("retryOf", req.retryOf),
   };
 }
 

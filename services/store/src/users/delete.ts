@@ -26,7 +26,7 @@ export async function deleteAccount(deps: StoreDeps, userId: string): Promise<vo
     for (const { project_id } of mine) {
       if (gone.has(project_id)) continue;
       await trx.deleteFrom("project_members").where("project_id", "=", project_id).where("user_id", "=", userId).execute();
-      await appendEvent(trx, project_id, "member.updated", { projectId: project_id, userId, role: null });
+      await appendEvent(trx, project_id, "member.updated", { projectId: project_id, userId, role: null }, { userId });
     }
     await trx.deleteFrom("users").where("id", "=", userId).execute();
     return { projectIds, members };

@@ -286,7 +286,11 @@ export interface Task {
   createdBy: string;
   createdAt?: Date | undefined;
   startedAt?: Date | undefined;
-  completedAt?: Date | undefined;
+  completedAt?:
+    | Date
+    | undefined;
+  /** The failed or cancelled task this one retries. */
+  retryOf: string;
 }
 
 /**
@@ -313,6 +317,8 @@ export interface CreateTaskRequest {
   priority: TaskPriority;
   /** Unique per user: the same key answers the first task. */
   idempotencyKey: string;
+  /** Retries that task (failed or cancelled, same project): recorded as the new task's retry_of. */
+  retryOf: string;
 }
 
 export interface CreateTaskResponse {
@@ -729,6 +735,7 @@ function createBaseTask(): Task {
     createdAt: undefined,
     startedAt: undefined,
     completedAt: undefined,
+    retryOf: "",
   };
 }
 
@@ -793,6 +800,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.completedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(162).fork()).join();
+    }
+    if (message.retryOf !== "") {
+      writer.uint32(170).string(message.retryOf);
     }
     return writer;
   },
@@ -970,6 +980,14 @@ export const Task: MessageFns<Task> = {
             message.completedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.retryOf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1036,6 +1054,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.completed_at)
         ? fromJsonTimestamp(object.completed_at)
         : undefined,
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
     };
   },
 
@@ -1101,6 +1124,9 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       obj.completedAt = message.completedAt.toISOString();
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     return obj;
   },
 
@@ -1135,6 +1161,7 @@ export const Task: MessageFns<Task> = {
     message.createdAt = object.createdAt ?? undefined;
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
+    message.retryOf = object.retryOf ?? "";
     return message;
   },
 };
@@ -1302,6 +1329,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     options: undefined,
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
+    retryOf: "",
   };
 }
 
@@ -1330,6 +1358,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
+    }
+    if (message.retryOf !== "") {
+      writer.uint32(74).string(message.retryOf);
     }
     return writer;
   },
@@ -1411,6 +1442,14 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.retryOf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1449,6 +1488,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
     };
   },
 
@@ -1478,6 +1522,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     return obj;
   },
 
@@ -1496,6 +1543,7 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
       : undefined;
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.retryOf = object.retryOf ?? "";
     return message;
   },
 };
