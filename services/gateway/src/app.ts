@@ -40,7 +40,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
   app.decorate("deps", deps);
 
-  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n));
+  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n), deps.config.ws.seqCheckMs);
   app.addHook("onReady", async () => hub.start());
   app.addHook("onClose", async () => hub.close());
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { invalid, toProtoEnum } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import { NodeStatus, type Node as PNode } from "@sker/contracts/store/v1/node";
 import * as map from "../rest/map.js";
 import { bodies, ENUMS, idParams, listOf, Node, NodeVersion, noContent, ok, pageQuery, uuid } from "../rest/schemas.js";
@@ -53,7 +54,7 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
         querystring: {
           type: "object",
           required: ["projectId"],
-          properties: { projectId: uuid, status: { type: "string", enum: [...ENUMS.nodeStatus] }, tag: { type: "string", maxLength: 64 }, q: { type: "string", maxLength: 200 }, ...pageQuery },
+          properties: { projectId: uuid, status: { type: "string", enum: [...ENUMS.nodeStatus] }, tag: { type: "string", maxLength: LIMITS.node.tagLength }, q: { type: "string", maxLength: LIMITS.node.query }, ...pageQuery },
         },
         response: { 200: listOf(Node), ...errorResponses },
       },

@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
-import { AppError, type CallOptions } from "@sker/kit";
+import { AppError, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
@@ -11,8 +11,6 @@ import { runAiGenerate } from "./ai-generate.js";
 import type { ProjectHub } from "./hub.js";
 import { ProjectStream } from "./project-stream.js";
 import { CLOSE, sender, type Send } from "./sender.js";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SessionEnv {
   deps: GatewayDeps;
@@ -123,7 +121,7 @@ export class Session {
 
   private async subscribe(msg: Msg): Promise<void> {
     const { projectId, since } = msg;
-    if (typeof projectId !== "string" || !UUID.test(projectId))
+    if (!isUuid(projectId))
       return void this.send({ type: "error", code: "VALIDATION_ERROR", message: "projectId must be a UUID", details: { field: "projectId" } });
     if (since !== undefined && since !== null && !(Number.isSafeInteger(since) && (since as number) >= 0))
       return void this.send({ type: "error", code: "VALIDATION_ERROR", projectId, message: "since must be a non-negative integer", details: { field: "since" } });

@@ -1,4 +1,5 @@
 import { invalid } from "@sker/kit";
+import { LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { Position, Size } from "@sker/contracts/common/v1/common";
 import type { CreateNodeRequest, ListNodesRequest, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type { NodeStatus } from "../db/schema.js";
@@ -7,15 +8,16 @@ import { optionalId, parseId } from "../shared/ids.js";
 import { parsePage, type Page } from "../shared/page.js";
 import { NODE_STATUS } from "./map.js";
 
+const N = CONTRACT_LIMITS.node;
 export const LIMITS = {
-  title: 500,
-  content: 100_000,
-  semanticType: 100,
-  tags: 50,
-  tagLength: 50,
-  metadataBytes: 64 * 1024,
-  q: 200,
-  batch: 500,
+  title: N.title,
+  content: N.content,
+  semanticType: N.semanticType,
+  tags: N.tags,
+  tagLength: N.tagLength,
+  metadataBytes: N.metadataBytes,
+  q: N.query,
+  batch: N.batch,
 } as const;
 
 export function text(field: string, value: string, max: number, { required = false } = {}): string {
@@ -25,7 +27,8 @@ export function text(field: string, value: string, max: number, { required = fal
 }
 
 export function importance(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 5) throw invalid(field, "must be an integer from 1 to 5");
+  if (!Number.isInteger(value) || value < N.importanceMin || value > N.importanceMax)
+    throw invalid(field, `must be an integer from ${N.importanceMin} to ${N.importanceMax}`);
   return value;
 }
 
