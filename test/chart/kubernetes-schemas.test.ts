@@ -194,14 +194,17 @@ if (!renderer) {
           expect(addresses).toBeGreaterThanOrEqual(3);
         });
 
-        it("lets the HPA own the replica count when autoscaling is on", () => {
-          for (const hpa of of("HorizontalPodAutoscaler")) {
-            const target = named("Deployment", hpa.spec.scaleTargetRef.name);
-            expect(target, hpa.metadata.name).toBeTruthy();
-            expect(target!.spec.replicas, hpa.metadata.name).toBeUndefined();
+        it("lets the HPA (or KEDA's ScaledObject) own the replica count when autoscaling is on", () => {
+          const scalers = [...of("HorizontalPodAutoscaler"), ...of("ScaledObject")];
+          for (const s of scalers) {
+            const target = named("Deployment", s.spec.scaleTargetRef.name);
+            expect(target, s.metadata.name).toBeTruthy();
+            expect(target!.spec.replicas, s.metadata.name).toBeUndefined();
           }
+          // One scaler per Deployment at most: a ScaledObject replaces the HPA, never joins it.
+          expect(new Set(scalers.map((s) => s.spec.scaleTargetRef.name)).size).toBe(scalers.length);
           for (const d of deployments)
-            if (!named("HorizontalPodAutoscaler", d.metadata.name)) expect(d.spec.replicas, d.metadata.name).toBeGreaterThanOrEqual(1);
+            if (!scalers.some((s) => s.spec.scaleTargetRef.name === d.metadata.name)) expect(d.spec.replicas, d.metadata.name).toBeGreaterThanOrEqual(1);
         });
 
         it("wires the ConfigMap and Secret into every pod, with a config checksum", () => {

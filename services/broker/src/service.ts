@@ -2,6 +2,7 @@ import { AppError, forbidden, isUuid, traceCarrier, type CallContext, type Imple
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
+import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
 
@@ -24,6 +25,8 @@ function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
   return {
+    ...runHandlers(store, queue),
+
     async submitTask(req, ctx) {
       validateSubmit(req);
       const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });

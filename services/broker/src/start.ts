@@ -34,6 +34,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
   const provider = overrides.provider ?? createProvider(config);
+  // Zero from the start, so a failure rate reads 0 rather than no data before the first failure.
+  metrics.providerFailures.inc({ provider: provider.name }, 0);
 
   const worker = config.workers ? await startWorker({ config, store, queue, bus, provider, metrics, log }) : undefined;
   const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;

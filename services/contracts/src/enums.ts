@@ -5,6 +5,7 @@ import { Role } from "./gen/sker/common/v1/common.js";
 import { ConnectionType } from "./gen/sker/store/v1/connection.js";
 import { ChangeType, NodeStatus } from "./gen/sker/store/v1/node.js";
 import { ProjectStatus } from "./gen/sker/store/v1/project.js";
+import { RunNodeState, RunStatus } from "./gen/sker/store/v1/run.js";
 import { TaskPriority, TaskStatus, TaskType } from "./gen/sker/store/v1/task.js";
 
 function restValues(e: Record<string, string>, prefix: string): readonly string[] {
@@ -22,4 +23,6 @@ export const ENUMS = {
   taskType: restValues(TaskType, "TASK_TYPE_"),
   taskStatus: restValues(TaskStatus, "TASK_STATUS_"),
   priority: restValues(TaskPriority, "TASK_PRIORITY_"),
+  runStatus: restValues(RunStatus, "RUN_STATUS_"),
+  runNodeState: restValues(RunNodeState, "RUN_NODE_STATE_"),
 } as const;

@@ -53,4 +53,6 @@ export const LIMITS = {
     maxTokens: 32_000,
     idempotencyKey: 200,
   },
+  /** Graph runs: node ids a run may name as targets. */
+  run: { targets: 1_000 },
 } as const;

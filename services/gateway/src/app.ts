@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
+import { cleanTextPlugin } from "./plugins/clean-text.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
 import { openapiPlugin } from "./plugins/openapi.js";
@@ -15,6 +16,7 @@ import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
+import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
 import type { GatewayConfig } from "./config.js";
@@ -51,6 +53,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
+  await app.register(cleanTextPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
@@ -71,6 +74,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
       await api.register(collabRoutes);
+      await api.register(runRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },

@@ -13,3 +13,4 @@ export * from "./enums.js";
 export * from "./telemetry-sdk.js";
 export * from "./bus/index.js";
 export * from "./ids.js";
+export * from "./input.js";

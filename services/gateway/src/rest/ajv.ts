@@ -1,5 +1,6 @@
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
+import { jsonDepth } from "@sker/kit";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -22,7 +23,29 @@ const logger = {
  */
 export function createAjv(part: "body" | "query"): Ajv {
   const body = part === "body";
-  return addFormats(
+  const ajv = addFormats(
     new Ajv({ allErrors: true, coerceTypes: body ? false : "array", useDefaults: !body, removeAdditional: false, strict: false, unicode: false, logger }),
   );
+  return addJsonLimits(ajv);
+}
+
+/**
+ * Free JSON fields carry `x-maxDepth` (levels of nesting, the field's own object being 1) and
+ * `x-maxBytes` (of its UTF-8 JSON text): OpenAPI extensions, so the published document states
+ * them, and keywords here, so the gateway enforces what it publishes.
+ */
+function addJsonLimits(ajv: Ajv): Ajv {
+  ajv.addKeyword({
+    keyword: "x-maxDepth",
+    schemaType: "number",
+    error: { message: ({ schema }) => `must be nested at most ${schema} levels deep` },
+    validate: (max: number, data: unknown) => jsonDepth(data) <= max,
+  });
+  ajv.addKeyword({
+    keyword: "x-maxBytes",
+    schemaType: "number",
+    error: { message: ({ schema }) => `must be at most ${schema} bytes as JSON` },
+    validate: (max: number, data: unknown) => Buffer.byteLength(JSON.stringify(data) ?? "") <= max,
+  });
+  return ajv;
 }

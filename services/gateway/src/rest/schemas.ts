@@ -3,7 +3,7 @@
 // rest/map.ts produces; fast-json-stringify serializes them and @fastify/swagger publishes them.
 
 import { ENUMS } from "@sker/contracts/enums";
-import { EMAIL_PATTERN, LIMITS, USERNAME_PATTERN, UUID_PATTERN } from "@sker/contracts/limits";
+import { EMAIL_PATTERN, JSON_DEPTH, LIMITS, USERNAME_PATTERN, UUID_PATTERN } from "@sker/contracts/limits";
 
 export { ENUMS };
 type S = Record<string, unknown>;
@@ -91,6 +91,8 @@ export const Member = open({
 
 const position = open({ x: { type: "number" }, y: { type: "number" } });
 const size = open({ width: { type: "number" }, height: { type: "number" } });
+const taskOptions = open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } });
+const recipe = { type: ["object", "null"], properties: { type: en(ENUMS.taskType), prompt: { type: "string" }, options: taskOptions } };
 
 export const Node = open({
   id: { type: "string" },
@@ -112,6 +114,7 @@ export const Node = open({
   createdAt: time,
   updatedAt: time,
   deletedAt: time,
+  recipe,
 });
 
 export const NodeVersion = open({
@@ -122,6 +125,7 @@ export const NodeVersion = open({
   changeType: nen(ENUMS.changeType),
   createdBy: { type: "string" },
   taskId: nstr,
+  runId: nstr,
   createdAt: time,
 });
 
@@ -148,7 +152,7 @@ export const Task = open({
   resultNodeId: nstr,
   sourceNodeIds: { type: "array", items: { type: "string" } },
   prompt: { type: "string" },
-  options: open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } }),
+  options: taskOptions,
   attempts: { type: "integer" },
   result: { type: ["object", "null"], additionalProperties: true },
   error: { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } },
@@ -160,6 +164,24 @@ export const Task = open({
   startedAt: time,
   completedAt: time,
   retryOf: nstr,
+  runId: nstr,
+});
+
+const taskError = { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } };
+
+export const Run = open({
+  id: { type: "string" },
+  projectId: { type: "string" },
+  status: en(ENUMS.runStatus),
+  targets: { type: "array", items: { type: "string" } },
+  force: { type: "boolean" },
+  nodes: {
+    type: "array",
+    items: open({ nodeId: { type: "string" }, state: en(ENUMS.runNodeState), taskId: nstr, error: taskError, dependsOn: { type: "array", items: { type: "string" } } }),
+  },
+  createdBy: { type: "string" },
+  createdAt: time,
+  finishedAt: time,
 });
 
 export const Graph = open({ nodes: { type: "array", items: Node }, connections: { type: "array", items: Connection } });
@@ -175,11 +197,18 @@ export const pageQuery = {
 const positionIn = closed({ x: { type: "number" }, y: { type: "number" } }, ["x", "y"]);
 const sizeIn = closed({ width: { type: "number", minimum: 0 }, height: { type: "number", minimum: 0 } }, ["width", "height"]);
 const tagsIn = { type: "array", maxItems: LIMITS.node.tags, items: str(LIMITS.node.tagLength, 1) };
-const settingsIn = { type: "object", additionalProperties: true };
+/** A free JSON object within the contract's depth and byte limits (enforced by rest/ajv.ts). */
+const jsonIn = (maxBytes: number) => ({ type: "object", additionalProperties: true, "x-maxDepth": JSON_DEPTH, "x-maxBytes": maxBytes });
 const { user: U, project: P, node: N, task: T } = LIMITS;
 const importanceIn = { type: "integer", minimum: N.importanceMin, maximum: N.importanceMax };
 const unit = { type: "number", minimum: 0, maximum: 1 };
 const parentIn = { type: ["string", "null"], format: "uuid", pattern: UUID_PATTERN };
+const taskOptionsIn = closed({
+  model: str(T.model),
+  temperature: { type: "number", minimum: 0, maximum: T.temperatureMax },
+  maxTokens: { type: "integer", minimum: 1, maximum: T.maxTokens },
+});
+const recipeIn = closed({ type: en(ENUMS.taskType), prompt: str(T.prompt), options: taskOptionsIn }, ["type"]);
 
 export const bodies = {
   register: closed(
@@ -193,18 +222,18 @@ export const bodies = {
   ),
   login: closed({ email: str(U.login, 1), username: str(U.login, 1), password: str(U.passwordMax, 1) }, ["password"]),
   refreshToken: closed({ refreshToken: str(U.refreshToken, 1) }, ["refreshToken"]),
-  updateMe: closed({ displayName: str(U.displayName), avatarUrl: str(U.avatarUrl), settings: settingsIn }),
+  updateMe: closed({ displayName: str(U.displayName), avatarUrl: str(U.avatarUrl), settings: jsonIn(U.settingsBytes) }),
   createApiKey: closed({ name: str(LIMITS.apiKey.name, 1) }, ["name"]),
   createProject: closed(
-    { name: str(P.name, 1), description: str(P.description), canvasData: settingsIn, settings: settingsIn },
+    { name: str(P.name, 1), description: str(P.description), canvasData: jsonIn(P.canvasDataBytes), settings: jsonIn(P.settingsBytes) },
     ["name"],
   ),
   updateProject: closed({
     name: str(P.name, 1),
     description: str(P.description),
     status: en(ENUMS.projectStatus),
-    canvasData: settingsIn,
-    settings: settingsIn,
+    canvasData: jsonIn(P.canvasDataBytes),
+    settings: jsonIn(P.settingsBytes),
   }),
   putMember: closed({ role: en(ENUMS.role) }, ["role"]),
   createNode: closed(
@@ -219,8 +248,9 @@ export const bodies = {
       tags: tagsIn,
       position: positionIn,
       size: sizeIn,
-      metadata: settingsIn,
+      metadata: jsonIn(N.metadataBytes),
       parentId: parentIn,
+      recipe: recipeIn,
     },
     ["projectId"],
   ),
@@ -234,8 +264,9 @@ export const bodies = {
     tags: tagsIn,
     position: positionIn,
     size: sizeIn,
-    metadata: settingsIn,
+    metadata: jsonIn(N.metadataBytes),
     parentId: parentIn,
+    recipe: { ...recipeIn, type: ["object", "null"], description: "null removes the recipe" },
   }),
   rollback: closed({ version: { type: "integer", minimum: 1, maximum: 2_147_483_647 } }, ["version"]),
   createConnection: closed(
@@ -261,13 +292,10 @@ export const bodies = {
       nodeId: uuid,
       sourceNodeIds: { type: "array", maxItems: T.sourceNodeIds, uniqueItems: true, items: uuid },
       prompt: str(T.prompt),
-      options: closed({
-        model: str(T.model),
-        temperature: { type: "number", minimum: 0, maximum: T.temperatureMax },
-        maxTokens: { type: "integer", minimum: 1, maximum: T.maxTokens },
-      }),
+      options: taskOptionsIn,
       priority: en(ENUMS.priority),
     },
     ["projectId", "type"],
   ),
+  startRun: closed({ targets: { type: "array", maxItems: LIMITS.run.targets, uniqueItems: true, items: uuid }, force: { type: "boolean" } }),
 };

@@ -19,6 +19,7 @@ interface NodeFields {
   size?: { width: number; height: number };
   metadata?: Obj;
   parentId?: string | null;
+  recipe?: map.RecipeBody | null;
 }
 
 const status = (s: string | undefined) => (s ? toProtoEnum<NodeStatus>(s, "NODE_STATUS_") : NodeStatus.NODE_STATUS_UNSPECIFIED);
@@ -85,6 +86,7 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
           size: b.size,
           metadata: b.metadata,
           parentId: b.parentId ?? "",
+          recipe: b.recipe ? map.recipeIn(b.recipe) : undefined,
         },
         as(req),
       );
@@ -130,6 +132,9 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
           metadata: b.metadata,
           // null clears the parent; absent leaves it.
           parentId: b.parentId === null ? "" : b.parentId,
+          // null removes the recipe; absent leaves it.
+          recipe: b.recipe ? map.recipeIn(b.recipe) : undefined,
+          clearRecipe: b.recipe === null,
         },
         as(req),
       );

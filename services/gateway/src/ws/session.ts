@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
-import { AppError, isUuid, type CallOptions } from "@sker/kit";
+import { AppError, findBadText, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
@@ -177,6 +177,8 @@ export class Session {
     const body = { ...rest, type: taskType ?? "generate" };
     if (typeof requestId !== "string" || requestId === "" || requestId.length > 128)
       return void this.send({ type: "AI_GENERATE_ERROR", requestId: null, error: { code: "VALIDATION_ERROR", message: "requestId: a string of 1 to 128 characters is required", details: { field: "requestId" } } });
+    const bad = findBadText(body);
+    if (bad) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "VALIDATION_ERROR", message: `${bad.field}: ${bad.message}`, details: { field: bad.field } } });
     if (!this.env.validateTask(body)) {
       const { code, message, details } = validationError(this.env.validateTask.errors ?? [], "body");
       return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code, message, details } });

@@ -11,7 +11,10 @@ import type { NodePatch } from "./validate.js";
 
 type Trx = Transaction<Database>;
 
-export type Author = Actor;
+/** An actor, and the graph run the change belongs to (if any). */
+export interface Author extends Actor {
+  runId?: string | null;
+}
 
 export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
   const row = await insertNode(trx, values);
@@ -24,7 +27,8 @@ export async function createNodeTx(trx: Trx, values: NewNode, changeType: Change
 export function effectivePatch(before: NodeRow, patch: NodePatch): NodePatch {
   const out: NodePatch = {};
   for (const [key, value] of Object.entries(patch) as [keyof NodePatch, unknown][]) {
-    const same = key === "metadata" ? isDeepStrictEqual(before.metadata, JSON.parse(value as string)) : isDeepStrictEqual(before[key], value);
+    const json = key === "metadata" || key === "recipe";
+    const same = json ? isDeepStrictEqual(before[key], value === null ? null : JSON.parse(value as string)) : isDeepStrictEqual(before[key], value);
     if (!same) (out as Record<string, unknown>)[key] = value;
   }
   return out;
@@ -37,14 +41,14 @@ export function effectivePatch(before: NodeRow, patch: NodePatch): NodePatch {
 export async function changeNodeTx(
   trx: Trx,
   before: NodeRow,
-  patch: NodePatch,
+  patch: NodePatch & { run_hash?: string | null },
   changeType: ChangeType,
   by: Author,
   { alwaysVersion = false } = {},
 ): Promise<NodeRow> {
   const row = await patchNode(trx, before.id, patch);
   if (alwaysVersion || row.title !== before.title || row.content !== before.content) {
-    await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
+    await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null, by.runId ?? null);
   }
   await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row), by);
   return row;

@@ -1,5 +1,5 @@
-import { invalid } from "@sker/kit";
-import { LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
+import { invalid, jsonProblem } from "@sker/kit";
+import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { CreateProjectRequest, UpdateProjectRequest } from "@sker/contracts/store/v1/project";
 import { parseEnum } from "../shared/enum.js";
 import { PROJECT_STATUS } from "./map.js";
@@ -19,9 +19,9 @@ function description(raw: string): string {
 }
 
 function json(field: string, value: Record<string, unknown>, maxBytes: number): string {
-  const s = JSON.stringify(value);
-  if (Buffer.byteLength(s) > maxBytes) throw invalid(field, `must be at most ${maxBytes} bytes as JSON`);
-  return s;
+  const problem = jsonProblem(value, { depth: JSON_DEPTH, bytes: maxBytes });
+  if (problem) throw invalid(field, problem);
+  return JSON.stringify(value);
 }
 
 export function checkCreate(req: CreateProjectRequest) {

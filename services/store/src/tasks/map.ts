@@ -37,6 +37,7 @@ export function taskToProto(row: TaskRow): Task {
     startedAt: row.started_at ?? undefined,
     completedAt: row.completed_at ?? undefined,
     retryOf: row.retry_of ?? "",
+    runId: row.run_id ?? "",
   };
 }
 
@@ -64,5 +65,6 @@ export function taskToRest(row: TaskRow) {
     startedAt: row.started_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
     retryOf: row.retry_of,
+    runId: row.run_id,
   };
 }

@@ -1,5 +1,5 @@
-import { invalid } from "@sker/kit";
-import { EMAIL_PATTERN, LIMITS, USERNAME_PATTERN } from "@sker/contracts/limits";
+import { invalid, jsonProblem } from "@sker/kit";
+import { EMAIL_PATTERN, JSON_DEPTH, LIMITS, USERNAME_PATTERN } from "@sker/contracts/limits";
 import type { RegisterRequest, UpdateMeRequest } from "@sker/contracts/store/v1/user";
 
 const EMAIL = new RegExp(EMAIL_PATTERN);
@@ -51,9 +51,9 @@ export function checkUpdateMe(req: UpdateMeRequest) {
     patch.avatar_url = url;
   }
   if (req.settings !== undefined) {
-    const json = JSON.stringify(req.settings);
-    if (Buffer.byteLength(json) > U.settingsBytes) throw invalid("settings", `must be at most ${U.settingsBytes} bytes as JSON`);
-    patch.settings = json;
+    const problem = jsonProblem(req.settings, { depth: JSON_DEPTH, bytes: U.settingsBytes });
+    if (problem) throw invalid("settings", problem);
+    patch.settings = JSON.stringify(req.settings);
   }
   return patch;
 }

@@ -25,6 +25,7 @@ import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
@@ -73,6 +74,7 @@ export type StoreClients = {
   tasks: TestClient<typeof TaskServiceService>;
   events: TestClient<typeof EventServiceService>;
   collab: TestClient<typeof CollabServiceService>;
+  runs: TestClient<typeof RunServiceService>;
 };
 
 type AnyDef = Record<string, { requestDeserialize: (b: Buffer) => unknown; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; path: string }>;
@@ -153,6 +155,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     tasks: client(TaskServiceService),
     events: client(EventServiceService),
     collab: client(CollabServiceService),
+    runs: client(RunServiceService),
   };
   const tokens = new Tokens(config.common);
   const serviceToken = (name = "gateway") => new Tokens(config.common).service(name);

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_millisecond_timestamps.js";
 import * as m0006 from "./0006_collab.js";
+import * as m0007 from "./0007_runs.js";
 
 // Listed statically (not read from disk) so the same list works from src under vitest and from
 // dist in production. New migrations: add a file 000N_name.ts and a line here; never edit old ones.
@@ -9,4 +10,5 @@ export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
   "0002_millisecond_timestamps": m0002,
   "0006_collab": m0006,
+  "0007_runs": m0007,
 };

@@ -289,6 +289,8 @@ export interface Task {
   completedAt?:
     | Date
     | undefined;
+  /** The graph run that made this task (empty for a task submitted on its own). */
+  runId: string;
   /** The failed or cancelled task this one retries. */
   retryOf: string;
 }
@@ -399,6 +401,8 @@ export interface CompleteTaskResponse {
     | undefined;
   /** false when the task had already been completed (a redelivery): nothing written. */
   applied: boolean;
+  /** Tasks of the same graph run that this completion made ready: the broker publishes them. */
+  spawned: Task[];
 }
 
 export interface FailTaskRequest {
@@ -735,6 +739,7 @@ function createBaseTask(): Task {
     createdAt: undefined,
     startedAt: undefined,
     completedAt: undefined,
+    runId: "",
     retryOf: "",
   };
 }
@@ -801,8 +806,11 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(162).fork()).join();
     }
+    if (message.runId !== "") {
+      writer.uint32(170).string(message.runId);
+    }
     if (message.retryOf !== "") {
-      writer.uint32(170).string(message.retryOf);
+      writer.uint32(178).string(message.retryOf);
     }
     return writer;
   },
@@ -985,6 +993,14 @@ export const Task: MessageFns<Task> = {
               break;
             }
 
+            message.runId = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
             message.retryOf = reader.string();
             continue;
           }
@@ -1054,6 +1070,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.completed_at)
         ? fromJsonTimestamp(object.completed_at)
         : undefined,
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
       retryOf: isSet(object.retryOf)
         ? globalThis.String(object.retryOf)
         : isSet(object.retry_of)
@@ -1124,6 +1145,9 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       obj.completedAt = message.completedAt.toISOString();
     }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
     if (message.retryOf !== "") {
       obj.retryOf = message.retryOf;
     }
@@ -1161,6 +1185,7 @@ export const Task: MessageFns<Task> = {
     message.createdAt = object.createdAt ?? undefined;
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
+    message.runId = object.runId ?? "";
     message.retryOf = object.retryOf ?? "";
     return message;
   },
@@ -2675,7 +2700,7 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
 };
 
 function createBaseCompleteTaskResponse(): CompleteTaskResponse {
-  return { task: undefined, applied: false };
+  return { task: undefined, applied: false, spawned: [] };
 }
 
 export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
@@ -2685,6 +2710,9 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     }
     if (message.applied !== false) {
       writer.uint32(16).bool(message.applied);
+    }
+    for (const v of message.spawned) {
+      Task.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2718,6 +2746,14 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
             message.applied = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spawned.push(Task.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2734,6 +2770,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     return {
       task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
       applied: isSet(object.applied) ? globalThis.Boolean(object.applied) : false,
+      spawned: globalThis.Array.isArray(object?.spawned) ? object.spawned.map((e: any) => Task.fromJSON(e)) : [],
     };
   },
 
@@ -2745,6 +2782,9 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     if (message.applied !== false) {
       obj.applied = message.applied;
     }
+    if (message.spawned?.length) {
+      obj.spawned = message.spawned.map((e) => Task.toJSON(e));
+    }
     return obj;
   },
 
@@ -2755,6 +2795,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     const message = createBaseCompleteTaskResponse();
     message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
     message.applied = object.applied ?? false;
+    message.spawned = object.spawned?.map((e) => Task.fromPartial(e)) || [];
     return message;
   },
 };
