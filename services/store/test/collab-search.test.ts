@@ -97,7 +97,8 @@ describe.each(["pg", "pglite"] as const)("search on %s", (driver) => {
   it("refuses an empty, overlong or NUL query and a foreign cursor, naming the field", async () => {
     await expectAppError(store.clients.collab.search({ query: "  " }, as(alice)), "VALIDATION_ERROR", "q");
     await expectAppError(store.clients.collab.search({ query: "x".repeat(201) }, as(alice)), "VALIDATION_ERROR", "q");
-    await expectAppError(store.clients.collab.search({ query: "a\u0000b" }, as(alice)), "VALIDATION_ERROR", "q");
+    // Text no database can hold is refused at the gRPC door, naming the request field.
+    await expectAppError(store.clients.collab.search({ query: "a\u0000b" }, as(alice)), "VALIDATION_ERROR", "query");
     await expectAppError(store.clients.collab.search({ query: "a", page: { limit: 10, cursor: "abc" } }, as(alice)), "VALIDATION_ERROR", "cursor");
     await expectAppError(store.clients.collab.search({ query: "a", projectId: "nope" }, as(alice)), "VALIDATION_ERROR", "projectId");
   });
