@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_CI := timeout 900 npm ci --no-audit --no-fund
 
-.PHONY: run up down test build proto migrate bench install clean
+.PHONY: run up down test build proto migrate admin bench install clean
 
 node_modules/.package-lock.json: package-lock.json
 	$(NPM_CI)
@@ -31,6 +31,11 @@ down:
 
 migrate: build
 	node services/store/dist/migrate.js
+
+# make admin EMAIL=ada@example.com (REVOKE=1 takes it away)
+admin: build
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=<email>"; exit 1; }
+	node services/store/dist/admin.js $(if $(REVOKE),revoke,grant) "$(EMAIL)"
 
 bench: build
 	bash scripts/bench.sh

@@ -1,5 +1,4 @@
-// What the chart renders for monitoring and queue-aware scaling, and its network-policy
-// defaults: ServiceMonitors that scrape what the services serve, the PrometheusRule and
+// What the chart renders for monitoring and queue-aware scaling: ServiceMonitors that scrape what the services serve, the PrometheusRule and
 // dashboards equal to the shipped files, KEDA's ScaledObject on the queue the broker consumes.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,15 +20,6 @@ describe("chart defaults (ci/default-values.yaml)", () => {
   it("render no monitoring or KEDA objects", () => {
     expect(docs.filter((d) => ["ServiceMonitor", "PrometheusRule", "ScaledObject"].includes(d.kind))).toEqual([]);
     expect(docs.filter((d) => d.kind === "ConfigMap" && d.metadata.labels?.grafana_dashboard)).toEqual([]);
-  });
-
-  it("turn network policies on: the gateway admits only the ingress controller's namespace", () => {
-    const gw = docs.find((d) => d.kind === "NetworkPolicy" && d.metadata.name === `${RELEASE}-gateway`)!;
-    expect(gw).toBeTruthy();
-    const onHttp = gw.spec.ingress.filter((r: Obj) => r.ports?.some((p: Obj) => p.port === "http"));
-    const peers = onHttp.flatMap((r: Obj) => r.from ?? [{ anywhere: true }]);
-    expect(peers).not.toContainEqual({ anywhere: true });
-    expect(peers).toContainEqual({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } });
   });
 });
 

@@ -10,6 +10,7 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
   const tasks: TaskClient = promiseClient(TaskServiceService, pool, { deadlineMs, metrics });
   return {
     tasks,
+    pool,
     /** Graph runs: CreateRun and CancelRun act for the forwarded user. */
     runs: promiseClient(RunServiceService, pool, { deadlineMs, metrics }),
     /** StartTask, RenewLease, CompleteTask, FailTask and ReclaimTasks take the broker's token. */

@@ -14,6 +14,7 @@ import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authRoutes } from "./routes/auth.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
+import { invitationRoutes } from "./routes/invitations.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
 import { runRoutes } from "./routes/runs.js";
@@ -70,6 +71,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(userRoutes);
       await api.register(apiKeyRoutes);
       await api.register(projectRoutes);
+      await api.register(invitationRoutes);
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);

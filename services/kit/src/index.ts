@@ -1,4 +1,5 @@
 export * from "./config.js";
+export { loadDotEnv, resolveSeedAliases } from "./env.js";
 export * from "./errors.js";
 export * from "./logger.js";
 export * from "./metrics.js";

@@ -48,6 +48,8 @@ export const User = open({
   settings: freeObject,
   createdAt: time,
   updatedAt: time,
+  role: { type: "string", enum: ["user", "admin"] },
+  emailVerified: { type: "boolean" },
 });
 
 export const AuthSession = open({
@@ -84,8 +86,9 @@ export const Member = open({
   projectId: { type: "string" },
   userId: { type: "string" },
   username: { type: "string" },
-  email: { type: "string" },
+  email: { type: "string", description: "Shown to the project's owners only" },
   role: nen(ENUMS.role),
+  joinedAt: time,
   createdAt: time,
 });
 
@@ -217,6 +220,7 @@ export const bodies = {
       username: { type: "string", pattern: USERNAME_PATTERN },
       password: str(U.passwordMax, U.passwordMin),
       displayName: str(U.displayName),
+      invitationToken: { type: "string", minLength: 1, maxLength: 200, description: "The token of an invitation mailed to this email: its project is joined at once" },
     },
     ["email", "username", "password"],
   ),

@@ -5,7 +5,8 @@ import { findNode, nowMs } from "../nodes/repo.js";
 import { enqueueTaskTx } from "../tasks/enqueue.js";
 import { nodeHash } from "./hash.js";
 import { runNodeToRest, runToRest } from "./map.js";
-import { findRun, inputsOf, runNodesOf, setRun, setRunNode } from "./repo.js";
+import { editedSinceRunStarted } from "./output.js";
+import { contentVersions, findRun, inputsOf, runNodesOf, setRun, setRunNode } from "./repo.js";
 
 // A run moves forward inside the transactions that finish its tasks: the one that completes a
 // node's task also queues the nodes that were waiting only for it. No process holds a run's
@@ -32,6 +33,12 @@ async function startNode(trx: Trx, run: RunRow, rn: RunNodeRow): Promise<{ state
   if (!node || !node.recipe) {
     const why = node ? "the node no longer has a recipe" : "the node was deleted";
     await setNodeState(trx, run, rn.node_id, { state: "failed", error_code: "NODE_NOT_FOUND", error_message: why });
+    return { state: "failed" };
+  }
+  // Edited by someone since the run began: theirs stays, and no provider call is spent on it.
+  const current = (await contentVersions(trx, [node.id])).get(node.id) ?? 0;
+  if (current !== rn.base_version) {
+    await setNodeState(trx, run, rn.node_id, { state: "failed", ...editedSinceRunStarted(current) });
     return { state: "failed" };
   }
   const recipe = node.recipe;

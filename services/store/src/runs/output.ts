@@ -9,10 +9,15 @@ import { contentVersions } from "./repo.js";
 
 type Trx = Transaction<Database>;
 
-/** Someone changed the node's title or content after the run began: theirs stays. */
+/** The error a run node gets when someone changed its title or content after the run began: theirs stays. */
+export const editedSinceRunStarted = (currentVersion: number) => ({
+  error_code: "VERSION_CONFLICT",
+  error_message: `the node was edited after the run started (now at content version ${currentVersion}); the run left it as it is`,
+});
+
 export class EditedSinceRunStarted extends Error {
   constructor(readonly currentVersion: number) {
-    super(`the node was edited after the run started (now at content version ${currentVersion}); the run left it as it is`);
+    super(editedSinceRunStarted(currentVersion).error_message);
   }
 }
 
