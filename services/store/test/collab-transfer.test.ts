@@ -143,3 +143,22 @@ describe("bad files", () => {
     await expectAppError(store.clients.collab.exportProject({ projectId: source, format: "xml" }, as(alice)), "VALIDATION_ERROR", "format");
   });
 });
+
+describe("quotas", () => {
+  it("an import or duplicate past the nodes-per-project quota is QUOTA_EXCEEDED and creates nothing", async () => {
+    const small = await startTestStore({ redis: false, env: { QUOTA_NODES_PER_PROJECT: "2" } });
+    try {
+      const u = await small.register("q");
+      const nodes = [1, 2, 3].map((i) => ({ id: `n${i}`, type: "text", x: i, y: 0, width: 10, height: 10, text: `note ${i}` }));
+      const count = async () => Number((await small.db.selectFrom("projects").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+      const before = await count();
+      const err = await expectAppError(small.clients.collab.importProject({ format: "jsoncanvas", document: JSON.stringify({ nodes }) }, { token: u.token }), "QUOTA_EXCEEDED");
+      expect(err.details).toMatchObject({ quota: "nodesPerProject", limit: 2 });
+      expect(await count()).toBe(before);
+      const ok = await small.clients.collab.importProject({ format: "jsoncanvas", document: JSON.stringify({ nodes: nodes.slice(0, 2) }) }, { token: u.token });
+      expect(ok.project!.id).toBeTruthy();
+    } finally {
+      await small.shutdown();
+    }
+  });
+});

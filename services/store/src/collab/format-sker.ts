@@ -1,4 +1,5 @@
 import { invalid } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import { arr, CHANGE_TYPES, checkReferences, CONNECTION_TYPES, id, IMPORT_LIMITS, json, NODE_STATUSES, nodeText, num, obj, oneOf, str, type CanvasDoc, type CanvasNode } from "./model.js";
 
 /**
@@ -19,10 +20,10 @@ export function fromSker(raw: unknown): CanvasDoc {
   const p = obj("project", file.project ?? {});
   const doc: CanvasDoc = {
     project: {
-      name: str("project.name", p.name, 200, "Imported canvas"),
-      description: str("project.description", p.description, 5000, ""),
-      canvasData: json("project.canvasData", p.canvasData, 1024 * 1024),
-      settings: json("project.settings", p.settings, 1024 * 1024),
+      name: str("project.name", p.name, LIMITS.project.name, "Imported canvas"),
+      description: str("project.description", p.description, LIMITS.project.description, ""),
+      canvasData: json("project.canvasData", p.canvasData, LIMITS.project.canvasDataBytes),
+      settings: json("project.settings", p.settings, LIMITS.project.settingsBytes),
     },
     nodes: arr("nodes", file.nodes, IMPORT_LIMITS.nodes).map((v, i) => node(`nodes[${i}]`, v)),
     connections: arr("connections", file.connections, IMPORT_LIMITS.connections).map((v, i) => {

@@ -1,4 +1,5 @@
-import { invalid } from "@sker/kit";
+import { findBadText, invalid, jsonProblem, textProblem } from "@sker/kit";
+import { JSON_DEPTH } from "@sker/contracts/limits";
 import type { ChangeType, ConnectionType, NodeStatus } from "../db/schema.js";
 import { confidence, importance, LIMITS, tags as checkTags, text } from "../nodes/validate.js";
 
@@ -40,8 +41,8 @@ export interface CanvasConnection {
   weight: number;
 }
 
-/** Until quotas land (issue 9's limits.ts): what one import may create. */
-export const IMPORT_LIMITS = { nodes: 10_000, connections: 50_000, versionsPerNode: 1000, idLength: 200 };
+/** What one file may hold; the project quotas (nodes, bytes) apply on top, in the import's transaction. */
+export const IMPORT_LIMITS = { nodes: 100_000, connections: 200_000, versionsPerNode: 1000, idLength: 200 };
 
 export const NODE_STATUSES: NodeStatus[] = ["idle", "processing", "completed", "error"];
 export const CONNECTION_TYPES: ConnectionType[] = ["related", "dependency", "reference", "expand", "fusion", "input", "output", "bidirectional"];
@@ -65,7 +66,8 @@ export function arr(field: string, v: unknown, max: number): unknown[] {
 export function str(field: string, v: unknown, max: number, fallback?: string): string {
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== "string") throw invalid(field, "must be a string");
-  if (v.includes("\u0000")) throw invalid(field, "must not contain NUL characters");
+  const problem = textProblem(v);
+  if (problem) throw invalid(field, problem);
   return text(field, v, max);
 }
 
@@ -89,9 +91,10 @@ export function id(field: string, v: unknown): string {
 export function json(field: string, v: unknown, maxBytes: number): Record<string, unknown> {
   if (v === undefined) return {};
   const o = obj(field, v);
-  const s = JSON.stringify(o);
-  if (Buffer.byteLength(s) > maxBytes) throw invalid(field, `must be at most ${maxBytes} bytes as JSON`);
-  if (s.includes("\\u0000")) throw invalid(field, "must not contain NUL characters");
+  const problem = jsonProblem(o, { depth: JSON_DEPTH, bytes: maxBytes });
+  if (problem) throw invalid(field, problem);
+  const bad = findBadText(o, field);
+  if (bad) throw invalid(bad.field, bad.message);
   return o;
 }
 

@@ -17,6 +17,8 @@ import { fromJsonCanvas, toJsonCanvas } from "./format-jsoncanvas.js";
 import { fromSker, toSker } from "./format-sker.js";
 import { str, type CanvasDoc } from "./model.js";
 import { writeCanvas } from "./write.js";
+import { quotaExceeded, reserveProject } from "../quotas/enforce.js";
+import { projectUsage } from "../quotas/repo.js";
 
 const FORMATS = ["jsoncanvas", "sker"] as const;
 type Format = (typeof FORMATS)[number];
@@ -80,8 +82,16 @@ export async function exportProject(deps: StoreDeps, req: ExportProjectRequest, 
 
 async function create(deps: StoreDeps, doc: CanvasDoc, ctx: CallContext) {
   const userId = userOf(ctx.caller);
-  // One transaction: a file that fails anywhere (a constraint the checks missed) leaves nothing.
-  const row = await deps.db.transaction().execute((trx) => writeCanvas(trx, doc, userId));
+  const { quotas } = deps.config;
+  // One transaction: a file that fails anywhere (a quota, a constraint the checks missed) leaves nothing.
+  const row = await deps.db.transaction().execute(async (trx) => {
+    await reserveProject(trx, userId, quotas);
+    const project = await writeCanvas(trx, doc, userId);
+    const used = await projectUsage(trx, project.id);
+    if (used.nodes > quotas.nodesPerProject) throw quotaExceeded("nodesPerProject", quotas.nodesPerProject, 0, used.nodes);
+    if (used.bytes > quotas.bytesPerProject) throw quotaExceeded("bytesPerProject", quotas.bytesPerProject, 0, used.bytes);
+    return project;
+  });
   return { project: projectToProto(row, "owner") };
 }
 
