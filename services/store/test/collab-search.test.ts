@@ -35,7 +35,8 @@ describe.each(["pg", "pglite"] as const)("search on %s", (driver) => {
     secret = await node(q, "Transformer secrets", "Bob's private transformer notes.", bob);
     const hidden = await node(p1, "Deleted transformer", "transformer text that was deleted");
     await store.clients.nodes.deleteNode({ id: hidden }, as(alice));
-  }, 60_000);
+    // A new schema makes PGlite build its template database first (initdb in WASM, slow under load).
+  }, 180_000);
 
   afterAll(() => store?.shutdown());
 
