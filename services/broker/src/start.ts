@@ -32,7 +32,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const metrics = brokerMetrics(() => queue);
   queue = createTaskQueue(config, log);
   const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
-  const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
+  const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics, config.grpcMaxMessageBytes);
   const provider = overrides.provider ?? createProvider(config);
 
   const worker = config.workers ? await startWorker({ config, store, queue, bus, provider, metrics, log }) : undefined;
@@ -40,7 +40,9 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
 
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
   const grpc = await startGrpcServer({
+    host: config.host,
     port: config.port,
+    maxMessageBytes: config.grpcMaxMessageBytes,
     services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, adminEmails: config.adminEmails, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

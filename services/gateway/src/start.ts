@@ -16,7 +16,7 @@ export { buildApp } from "./app.js";
 export async function startGateway(config: GatewayConfig): Promise<{ port: number; shutdown(): Promise<void> }> {
   const log = createLogger("gateway", config.logLevel);
   const metrics = createMetrics("gateway");
-  const clients = createClients({ storeAddr: config.storeAddr, brokerAddr: config.brokerAddr, deadlineMs: config.grpcDeadlineMs, metrics });
+  const clients = createClients({ storeAddr: config.storeAddr, brokerAddr: config.brokerAddr, deadlineMs: config.grpcDeadlineMs, metrics, maxMessageBytes: config.grpcMaxMessageBytes });
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true }) : undefined;
   redis?.on("error", (err) => log.warn({ err: err.message }, "redis error"));
   const bus = await createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });

@@ -1,22 +1,20 @@
 import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
-import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
-import type { Database, Role, TaskRow } from "../db/schema.js";
+import type { Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { markTargetNode, rewritesNode } from "./node-status.js";
-import { nodeToProto } from "../nodes/map.js";
-import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
+import { markTargetNode } from "./node-status.js";
+import { liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
+import { findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
-
-type Trx = Transaction<Database>;
+import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
+import { startTask } from "./start.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
@@ -26,32 +24,6 @@ async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: R
   await requireRole(deps, ctx, row.project_id, min, "task");
   return row;
 }
-
-async function lockTask(trx: Trx, id: string): Promise<TaskRow> {
-  const row = await findTask(trx, id, { lock: true });
-  if (!row) throw notFound("task");
-  return row;
-}
-
-/** Ends a task as failed, in the caller's transaction, with its event. */
-async function failTx(trx: Trx, task: TaskRow, code: string, message: string): Promise<TaskRow> {
-  await markTargetNode(trx, task, "error", "processing");
-  const row = await setTask(trx, task.id, {
-    status: "failed",
-    error_code: code,
-    error_message: message,
-    lease_owner: null,
-    lease_expires_at: null,
-    completed_at: nowMs,
-  });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
-  return row;
-}
-
-const NODE_GONE = "NODE_NOT_FOUND";
-
-/** After a commit that may have changed the task's node status: drop the node's cached copy. */
-const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
 
 /**
  * A repeated idempotency key answers the first task, but only within the project it was made
@@ -120,44 +92,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       return { task: taskToProto(row) };
     },
 
-    async startTask(req, ctx) {
-      requireService(ctx.caller, "broker");
-      const { id, workerId, leaseMs } = checkLease(req);
-      const out = await deps.db.transaction().execute(async (trx) => {
-        let task = await takeLease(trx, id, workerId, leaseMs);
-        let again = false;
-        if (!task) {
-          const current = await lockTask(trx, id);
-          // The same worker asking again: its first answer was lost (a deadline after the
-          // commit). Hand it the task once more instead of stranding it until the lease lapses.
-          if (current.status !== "running" || current.lease_owner !== workerId) return { task: current, started: false, wrote: false };
-          task = (await renewLease(trx, id, workerId, leaseMs))!;
-          again = true;
-        }
-        const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
-        // Nothing to work on any more: fail now rather than spend a provider call on it.
-        if (task.node_id && !node) {
-          return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
-        }
-        const context = await upstreamNodes(trx, task.project_id, task.node_id, task.source_node_ids);
-        if (task.type === "fusion" && context.length < 2) {
-          return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
-        }
-        if (!again) {
-          await markTargetNode(trx, task, "processing");
-          await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
-        }
-        return { task, started: true, wrote: !again, node, context };
-      });
-      if (out.wrote) deps.afterCommit();
-      if (out.wrote) await forgetTarget(deps, out.task);
-      return {
-        task: taskToProto(out.task),
-        started: out.started,
-        node: out.node ? nodeToProto(out.node) : undefined,
-        context: (out.context ?? []).map(nodeToProto),
-      };
-    },
+    startTask: (req, ctx) => startTask(deps, req, ctx),
 
     async renewLease(req, ctx) {
       requireService(ctx.caller, "broker");
@@ -187,7 +122,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [] };
         const row = await setTask(trx, task.id, {
           status: "completed",
-          result: JSON.stringify(output),
+          result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
           ...input.usage,
           provider: input.provider,
           model: input.model,
