@@ -72,7 +72,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
     queuePrefix: e.str("SKER_QUEUE_PREFIX", "sker"),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
-    // LLM calls are I/O: hundreds in flight per process stay smooth (TOOLCHAIN.md); the caps
+    // LLM calls are I/O: hundreds in flight per process stay smooth (docs/toolchain.md); the caps
     // below keep one tenant from taking them all.
     concurrency: e.int("BROKER_CONCURRENCY", 256, { min: 1, max: 1_000 }),
     maxRunningPerProject: e.int("BROKER_MAX_RUNNING_PER_PROJECT", 64, { min: 0, max: 100_000 }),

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { createMetrics } from "@sker/kit";
 import type { TaskQueue } from "./queue/index.js";
 
-/** The broker's Prometheus metrics on top of the kit's RPC ones (DESIGN §8). */
+/** The broker's Prometheus metrics on top of the kit's RPC ones (docs/operations.md#monitoring). */
 export function brokerMetrics(queue: () => TaskQueue | undefined) {
   const base = createMetrics("broker");
   const registers = [base.registry];
@@ -14,6 +14,7 @@ export function brokerMetrics(queue: () => TaskQueue | undefined) {
     retries: new Counter({ name: "broker_task_retries_total", help: "Attempts sent back through a delay queue", labelNames: ["type", "code"], registers }),
     deadLetters: new Counter({ name: "broker_dead_letters_total", help: "Tasks failed for good and dead-lettered", labelNames: ["type", "code"], registers }),
     providerLatency: new Histogram({ name: "broker_provider_seconds", help: "Provider call time, to the first token and to the end", labelNames: ["provider", "phase"], buckets: seconds, registers }),
+    providerFailures: new Counter({ name: "broker_provider_failures_total", help: "Attempts that ended in an error (provider, timeout or refused output), by provider", labelNames: ["provider"], registers }),
     tokens: new Counter({ name: "broker_tokens_total", help: "Tokens used, by provider and direction", labelNames: ["provider", "direction"], registers }),
     inflight: new Gauge({ name: "broker_tasks_in_flight", help: "Tasks this process is working on", registers }),
     queueDepth: new Gauge({

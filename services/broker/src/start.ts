@@ -5,6 +5,7 @@ import { brokerMetrics } from "./metrics.js";
 import { createProvider, type Provider } from "./providers/index.js";
 import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
+import { BrokerAccess } from "./access.js";
 import { brokerService } from "./service.js";
 import { storeTasks } from "./store-client.js";
 import { startWorker } from "./worker/worker.js";
@@ -34,16 +35,19 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics, config.grpcMaxMessageBytes);
   const provider = overrides.provider ?? createProvider(config);
+  // Zero from the start, so a failure rate reads 0 rather than no data before the first failure.
+  metrics.providerFailures.inc({ provider: provider.name }, 0);
 
   const worker = config.workers ? await startWorker({ config, store, queue, bus, provider, metrics, log }) : undefined;
   const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
 
-  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
+  const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
+  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
   const grpc = await startGrpcServer({
     host: config.host,
     port: config.port,
     maxMessageBytes: config.grpcMaxMessageBytes,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, adminEmails: config.adminEmails, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, access, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,

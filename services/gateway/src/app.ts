@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
+import { cleanTextPlugin } from "./plugins/clean-text.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
 import { openapiPlugin } from "./plugins/openapi.js";
@@ -12,8 +13,10 @@ import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authRoutes } from "./routes/auth.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
+import { invitationRoutes } from "./routes/invitations.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
+import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
 import type { GatewayConfig } from "./config.js";
@@ -39,7 +42,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
   app.decorate("deps", deps);
 
-  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n));
+  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n), deps.config.ws.seqCheckMs);
   app.addHook("onReady", async () => hub.start());
   app.addHook("onClose", async () => hub.close());
 
@@ -50,6 +53,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
+  await app.register(cleanTextPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
@@ -66,14 +70,16 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(userRoutes);
       await api.register(apiKeyRoutes);
       await api.register(projectRoutes);
+      await api.register(invitationRoutes);
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
+      await api.register(runRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },
   );
-  // DESIGN §3 names the admin routes /api/system/*; /api/v1/system/* is the same thing.
+  // docs/api.md names the admin routes /api/system/*; /api/v1/system/* is the same thing.
   await app.register(
     async (api) => {
       api.addHook("onRequest", api.authenticate);

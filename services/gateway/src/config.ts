@@ -10,6 +10,8 @@ export interface GatewayConfig extends CommonConfig {
   grpcDeadlineMs: number;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  /** The longest a Redis command may hold a request (rate limits). */
+  redisCommandTimeoutMs: number;
   rabbitmqUrl: string | undefined;
   eventsExchange: string;
   corsOrigins: string[];
@@ -22,11 +24,15 @@ export interface GatewayConfig extends CommonConfig {
     authPerIp: number;
     /** Per client IP, failed authentications (bad tokens and API keys) on the API. */
     badAuthPerIp: number;
+    /** Per target email, password-reset requests. */
+    resetPerEmail: number;
     /** Per user, AI task submissions (REST and WebSocket). */
     aiPerUser: number;
   };
   ws: {
     pingIntervalMs: number;
+    /** How often each watched project's latest seq is compared with what its sockets have. */
+    seqCheckMs: number;
     authTimeoutMs: number;
     /** A socket whose unsent bytes exceed this is closed (1013): a client that does not read. */
     maxBufferedBytes: number;
@@ -54,6 +60,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     grpcDeadlineMs: e.int("GRPC_DEADLINE_MS", 5000, { min: 50, max: 600_000 }),
     redisUrl: e.url("REDIS_URL", ["redis", "rediss"]),
     redisKeyPrefix: e.str("REDIS_KEY_PREFIX", "sker:"),
+    redisCommandTimeoutMs: e.int("REDIS_COMMAND_TIMEOUT_MS", 250, { min: 10, max: 10_000 }),
     rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
     corsOrigins: e.list("CORS_ORIGINS"),
@@ -64,9 +71,11 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       authPerIp: e.int("RATE_LIMIT_AUTH_PER_IP", 20, { min: 1 }),
       badAuthPerIp: e.int("RATE_LIMIT_BAD_AUTH_PER_IP", 60, { min: 1 }),
       aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
+      resetPerEmail: e.int("RATE_LIMIT_RESET_PER_EMAIL", 3, { min: 1 }),
     },
     ws: {
       pingIntervalMs: e.int("WS_PING_INTERVAL_MS", 30_000, { min: 100, max: 600_000 }),
+      seqCheckMs: e.int("WS_SEQ_CHECK_MS", 5_000, { min: 100, max: 600_000 }),
       authTimeoutMs: e.int("WS_AUTH_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
       maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
     },

@@ -15,8 +15,12 @@ export interface BusEvent {
 export interface EventBus {
   /** Resolves once the event is safely with the bus (RabbitMQ: publisher confirm). */
   publish(event: BusEvent): Promise<void>;
-  /** A consumer that receives the events of the projects it watches. */
-  subscribe(onEvent: (event: BusEvent) => void): Promise<EventSubscription>;
+  /**
+   * A consumer that receives the events of the projects it watches. `onAttached` runs each time
+   * its queue and bindings are (re)made on a connection: events published while it was detached
+   * never reach it, so the subscriber must catch up from the source of truth then.
+   */
+  subscribe(onEvent: (event: BusEvent) => void, hooks?: { onAttached?: () => void }): Promise<EventSubscription>;
   close(): Promise<void>;
 }
 
@@ -24,4 +28,17 @@ export interface EventSubscription {
   watch(projectId: string): Promise<void>;
   unwatch(projectId: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Not a project: the bus channel (routing key `project.accounts`) on which the store announces
+ * that an account's tokens stopped working (`account.revoked {userId, tokenId?}`: disabled,
+ * deleted, password changed or reset, or one token logged out), so every gateway closes the
+ * sockets at once. Project ids are UUIDs, so this never meets a project's stream.
+ */
+export const ACCOUNTS_CHANNEL = "accounts";
+export interface AccountRevoked {
+  userId: string;
+  /** Only this token (a logout); absent: every token of the account. */
+  tokenId?: string;
 }

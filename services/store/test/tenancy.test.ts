@@ -12,7 +12,7 @@ interface World {
   alice: TestUser; // owner of P (the caller)
   bob: TestUser; // owner of Q (the victim)
   p: { project: string; node: string };
-  q: { project: string; node: string; node2: string; connection: string; task: string; apiKey: string };
+  q: { project: string; node: string; node2: string; connection: string; task: string; apiKey: string; run: string };
 }
 
 type Case =
@@ -55,6 +55,21 @@ const CASES: Table = {
     },
     listApiKeys: { check: async (c, w, t) => expect((await c.users.listApiKeys({}, t)).apiKeys.map((k) => k.id)).not.toContain(w.q.apiKey) },
     deleteApiKey: nf((c, w, t) => c.users.deleteApiKey({ id: w.q.apiKey }, t)),
+    changePassword: {
+      check: async (c, w, t) => {
+        const carol = await w.store.register("carol");
+        await c.users.changePassword({ currentPassword: carol.password, newPassword: "another long one" }, { token: carol.token });
+        // Only the caller's password changes (Bob's row is in the snapshot compared below).
+        await expectAppError(c.users.changePassword({ currentPassword: w.bob.password, newPassword: "another long one" }, t), "FORBIDDEN");
+      },
+    },
+    requestPasswordReset: svc((c, w) => c.users.requestPasswordReset({ email: w.bob.email }, as())),
+    confirmPasswordReset: svc((c) => c.users.confirmPasswordReset({ token: "pr_x", newPassword: "long enough" }, as())),
+    requestEmailVerification: { check: async (c, w, t) => expect(await c.users.requestEmailVerification({}, t)).toEqual({}) },
+    verifyEmail: svc((c) => c.users.verifyEmail({ token: "ve_x" }, as())),
+    // Admin RPCs: a plain member gets FORBIDDEN, and nothing of Bob's.
+    listUsers: { check: async (c, _w, t) => void (await expectAppError(c.users.listUsers({}, t), "FORBIDDEN")) },
+    setUserDisabled: { check: async (c, w, t) => void (await expectAppError(c.users.setUserDisabled({ userId: w.bob.id, disabled: true }, t), "FORBIDDEN")) },
   },
   "sker.store.v1.ProjectService": {
     createProject: {
@@ -71,6 +86,10 @@ const CASES: Table = {
     listMembers: nf((c, w, t) => c.projects.listMembers({ projectId: w.q.project }, t)),
     putMember: nf((c, w, t) => c.projects.putMember({ projectId: w.q.project, userId: w.alice.id, role: "ROLE_OWNER" }, t)),
     removeMember: nf((c, w, t) => c.projects.removeMember({ projectId: w.q.project, userId: w.bob.id }, t)),
+    createInvitation: nf((c, w, t) => c.projects.createInvitation({ projectId: w.q.project, email: "someone@example.test", role: "ROLE_EDITOR" }, t)),
+    listInvitations: nf((c, w, t) => c.projects.listInvitations({ projectId: w.q.project }, t)),
+    revokeInvitation: nf((c, w, t) => c.projects.revokeInvitation({ projectId: w.q.project, id: "00000000-0000-4000-8000-000000000009" }, t)),
+    acceptInvitation: nf((c, _w, t) => c.projects.acceptInvitation({ token: "inv_not-a-real-one" }, t)),
   },
   "sker.store.v1.NodeService": {
     createNode: nf((c, w, t) => c.nodes.createNode({ projectId: w.q.project, title: "pwned" }, t)),
@@ -105,6 +124,12 @@ const CASES: Table = {
   "sker.store.v1.EventService": {
     listEvents: nf((c, w, t) => c.events.listEvents({ projectId: w.q.project }, t)),
   },
+  "sker.store.v1.RunService": {
+    createRun: nf((c, w, t) => c.runs.createRun({ projectId: w.q.project }, t)),
+    getRun: nf((c, w, t) => c.runs.getRun({ id: w.q.run }, t)),
+    listRuns: nf((c, w, t) => c.runs.listRuns({ projectId: w.q.project }, t)),
+    cancelRun: nf((c, w, t) => c.runs.cancelRun({ id: w.q.run }, t)),
+  },
 };
 
 // `as()` inside the table is filled per call (the caller's token), see run() below.
@@ -125,6 +150,7 @@ describe("tenancy: P's member against Q's resources, every RPC", () => {
       nodes: await db.selectFrom("nodes").selectAll().where("project_id", "=", w.q.project).orderBy("id").execute(),
       connections: await db.selectFrom("connections").selectAll().where("project_id", "=", w.q.project).execute(),
       tasks: await db.selectFrom("tasks").selectAll().where("project_id", "=", w.q.project).execute(),
+      runs: await db.selectFrom("runs").selectAll().where("project_id", "=", w.q.project).execute(),
       events: await db.selectFrom("events").select(["seq", "name"]).where("project_id", "=", w.q.project).orderBy("seq").execute(),
       keys: await db.selectFrom("api_keys").selectAll().where("user_id", "=", w.bob.id).execute(),
       bob: await db.selectFrom("users").selectAll().where("id", "=", w.bob.id).execute(),
@@ -143,10 +169,12 @@ describe("tenancy: P's member against Q's resources, every RPC", () => {
     const conn = (await c.connections.createConnection({ projectId: q, sourceNodeId: qn1, targetNodeId: qn2, type: "CONNECTION_TYPE_RELATED" }, bob)).connection!.id;
     const task = (await c.tasks.createTask({ projectId: q, type: "TASK_TYPE_OPTIMIZE", nodeId: qn1 }, bob)).task!.id;
     const key = (await c.users.createApiKey({ name: "bob's" }, bob)).apiKey!.id;
+    const qAi = (await c.nodes.createNode({ projectId: q, title: "q ai", recipe: { type: "generate", prompt: "secret plan", model: "" } }, bob)).node!.id;
+    const run = (await c.runs.createRun({ projectId: q, targets: [qAi] }, bob)).run!.id;
     const p = (await c.projects.createProject({ name: "P" }, alice)).project!.id;
     const pn = (await c.nodes.createNode({ projectId: p, title: "p1" }, alice)).node!.id;
     w.p = { project: p, node: pn };
-    w.q = { project: q, node: qn1, node2: qn2, connection: conn, task, apiKey: key };
+    w.q = { project: q, node: qn1, node2: qn2, connection: conn, task, apiKey: key, run };
     qSnapshot = await snapshotQ();
   });
   afterAll(async () => {

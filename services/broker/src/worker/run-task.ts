@@ -5,6 +5,7 @@ import type { BrokerConfig } from "../config.js";
 import type { BrokerMetrics } from "../metrics.js";
 import { type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
+import { publishTasks } from "../runs.js";
 import type { StoreTasks } from "../store-client.js";
 import type { Attempts } from "./attempts.js";
 import type { CapMarks } from "./caps.js";
@@ -102,12 +103,15 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts,
     // A refusal (the store will not take this output) fails the attempt like a provider error:
     // permanent ones fail the task at once. Acking it instead left the task running, to be
     // reclaimed and run again forever.
-    const { applied } = await withStoreRetry(async () =>
+    const { applied, spawned } = await withStoreRetry(async () =>
       store.tasks.completeTask(
         { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model, contextCut: started.contextCut },
         { token: await token() },
       ),
     );
+    // The next nodes of a graph run that this completion made ready. Published before the ack:
+    // a crash in between leaves them queued without a message, which the reaper hands out.
+    if (spawned.length) await publishTasks(queue, spawned, log);
     if (!applied) {
       // Already completed by an earlier delivery, cancelled, or lost to a reclaim: nothing written.
       metrics.tasks.inc({ type, status: "not_applied" });
@@ -151,6 +155,7 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
       return "requeue";
     }
     const failure = classify(err, config.taskTimeoutMs);
+    metrics.providerFailures.inc({ provider: deps.provider.name });
     const error = { code: failure.code, message: failure.message.slice(0, 2000) };
     if (failure.transient && task.attempts < config.maxAttempts) {
       await fail(error, false);

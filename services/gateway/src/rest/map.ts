@@ -1,13 +1,14 @@
 import { fromProtoEnum } from "@sker/kit";
 import type { Role } from "@sker/contracts/common/v1/common";
 import type { User, ApiKey } from "@sker/contracts/store/v1/user";
-import type { Project, Member } from "@sker/contracts/store/v1/project";
-import type { Node, NodeVersion } from "@sker/contracts/store/v1/node";
+import type { Project, Member, Invitation } from "@sker/contracts/store/v1/project";
+import type { Node, NodeVersion, Recipe } from "@sker/contracts/store/v1/node";
+import type { Run } from "@sker/contracts/store/v1/run";
 import type { Connection } from "@sker/contracts/store/v1/connection";
 import type { Task } from "@sker/contracts/store/v1/task";
 import type { Event } from "@sker/contracts/store/v1/event";
 
-// Protobuf messages → the REST JSON of DESIGN §3: camelCase (ts-proto already is), lowercase
+// Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
 // WebSocket alike.
 
@@ -28,6 +29,36 @@ export function user(u: User | undefined) {
     settings: obj(u.settings),
     createdAt: iso(u.createdAt),
     updatedAt: iso(u.updatedAt),
+    role: fromProtoEnum(u.role, "USER_ROLE_") ?? "user",
+    emailVerified: u.emailVerified,
+  };
+}
+
+/** A user as admins see them: account state and last login. */
+export function adminUser(u: User) {
+  return {
+    id: u.id,
+    email: u.email,
+    username: u.username,
+    displayName: u.displayName,
+    role: fromProtoEnum(u.role, "USER_ROLE_") ?? "user",
+    disabled: u.disabled,
+    emailVerified: u.emailVerified,
+    lastLoginAt: iso(u.lastLoginAt),
+    createdAt: iso(u.createdAt),
+  };
+}
+
+export function invitation(i: Invitation | undefined) {
+  return {
+    id: i?.id ?? "",
+    projectId: i?.projectId ?? "",
+    email: i?.email ?? "",
+    role: role(i?.role),
+    invitedBy: orNull(i?.invitedBy),
+    createdAt: iso(i?.createdAt),
+    expiresAt: iso(i?.expiresAt),
+    ...(i?.token ? { token: i.token, link: i.link } : {}),
   };
 }
 
@@ -63,8 +94,9 @@ export function member(m: Member | undefined) {
     projectId: m?.projectId ?? "",
     userId: m?.userId ?? "",
     username: m?.username ?? "",
-    email: m?.email ?? "",
+    ...(m?.email ? { email: m.email } : {}),
     role: role(m?.role),
+    joinedAt: iso(m?.createdAt),
     createdAt: iso(m?.createdAt),
   };
 }
@@ -91,6 +123,52 @@ export function node(n: Node | undefined) {
     createdAt: iso(n.createdAt),
     updatedAt: iso(n.updatedAt),
     deletedAt: iso(n.deletedAt),
+    recipe: recipe(n.recipe),
+  };
+}
+
+export function recipe(r: Recipe | undefined) {
+  if (!r) return null;
+  return {
+    type: r.type,
+    ...(r.prompt ? { prompt: r.prompt } : {}),
+    options: {
+      ...(r.model ? { model: r.model } : {}),
+      ...(r.temperature !== undefined ? { temperature: r.temperature } : {}),
+      ...(r.maxTokens !== undefined ? { maxTokens: r.maxTokens } : {}),
+    },
+  };
+}
+
+export interface RecipeBody {
+  type: string;
+  prompt?: string;
+  options?: { model?: string; temperature?: number; maxTokens?: number };
+}
+
+/** REST recipe → proto (options flattened). */
+export function recipeIn(r: RecipeBody): Recipe {
+  return { type: r.type, prompt: r.prompt ?? "", model: r.options?.model ?? "", temperature: r.options?.temperature, maxTokens: r.options?.maxTokens };
+}
+
+export function run(r: Run | undefined) {
+  if (!r) return null;
+  return {
+    id: r.id,
+    projectId: r.projectId,
+    status: fromProtoEnum(r.status, "RUN_STATUS_") ?? null,
+    targets: r.targets,
+    force: r.force,
+    nodes: r.nodes.map((n) => ({
+      nodeId: n.nodeId,
+      state: fromProtoEnum(n.state, "RUN_NODE_STATE_") ?? null,
+      taskId: orNull(n.taskId),
+      error: n.error && n.error.code ? { code: n.error.code, message: n.error.message } : null,
+      dependsOn: n.dependsOn,
+    })),
+    createdBy: r.createdBy,
+    createdAt: iso(r.createdAt),
+    finishedAt: iso(r.finishedAt),
   };
 }
 
@@ -103,6 +181,7 @@ export function nodeVersion(v: NodeVersion) {
     changeType: fromProtoEnum(v.changeType, "CHANGE_TYPE_") ?? null,
     createdBy: v.createdBy,
     taskId: orNull(v.taskId),
+    runId: orNull(v.runId),
     createdAt: iso(v.createdAt),
   };
 }
@@ -150,6 +229,7 @@ export function task(t: Task | undefined) {
     createdAt: iso(t.createdAt),
     startedAt: iso(t.startedAt),
     completedAt: iso(t.completedAt),
+    runId: orNull(t.runId),
   };
 }
 

@@ -10,7 +10,7 @@ type Json = ColumnType<Record<string, unknown>, string | undefined, string>;
 
 export type Role = "owner" | "editor" | "viewer";
 export type NodeStatus = "idle" | "processing" | "completed" | "error";
-export type ChangeType = "create" | "edit" | "ai_generate" | "ai_optimize" | "ai_expand" | "ai_fusion" | "ai_analyze" | "rollback";
+export type ChangeType = "create" | "edit" | "ai_generate" | "ai_optimize" | "ai_expand" | "ai_fusion" | "ai_analyze" | "rollback" | "ai_run";
 export type ConnectionType = "related" | "dependency" | "reference" | "expand" | "fusion" | "input" | "output" | "bidirectional";
 export type TaskType = "generate" | "optimize" | "expand" | "fusion" | "analyze";
 export type TaskStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -26,6 +26,52 @@ export interface UsersTable {
   settings: Json;
   created_at: Timestamp;
   updated_at: Timestamp;
+  role: Generated<"user" | "admin">;
+  disabled_at: Timestamp | null;
+  last_login_at: Timestamp | null;
+  email_verified_at: Timestamp | null;
+  /** Bumped by a password change or reset and by disabling: access tokens of older versions stop working. */
+  token_version: Generated<number>;
+}
+
+/** A pending (or spent) invitation of an email address to a project; the token is stored hashed. */
+export interface InvitationsTable {
+  id: Generated<string>;
+  project_id: string;
+  email: string;
+  role: Role;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: string | null;
+  revoked_at: Timestamp | null;
+}
+
+/** Single-use tokens mailed to a user (password reset, email verification), stored hashed. */
+export interface UserTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  purpose: "password_reset" | "verify_email";
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** Mail written in the transaction that decided to send it; the store's mail relay sends it. */
+export interface MailOutboxTable {
+  id: Generated<string>;
+  to_address: string;
+  subject: string;
+  /** Emptied once sent: the links it carries are credentials. */
+  body: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
 }
 
 /** One row per refresh token; a family is one login's chain of rotations. */
@@ -61,6 +107,10 @@ export interface ProjectsTable {
   owner_id: string;
   /** The last event seq handed out: bumped under the row lock, so seqs are gap-free. */
   event_seq: Generated<number>;
+  /** Kept by the nodes_usage trigger (migration 0003): rows in nodes, hidden ones included. */
+  node_count: Generated<number>;
+  /** Kept by the same trigger: UTF-8 bytes of the nodes' title, content and metadata. */
+  content_bytes: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
@@ -95,6 +145,16 @@ export interface NodesTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
+  /** Set on AI nodes: what a run does to make the content. */
+  recipe: ColumnType<StoredRecipe | null, string | null | undefined, string | null>;
+  /** The hash of what made the current content (recipe, options, inputs); null until a run writes it. */
+  run_hash: string | null;
+}
+
+export interface StoredRecipe {
+  type: TaskType;
+  prompt?: string;
+  options?: { model?: string; temperature?: number; maxTokens?: number };
 }
 
 export interface NodeVersionsTable {
@@ -105,6 +165,7 @@ export interface NodeVersionsTable {
   change_type: ChangeType;
   created_by: string | null;
   task_id: string | null;
+  run_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
@@ -152,6 +213,39 @@ export interface TasksTable {
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   updated_at: Timestamp;
+  run_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type RunStatus = "running" | "completed" | "failed" | "cancelled";
+export type RunNodeState = "pending" | "cached" | "queued" | "running" | "completed" | "failed" | "skipped" | "cancelled";
+
+export interface RunsTable {
+  id: Generated<string>;
+  project_id: string;
+  status: Generated<RunStatus>;
+  targets: ColumnType<string[], string[] | undefined, string[]>;
+  force: Generated<boolean>;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface RunNodesTable {
+  run_id: string;
+  node_id: string;
+  /** Position in the run's topological order. */
+  ord: number;
+  state: Generated<RunNodeState>;
+  /** The AI nodes of the run this one waits for. */
+  depends_on: ColumnType<string[], string[] | undefined, string[]>;
+  /** The node's last content version when the run began: a newer one is a human edit (If-Match). */
+  base_version: number;
+  /** Set when queued: the hash the output will be stored under. */
+  hash: string | null;
+  task_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
 }
 
 /** The outbox: written in the same transaction as the change it describes. */
@@ -176,6 +270,11 @@ export interface Database {
   connections: ConnectionsTable;
   tasks: TasksTable;
   events: EventsTable;
+  invitations: InvitationsTable;
+  user_tokens: UserTokensTable;
+  mail_outbox: MailOutboxTable;
+  runs: RunsTable;
+  run_nodes: RunNodesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -188,3 +287,5 @@ export type NodeVersionRow = Selectable<NodeVersionsTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type EventRow = Selectable<EventsTable>;
+export type RunRow = Selectable<RunsTable>;
+export type RunNodeRow = Selectable<RunNodesTable>;

@@ -43,15 +43,38 @@ export function choose(candidates: UpstreamCandidate[], budgetChars: number): { 
   return { whole };
 }
 
+const room = (task: TaskRow, target: NodeRow | undefined, budgetChars: number) =>
+  Math.max(0, budgetChars - task.prompt.length - (target ? target.title.length + target.content.length : 0));
+
+/** The kept rows (whole, or the one cut short) and what the cut says. */
+function fitted(candidates: UpstreamCandidate[], picked: ReturnType<typeof choose>, rows: NodeRow[]): FittedContext {
+  const { cut } = picked;
+  const omitted = candidates.length - rows.length;
+  return {
+    nodes: rows.map((n) => (n.id === cut?.id ? shorten(n, cut.chars) : n)),
+    available: candidates.length,
+    cut: omitted > 0 || cut ? { kept: rows.length, omitted, truncated: cut ? 1 : 0 } : undefined,
+  };
+}
+
+const keptIds = (candidates: UpstreamCandidate[], picked: ReturnType<typeof choose>) =>
+  candidates.filter((c) => picked.whole.has(c.id) || c.id === picked.cut?.id).map((c) => c.id);
+
+/** The upstream context of a task, read from the database: only what fits is read. */
 export async function fitContext(db: Kysely<Database>, task: TaskRow, target: NodeRow | undefined, budgetChars: number): Promise<FittedContext> {
   const candidates = await upstreamCandidates(db, task.project_id, task.node_id, task.source_node_ids);
   if (budgetChars <= 0) return { nodes: await nodesInOrder(db, candidates.map((c) => c.id)), available: candidates.length, cut: undefined };
-  const reserved = task.prompt.length + (target ? target.title.length + target.content.length : 0);
-  const { whole, cut } = choose(candidates, Math.max(0, budgetChars - reserved));
-  const kept = candidates.filter((c) => whole.has(c.id) || c.id === cut?.id).map((c) => c.id);
-  const nodes = (await nodesInOrder(db, kept)).map((n) => (n.id === cut?.id ? shorten(n, cut.chars) : n));
-  const omitted = candidates.length - kept.length;
-  return { nodes, available: candidates.length, cut: omitted > 0 || cut ? { kept: kept.length, omitted, truncated: cut ? 1 : 0 } : undefined };
+  const picked = choose(candidates, room(task, target, budgetChars));
+  return fitted(candidates, picked, await nodesInOrder(db, keptIds(candidates, picked)));
+}
+
+/** The same cut over nodes already read (a run's inputs), keeping their order. */
+export function fitLoaded(task: TaskRow, target: NodeRow | undefined, nodes: NodeRow[], budgetChars: number): FittedContext {
+  if (budgetChars <= 0) return { nodes, available: nodes.length, cut: undefined };
+  const candidates = nodes.map((n) => ({ id: n.id, chars: n.title.length + n.content.length, importance: n.importance, weight: 0, source: true, created_at: n.created_at }));
+  const picked = choose(candidates, room(task, target, budgetChars));
+  const kept = new Set(keptIds(candidates, picked));
+  return fitted(candidates, picked, nodes.filter((n) => kept.has(n.id)));
 }
 
 function shorten(node: NodeRow, chars: number): NodeRow {

@@ -5,6 +5,7 @@ import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { nowMs } from "../nodes/repo.js";
+import { taskFinished } from "../runs/advance.js";
 import { taskToRest } from "./map.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { findTask, setTask } from "./repo.js";
@@ -29,6 +30,7 @@ export async function failTx(trx: Trx, task: TaskRow, code: string, message: str
     completed_at: nowMs,
   });
   await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  await taskFinished(trx, row, "failed");
   return row;
 }
 

@@ -36,6 +36,7 @@ export function taskToProto(row: TaskRow): Task {
     createdAt: row.created_at,
     startedAt: row.started_at ?? undefined,
     completedAt: row.completed_at ?? undefined,
+    runId: row.run_id ?? "",
   };
 }
 
@@ -62,5 +63,6 @@ export function taskToRest(row: TaskRow) {
     createdAt: row.created_at.toISOString(),
     startedAt: row.started_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
+    runId: row.run_id,
   };
 }

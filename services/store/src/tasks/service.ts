@@ -5,13 +5,18 @@ import type { Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { markTargetNode } from "./node-status.js";
+import { markTargetNode, rewritesNode } from "./node-status.js";
 import { liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
+import { enqueueTaskTx } from "./enqueue.js";
+import { taskFinished, taskStarted } from "../runs/advance.js";
+import { runTaskContext } from "../runs/context.js";
+import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, } from "./repo.js";
+import { findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
 import { startTask } from "./start.js";
@@ -23,6 +28,21 @@ async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: R
   if (!row) throw notFound("task");
   await requireRole(deps, ctx, row.project_id, min, "task");
   return row;
+}
+
+/**
+ * An output that would take the project past a quota wrote nothing (its transaction rolled
+ * back); the task then fails for good with QUOTA_EXCEEDED, which the user can read.
+ */
+async function failOverQuota(deps: StoreDeps, err: unknown, id: string, workerId: string) {
+  if (!(err instanceof AppError && err.code === "QUOTA_EXCEEDED")) throw err;
+  return deps.db.transaction().execute(async (trx) => {
+    const task = await lockTask(trx, id);
+    const spawned: TaskRow[] = [];
+    if (task.status !== "running" || task.lease_owner !== workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned };
+    const failed = await failTx(trx, task, "QUOTA_EXCEEDED", err.message);
+    return { task: failed, applied: false, wrote: true, touched: rewritesNode(task) ? [task.node_id!] : [], spawned };
+  });
 }
 
 /**
@@ -51,9 +71,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
-        const task = await insertTask(trx, input, userId);
-        if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
-        return task;
+        return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
         // Lost the race on the idempotency key: the winner has committed, answer its task.
@@ -85,6 +103,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
         await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await taskFinished(trx, after, "cancelled");
         return after;
       });
       deps.afterCommit();
@@ -112,14 +131,18 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // Exactly once: a redelivery finds it completed. A worker that lost its lease (the task
         // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
         // applied=false with the task as it is, and the worker drops its message.
-        if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[] };
+        const none: TaskRow[] = [];
+        if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned: none };
         let applied;
         try {
-          applied = await applyOutput(trx, task, output);
+          applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
         } catch (err) {
+          if (err instanceof EditedSinceRunStarted) {
+            return { task: await failTx(trx, task, "VERSION_CONFLICT", err.message), applied: false, wrote: true, touched: [], spawned: none };
+          }
           if (!(err instanceof NodeGone)) throw err;
         }
-        if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [] };
+        if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: none };
         const row = await setTask(trx, task.id, {
           status: "completed",
           result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
@@ -134,11 +157,12 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           error_message: null,
         });
         await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
-        return { task: row, applied: true, wrote: true, touched: applied.touched };
-      });
+        const spawned = await taskFinished(trx, row, "completed");
+        return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
+      }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
       if (out.wrote) deps.afterCommit();
       await forgetNodes(deps, out.touched);
-      return { task: taskToProto(out.task), applied: out.applied };
+      return { task: taskToProto(out.task), applied: out.applied, spawned: out.spawned.map(taskToProto) };
     },
 
     async failTask(req, ctx) {

@@ -7,7 +7,9 @@ import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode } from "../nodes/repo.js";
-import { fitContext, type FittedContext } from "./context.js";
+import { taskStarted } from "../runs/advance.js";
+import { runTaskContext } from "../runs/context.js";
+import { fitContext, fitLoaded, type FittedContext } from "./context.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
 import { taskToProto, taskToRest } from "./map.js";
 import { markTargetNode } from "./node-status.js";
@@ -69,15 +71,18 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
   const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
   // Nothing to work on any more: fail now rather than spend a provider call on it.
   if (task.node_id && !node) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
-  const context = await fitContext(trx, task, node, input.contextBudgetChars);
+  const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
+  const target = forRun ? forRun.node : node;
+  const context = forRun ? fitLoaded(task, target, forRun.context, input.contextBudgetChars) : await fitContext(trx, task, node, input.contextBudgetChars);
   if (task.type === "fusion" && context.available < 2) {
     return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
   }
   if (!again) {
     await markTargetNode(trx, task, "processing");
     await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+    await taskStarted(trx, task);
   }
-  return { task, started: true, wrote: !again, node, context };
+  return { task, started: true, wrote: !again, node: target, context };
 }
 
 /**

@@ -25,6 +25,7 @@ import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
 import { startStore, type RunningStore } from "../../src/start.js";
@@ -71,6 +72,7 @@ export type StoreClients = {
   connections: TestClient<typeof ConnectionServiceService>;
   tasks: TestClient<typeof TaskServiceService>;
   events: TestClient<typeof EventServiceService>;
+  runs: TestClient<typeof RunServiceService>;
 };
 
 type AnyDef = Record<string, { requestDeserialize: (b: Buffer) => unknown; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; path: string }>;
@@ -150,6 +152,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     connections: client(ConnectionServiceService),
     tasks: client(TaskServiceService),
     events: client(EventServiceService),
+    runs: client(RunServiceService),
   };
   const tokens = new Tokens(config.common);
   const serviceToken = (name = "gateway") => new Tokens(config.common).service(name);

@@ -286,7 +286,11 @@ export interface Task {
   createdBy: string;
   createdAt?: Date | undefined;
   startedAt?: Date | undefined;
-  completedAt?: Date | undefined;
+  completedAt?:
+    | Date
+    | undefined;
+  /** The graph run that made this task (empty for a task submitted on its own). */
+  runId: string;
 }
 
 /**
@@ -432,6 +436,8 @@ export interface CompleteTaskResponse {
     | undefined;
   /** false when the task had already been completed (a redelivery): nothing written. */
   applied: boolean;
+  /** Tasks of the same graph run that this completion made ready: the broker publishes them. */
+  spawned: Task[];
 }
 
 export interface FailTaskRequest {
@@ -768,6 +774,7 @@ function createBaseTask(): Task {
     createdAt: undefined,
     startedAt: undefined,
     completedAt: undefined,
+    runId: "",
   };
 }
 
@@ -832,6 +839,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.completedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(162).fork()).join();
+    }
+    if (message.runId !== "") {
+      writer.uint32(170).string(message.runId);
     }
     return writer;
   },
@@ -1009,6 +1019,14 @@ export const Task: MessageFns<Task> = {
             message.completedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1075,6 +1093,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.completed_at)
         ? fromJsonTimestamp(object.completed_at)
         : undefined,
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
     };
   },
 
@@ -1140,6 +1163,9 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       obj.completedAt = message.completedAt.toISOString();
     }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
     return obj;
   },
 
@@ -1174,6 +1200,7 @@ export const Task: MessageFns<Task> = {
     message.createdAt = object.createdAt ?? undefined;
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
+    message.runId = object.runId ?? "";
     return message;
   },
 };
@@ -2939,7 +2966,7 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
 };
 
 function createBaseCompleteTaskResponse(): CompleteTaskResponse {
-  return { task: undefined, applied: false };
+  return { task: undefined, applied: false, spawned: [] };
 }
 
 export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
@@ -2949,6 +2976,9 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     }
     if (message.applied !== false) {
       writer.uint32(16).bool(message.applied);
+    }
+    for (const v of message.spawned) {
+      Task.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2982,6 +3012,14 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
             message.applied = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spawned.push(Task.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2998,6 +3036,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     return {
       task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
       applied: isSet(object.applied) ? globalThis.Boolean(object.applied) : false,
+      spawned: globalThis.Array.isArray(object?.spawned) ? object.spawned.map((e: any) => Task.fromJSON(e)) : [],
     };
   },
 
@@ -3009,6 +3048,9 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     if (message.applied !== false) {
       obj.applied = message.applied;
     }
+    if (message.spawned?.length) {
+      obj.spawned = message.spawned.map((e) => Task.toJSON(e));
+    }
     return obj;
   },
 
@@ -3019,6 +3061,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     const message = createBaseCompleteTaskResponse();
     message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
     message.applied = object.applied ?? false;
+    message.spawned = object.spawned?.map((e) => Task.fromPartial(e)) || [];
     return message;
   },
 };
