@@ -2,7 +2,7 @@ import { notFound } from "@sker/kit";
 import type { Transaction } from "kysely";
 import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { nowMs } from "../nodes/repo.js";
 import { taskFinished } from "../runs/advance.js";
@@ -29,7 +29,7 @@ export async function failTx(trx: Trx, task: TaskRow, code: string, message: str
     lease_expires_at: null,
     completed_at: nowMs,
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
   await taskFinished(trx, row, "failed");
   return row;
 }

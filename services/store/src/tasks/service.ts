@@ -1,9 +1,10 @@
 import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
 import { requireRole, requireService, userOf } from "../authz.js";
-import type { Role, TaskRow } from "../db/schema.js";
+import type { Transaction } from "kysely";
+import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { liveNodesIn, nowMs } from "../nodes/repo.js";
@@ -12,8 +13,7 @@ import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { enqueueTaskTx } from "./enqueue.js";
-import { taskFinished, taskStarted } from "../runs/advance.js";
-import { runTaskContext } from "../runs/context.js";
+import { taskFinished } from "../runs/advance.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
 import { findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
@@ -28,6 +28,16 @@ async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: R
   if (!row) throw notFound("task");
   await requireRole(deps, ctx, row.project_id, min, "task");
   return row;
+}
+
+type Trx = Transaction<Database>;
+
+/** A retry names a finished-without-result task of the same project (else it is no retry). */
+async function checkRetryOf(trx: Trx, id: string, projectId: string): Promise<void> {
+  const earlier = await findTask(trx, id);
+  if (!earlier || earlier.project_id !== projectId) throw invalid("retryOf", "must be a task of the same project");
+  if (earlier.status !== "failed" && earlier.status !== "cancelled")
+    throw new AppError("FAILED_PRECONDITION", `only a failed or cancelled task can be retried; this one is ${earlier.status}`, { status: earlier.status, field: "retryOf" });
 }
 
 /**
@@ -71,6 +81,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
+        if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
@@ -102,7 +113,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
         await taskFinished(trx, after, "cancelled");
         return after;
       });
@@ -156,7 +167,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           error_code: null,
           error_message: null,
         });
-        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
+        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
         const spawned = await taskFinished(trx, row, "completed");
         return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
       }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
@@ -182,7 +193,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           lease_expires_at: null,
           enqueued_at: nowMs,
         });
-        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row));
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row), taskActor(row));
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
@@ -197,7 +208,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         const taken = await reclaim(trx, queuedAfterMs, limit);
         // A task back from a dead worker changes status for the people watching it.
         for (const { before, after } of taken) {
-          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
         return taken.map((t) => t.after);
       });
@@ -221,7 +232,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           completed_at: null,
           enqueued_at: nowMs,
         });
-        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         return after;
       });
       deps.afterCommit();

@@ -4,7 +4,7 @@ import { sql, type Transaction } from "kysely";
 import { requireService } from "../authz.js";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode } from "../nodes/repo.js";
 import { taskStarted } from "../runs/advance.js";
@@ -79,7 +79,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
   }
   if (!again) {
     await markTargetNode(trx, task, "processing");
-    await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+    await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
     await taskStarted(trx, task);
   }
   return { task, started: true, wrote: !again, node: target, context };
