@@ -61,6 +61,6 @@ it("the README walkthrough works as written", async () => {
   expect(names).toEqual(expect.arrayContaining(["node.created", "task.queued", "task.started", "task.progress", "task.completed", "member.added"]));
   // The invited colleague registered with the invitation's token and sees the canvas.
   expect(out, out).toMatch(/\[\s*"Moon base"\s*\]/);
-  expect(out, out).toMatch(/"username": "grace",\s*"email": null,\s*"role": "editor"/);
+  expect(out, out).toMatch(/"username": "grace",\s*"email": "grace@example.com",\s*"role": "editor"/);
   expect(out, out).toMatch(/"username": "ada",\s*"email": "ada@example.com",\s*"role": "owner"/);
 }, 60_000);
