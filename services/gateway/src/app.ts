@@ -79,7 +79,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     },
     { prefix: "/api/v1" },
   );
-  // DESIGN §3 names the admin routes /api/system/*; /api/v1/system/* is the same thing.
+  // docs/api.md names the admin routes /api/system/*; /api/v1/system/* is the same thing.
   await app.register(
     async (api) => {
       api.addHook("onRequest", api.authenticate);

@@ -8,7 +8,7 @@ import type { Connection } from "@sker/contracts/store/v1/connection";
 import type { Task } from "@sker/contracts/store/v1/task";
 import type { Event } from "@sker/contracts/store/v1/event";
 
-// Protobuf messages → the REST JSON of DESIGN §3: camelCase (ts-proto already is), lowercase
+// Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
 // WebSocket alike.
 

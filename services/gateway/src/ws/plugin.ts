@@ -9,7 +9,7 @@ import type { ProjectHub } from "./hub.js";
 import { CLOSE } from "./sender.js";
 import { Session, type SessionEnv } from "./session.js";
 
-/** GET /ws (DESIGN §4). Sessions are closed with 1001 when the gateway shuts down. */
+/** GET /ws (docs/api.md#websocket). Sessions are closed with 1001 when the gateway shuts down. */
 export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
   async (app, { deps, hub }) => {
     const sessions = new Set<Session>();

@@ -23,7 +23,7 @@ export interface SessionEnv {
 
 type Msg = Record<string, unknown> & { type?: unknown };
 
-/** One WebSocket connection: authentication, subscriptions, AI requests, liveness (DESIGN §4). */
+/** One WebSocket connection: authentication, subscriptions, AI requests, liveness (docs/api.md#websocket). */
 export class Session {
   user: RequestUser | undefined;
   private token = "";
