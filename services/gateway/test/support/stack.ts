@@ -22,6 +22,8 @@ export interface StackOptions {
   /** Extra gateway env (rate limits, timeouts). */
   gatewayEnv?: Record<string, string>;
   withBroker?: boolean;
+  /** Extra store env (quotas). */
+  storeEnv?: Record<string, string>;
 }
 
 export interface Stack {
@@ -74,7 +76,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   const cleanups: (() => Promise<unknown>)[] = [];
-  const store = await startStore(loadStoreConfig(env));
+  const store = await startStore(loadStoreConfig({ ...env, ...opts.storeEnv }));
   cleanups.push(() => store.shutdown());
   env.STORE_ADDR = `127.0.0.1:${store.port}`;
   let broker: { shutdown(): Promise<void> } | undefined;

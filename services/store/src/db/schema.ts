@@ -107,6 +107,10 @@ export interface ProjectsTable {
   owner_id: string;
   /** The last event seq handed out: bumped under the row lock, so seqs are gap-free. */
   event_seq: Generated<number>;
+  /** Kept by the nodes_usage trigger (migration 0003): rows in nodes, hidden ones included. */
+  node_count: Generated<number>;
+  /** Kept by the same trigger: UTF-8 bytes of the nodes' title, content and metadata. */
+  content_bytes: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;

@@ -6,6 +6,7 @@ import type { Database, NodeRow, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { connectionToRest } from "../connections/map.js";
 import { appendEvent } from "../events/append.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { parseId } from "../shared/ids.js";
 import { encodeCursor, pageOf, parsePage } from "../shared/page.js";
 import { cachedLiveNode, forgetNodes } from "./cache.js";
@@ -36,6 +37,7 @@ export async function requireLiveNode(db: Kysely<Database>, projectId: string, i
 }
 
 export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceService> {
+  const { quotas } = deps.config;
   const commit = async (ids: string[]) => {
     deps.afterCommit();
     await forgetNodes(deps, ids);
@@ -48,7 +50,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
       await requireRole(deps, ctx, input.projectId, "editor");
       const row = await deps.db.transaction().execute(async (trx) => {
         if (input.parentId) await requireLiveNode(trx, input.projectId, input.parentId, "parentId");
-        return createNodeTx(trx, { ...input.values, project_id: input.projectId, parent_id: input.parentId, created_by: userId }, "create", { userId });
+        const values = { ...input.values, project_id: input.projectId, parent_id: input.parentId, created_by: userId };
+        return withinProjectQuota(trx, input.projectId, quotas, () => createNodeTx(trx, values, "create", { userId }));
       });
       deps.afterCommit();
       return { node: nodeToProto(row) };
@@ -88,7 +91,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
           await requireLiveNode(trx, seen.project_id, change.parent_id, "parentId");
           if (await wouldCycle(trx, id, change.parent_id)) throw invalid("parentId", "would make the node its own ancestor");
         }
-        return { node: await changeNodeTx(trx, before, change, "edit", { userId }), changed: true };
+        const node = await withinProjectQuota(trx, before.project_id, quotas, () => changeNodeTx(trx, before, change, "edit", { userId }));
+        return { node, changed: true };
       });
       if (row.changed) await commit([id]);
       return { node: nodeToProto(row.node) };
@@ -155,7 +159,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
         const before = await lockNode(trx, id);
         const old = await findVersion(trx, id, version);
         if (!old) throw notFound("version");
-        return changeNodeTx(trx, before, { title: old.title, content: old.content }, "rollback", { userId }, { alwaysVersion: true });
+        const back = { title: old.title, content: old.content };
+        return withinProjectQuota(trx, before.project_id, quotas, () => changeNodeTx(trx, before, back, "rollback", { userId }, { alwaysVersion: true }));
       });
       await commit([id]);
       return { node: nodeToProto(row) };

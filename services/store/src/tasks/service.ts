@@ -10,6 +10,7 @@ import { markTargetNode, rewritesNode } from "./node-status.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { enqueueTaskTx } from "./enqueue.js";
@@ -54,6 +55,21 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
 }
 
 const NODE_GONE = "NODE_NOT_FOUND";
+
+/**
+ * An output that would take the project past a quota wrote nothing (its transaction rolled
+ * back); the task then fails for good with QUOTA_EXCEEDED, which the user can read.
+ */
+async function failOverQuota(deps: StoreDeps, err: unknown, id: string, workerId: string) {
+  if (!(err instanceof AppError && err.code === "QUOTA_EXCEEDED")) throw err;
+  return deps.db.transaction().execute(async (trx) => {
+    const task = await lockTask(trx, id);
+    const spawned: TaskRow[] = [];
+    if (task.status !== "running" || task.lease_owner !== workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned };
+    const failed = await failTx(trx, task, "QUOTA_EXCEEDED", err.message);
+    return { task: failed, applied: false, wrote: true, touched: rewritesNode(task) ? [task.node_id!] : [], spawned };
+  });
+}
 
 /** After a commit that may have changed the task's node status: drop the node's cached copy. */
 const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
@@ -187,7 +203,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned: none };
         let applied;
         try {
-          applied = task.run_id ? await applyRunOutput(trx, task, output) : await applyOutput(trx, task, output);
+          applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
         } catch (err) {
           if (err instanceof EditedSinceRunStarted) {
             return { task: await failTx(trx, task, "VERSION_CONFLICT", err.message), applied: false, wrote: true, touched: [], spawned: none };
@@ -211,7 +227,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
         const spawned = await taskFinished(trx, row, "completed");
         return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
-      });
+      }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
       if (out.wrote) deps.afterCommit();
       await forgetNodes(deps, out.touched);
       return { task: taskToProto(out.task), applied: out.applied, spawned: out.spawned.map(taskToProto) };
