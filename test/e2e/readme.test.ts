@@ -33,7 +33,7 @@ function bash(script: string, env: Record<string, string>): Promise<{ code: numb
 }
 
 it("the README walkthrough works as written", async () => {
-  const [setup, watch, task, invite] = walkthroughBlocks();
+  const [setup, watch, task, invite, run] = walkthroughBlocks();
   expect(watch).toContain("scripts/watch.mjs");
   const here = (s: string) => s.replaceAll("http://localhost:3000", mesh.url);
   // One shell, like a reader's terminals: the watcher runs in the background meanwhile.
@@ -45,6 +45,7 @@ it("the README walkthrough works as written", async () => {
     "sleep 1",
     here(task),
     here(invite),
+    here(run),
     "sleep 1; kill $WATCHER",
   ].join("\n");
   const watchLog = `/tmp/sker-readme-watch-${process.pid}.log`;
@@ -63,4 +64,10 @@ it("the README walkthrough works as written", async () => {
   expect(out, out).toMatch(/\[\s*"Moon base"\s*\]/);
   expect(out, out).toMatch(/"username": "grace",\s*"email": "grace@example.com",\s*"role": "editor"/);
   expect(out, out).toMatch(/"username": "ada",\s*"email": "ada@example.com",\s*"role": "owner"/);
+  // The graph run: two AI nodes run, then both cached, then the edited input re-runs the target.
+  expect(out).toContain('{"status":"completed","states":["completed","completed"]}');
+  expect(out).toMatch(/\{"changeType":"ai_run","runId":"[0-9a-f-]{36}","taskId":"[0-9a-f-]{36}"\}/);
+  expect(out).toContain('{"status":"completed","states":["cached","cached"]}');
+  expect(out).toContain('["queued"]');
+  expect(names).toEqual(expect.arrayContaining(["run.started", "run.node", "run.finished"]));
 }, 60_000);
