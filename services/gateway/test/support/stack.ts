@@ -22,6 +22,8 @@ export interface StackOptions {
   /** Extra gateway env (rate limits, timeouts). */
   gatewayEnv?: Record<string, string>;
   withBroker?: boolean;
+  /** Extra env for every service (wins over the defaults here). */
+  env?: Record<string, string>;
   /** Extra store env (quotas). */
   storeEnv?: Record<string, string>;
 }
@@ -73,6 +75,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     OUTBOX_POLL_MS: "200",
     SMTP_URL: mailbox.url,
     MAIL_FROM: "SKER test <no-reply@example.test>",
+    ...opts.env,
   };
 
   const cleanups: (() => Promise<unknown>)[] = [];

@@ -102,19 +102,20 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
       const id = parseId("id", req.id);
       // A hidden node can still be removed for good; hiding it twice is NOT_FOUND.
       const seen = await nodeForRole(deps, ctx, id, "editor", { withDeleted: req.permanent });
+      const by = { userId: userOf(ctx.caller) };
       const touched = await deps.db.transaction().execute(async (trx) => {
         const before = await lockNode(trx, id, { withDeleted: req.permanent });
         const wasLive = before.deleted_at === null;
         if (req.permanent) {
           const { connections, orphans } = await hardDelete(trx, id);
-          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", { id });
-          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id });
-          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", nodeToRest(o));
+          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
+          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
+          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", nodeToRest(o), by);
           return [id, ...orphans.map((o) => o.id)];
         }
         const hidden = await softDelete(trx, id);
-        await appendEvent(trx, seen.project_id, "node.deleted", { id });
-        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id });
+        await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
+        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
         return [id];
       });
       await commit(touched);
@@ -124,13 +125,14 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
     async restoreNode(req, ctx) {
       const id = parseId("id", req.id);
       await nodeForRole(deps, ctx, id, "editor", { withDeleted: true });
+      const by = { userId: userOf(ctx.caller) };
       const result = await deps.db.transaction().execute(async (trx) => {
         const before = await lockNode(trx, id, { withDeleted: true });
         if (before.deleted_at === null) return undefined;
         const { node, connections } = await restore(trx, id);
         // To a client the node appears again: the same event as its creation, so it simply adds it back.
-        await appendEvent(trx, node.project_id, "node.created", nodeToRest(node));
-        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c));
+        await appendEvent(trx, node.project_id, "node.created", nodeToRest(node), by);
+        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c), by);
         return node;
       });
       if (!result) return { node: nodeToProto((await findNode(deps.db, id))!) };

@@ -75,7 +75,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
           .returningAll()
           .executeTakeFirst();
         if (!p) throw notFound("project");
-        await appendEvent(trx, id, "project.updated", projectToRest(p));
+        await appendEvent(trx, id, "project.updated", projectToRest(p), { userId: userOf(ctx.caller) });
         return p;
       });
       await forgetProject(deps, id);
@@ -90,7 +90,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
       const memberIds = await db.transaction().execute(async (trx) => {
         const p = await trx.updateTable("projects").set({ deleted_at: new Date() }).where("id", "=", id).where("deleted_at", "is", null).returning("id").executeTakeFirst();
         if (!p) throw notFound("project");
-        await appendEvent(trx, id, "project.deleted", { id });
+        await appendEvent(trx, id, "project.deleted", { id }, { userId: userOf(ctx.caller) });
         const members = await trx.selectFrom("project_members").select("user_id").where("project_id", "=", id).execute();
         return members.map((m) => m.user_id);
       });

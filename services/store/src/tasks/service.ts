@@ -4,7 +4,7 @@ import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { nodeToProto } from "../nodes/map.js";
@@ -49,12 +49,20 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
     lease_expires_at: null,
     completed_at: nowMs,
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
   await taskFinished(trx, row, "failed");
   return row;
 }
 
 const NODE_GONE = "NODE_NOT_FOUND";
+
+/** A retry names a finished-without-result task of the same project (else it is no retry). */
+async function checkRetryOf(trx: Trx, id: string, projectId: string): Promise<void> {
+  const earlier = await findTask(trx, id);
+  if (!earlier || earlier.project_id !== projectId) throw invalid("retryOf", "must be a task of the same project");
+  if (earlier.status !== "failed" && earlier.status !== "cancelled")
+    throw new AppError("FAILED_PRECONDITION", `only a failed or cancelled task can be retried; this one is ${earlier.status}`, { status: earlier.status, field: "retryOf" });
+}
 
 /**
  * An output that would take the project past a quota wrote nothing (its transaction rolled
@@ -100,6 +108,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
+        if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
@@ -131,7 +140,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
         await taskFinished(trx, after, "cancelled");
         return after;
       });
@@ -166,7 +175,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         }
         if (!again) {
           await markTargetNode(trx, task, "processing");
-          await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+          await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
           await taskStarted(trx, task);
         }
         return { task, started: true, wrote: !again, node: forRun ? forRun.node : node, context };
@@ -224,7 +233,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           error_code: null,
           error_message: null,
         });
-        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
+        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
         const spawned = await taskFinished(trx, row, "completed");
         return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
       }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
@@ -250,7 +259,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           lease_expires_at: null,
           enqueued_at: nowMs,
         });
-        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row));
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row), taskActor(row));
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
@@ -265,7 +274,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         const taken = await reclaim(trx, queuedAfterMs, limit);
         // A task back from a dead worker changes status for the people watching it.
         for (const { before, after } of taken) {
-          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
         return taken.map((t) => t.after);
       });
@@ -289,7 +298,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           completed_at: null,
           enqueued_at: nowMs,
         });
-        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         return after;
       });
       deps.afterCommit();

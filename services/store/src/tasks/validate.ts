@@ -64,6 +64,7 @@ export interface NewTaskInput {
   options: StoredOptions;
   priority: TaskPriority;
   idempotencyKey: string | null;
+  retryOf: string | null;
 }
 
 export function checkCreate(req: CreateTaskRequest): NewTaskInput {
@@ -86,6 +87,7 @@ export function checkCreate(req: CreateTaskRequest): NewTaskInput {
     options: options(req.options),
     priority: parseEnum<TaskPriority>("priority", req.priority, TASK_PRIORITY) ?? "normal",
     idempotencyKey: key || null,
+    retryOf: optionalId("retryOf", req.retryOf),
   };
 }
 

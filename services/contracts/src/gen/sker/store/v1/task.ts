@@ -291,6 +291,8 @@ export interface Task {
     | undefined;
   /** The graph run that made this task (empty for a task submitted on its own). */
   runId: string;
+  /** The failed or cancelled task this one retries. */
+  retryOf: string;
 }
 
 /**
@@ -317,6 +319,8 @@ export interface CreateTaskRequest {
   priority: TaskPriority;
   /** Unique per user: the same key answers the first task. */
   idempotencyKey: string;
+  /** Retries that task (failed or cancelled, same project): recorded as the new task's retry_of. */
+  retryOf: string;
 }
 
 export interface CreateTaskResponse {
@@ -736,6 +740,7 @@ function createBaseTask(): Task {
     startedAt: undefined,
     completedAt: undefined,
     runId: "",
+    retryOf: "",
   };
 }
 
@@ -803,6 +808,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.runId !== "") {
       writer.uint32(170).string(message.runId);
+    }
+    if (message.retryOf !== "") {
+      writer.uint32(178).string(message.retryOf);
     }
     return writer;
   },
@@ -988,6 +996,14 @@ export const Task: MessageFns<Task> = {
             message.runId = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.retryOf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1059,6 +1075,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.run_id)
         ? globalThis.String(object.run_id)
         : "",
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
     };
   },
 
@@ -1127,6 +1148,9 @@ export const Task: MessageFns<Task> = {
     if (message.runId !== "") {
       obj.runId = message.runId;
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     return obj;
   },
 
@@ -1162,6 +1186,7 @@ export const Task: MessageFns<Task> = {
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
     message.runId = object.runId ?? "";
+    message.retryOf = object.retryOf ?? "";
     return message;
   },
 };
@@ -1329,6 +1354,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     options: undefined,
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
+    retryOf: "",
   };
 }
 
@@ -1357,6 +1383,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
+    }
+    if (message.retryOf !== "") {
+      writer.uint32(74).string(message.retryOf);
     }
     return writer;
   },
@@ -1438,6 +1467,14 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.retryOf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1476,6 +1513,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
     };
   },
 
@@ -1505,6 +1547,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     return obj;
   },
 
@@ -1523,6 +1568,7 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
       : undefined;
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.retryOf = object.retryOf ?? "";
     return message;
   },
 };
