@@ -166,6 +166,7 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  retryOf: nstr,
   runId: nstr,
 });
 
