@@ -62,6 +62,11 @@ export class ProjectStream {
     this.send({ type: "subscribed", projectId: this.projectId, seq: latest });
     if (since === undefined) {
       this.lastSeq = latest;
+    } else if (since < first.prunedSeq) {
+      // The events after `since` are partly gone (retention): a replay would skip some. The
+      // client reloads the graph instead and goes on from the latest seq.
+      this.send({ type: "resync", projectId: this.projectId, seq: latest, prunedSeq: first.prunedSeq, reason: "events before this seq are no longer kept" });
+      this.lastSeq = latest;
     } else {
       this.lastSeq = Math.min(since, latest);
       this.emit(first.events.map(map.event));
@@ -74,7 +79,8 @@ export class ProjectStream {
   private onBus(e: BusEvent): void {
     if (this.closed) return;
     if (e.seq === null) {
-      // Ephemeral (task.progress): nothing to order, nothing to replay.
+      // Ephemeral (task.progress): nothing to order, nothing to replay. Presence has its own frames.
+      if (e.name.startsWith("presence")) return;
       if (this.live) this.send({ type: "event", projectId: e.projectId, seq: null, name: e.name, data: e.data, at: e.at });
       return;
     }
@@ -140,6 +146,12 @@ export class ProjectStream {
   private async fill(upTo: number): Promise<void> {
     while (!this.closed && this.lastSeq < upTo) {
       const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
+      if (this.lastSeq < res.prunedSeq) {
+        // Pruned while this stream lagged behind: the same answer as at subscribe.
+        this.send({ type: "resync", projectId: this.projectId, seq: res.latestSeq, prunedSeq: res.prunedSeq, reason: "events before this seq are no longer kept" });
+        this.lastSeq = Math.max(this.lastSeq, res.latestSeq);
+        return;
+      }
       const before = this.lastSeq;
       this.emit(res.events.map(map.event));
       if (this.lastSeq === before) return;
