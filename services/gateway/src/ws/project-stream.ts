@@ -140,6 +140,8 @@ export class ProjectStream {
   /** Pages through ListEvents until lastSeq reaches `upTo`. */
   private async fill(upTo: number): Promise<void> {
     while (!this.closed && this.lastSeq < upTo) {
+      await this.send.drained();
+      if (this.closed) return;
       const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
       const before = this.lastSeq;
       this.emit(res.events.map(map.event));
