@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_CI := timeout 900 npm ci --no-audit --no-fund
 
-.PHONY: run up down test faults build proto migrate admin bench install clean
+.PHONY: run up down test faults build proto docs migrate admin bench install clean
 
 node_modules/.package-lock.json: package-lock.json
 	$(NPM_CI)
@@ -16,6 +16,9 @@ proto: install
 	./node_modules/.bin/buf lint
 	./node_modules/.bin/buf generate
 	node scripts/gen-descriptors.mjs
+
+docs: build
+	node scripts/gen-api-docs.mjs
 
 test:
 	bash scripts/test.sh

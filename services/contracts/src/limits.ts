@@ -19,7 +19,12 @@ const KiB = 1024;
 export const JSON_DEPTH = 16;
 
 export const LIMITS = {
-  page: { default: 100, max: 500, cursor: 1_000 },
+  /**
+   * `bytes`: a page of nodes or events stops once its rows pass this much JSON (always one row
+   * at least), so a page of large nodes is fewer rows with a nextCursor, never a message over
+   * the services' gRPC size limit.
+   */
+  page: { default: 100, max: 500, cursor: 1_000, bytes: 1024 * KiB },
   user: {
     email: 254,
     login: 254,
@@ -29,6 +34,8 @@ export const LIMITS = {
     avatarUrl: 2_048,
     settingsBytes: 64 * KiB,
     refreshToken: 1_024,
+    /** One-time tokens: invitations, password resets, email verification. */
+    oneTimeToken: 200,
   },
   apiKey: { name: 100 },
   project: { name: 200, description: 5_000, canvasDataBytes: 512 * KiB, settingsBytes: 64 * KiB },
@@ -56,3 +63,18 @@ export const LIMITS = {
   /** Graph runs: node ids a run may name as targets. */
   run: { targets: 1_000 },
 } as const;
+
+/**
+ * Quotas, defaults a small team never meets (each a store setting: QUOTA_*). Over one, a write
+ * is refused with 403 QUOTA_EXCEEDED and details {quota, limit, used}. A project's bytes are the
+ * UTF-8 bytes of its nodes' title, content and metadata; hidden nodes count until deleted
+ * permanently.
+ */
+export const QUOTA_DEFAULTS = {
+  projectsPerUser: 1_000,
+  nodesPerProject: 10_000,
+  bytesPerProject: 50 * 1024 * 1024,
+  apiKeysPerUser: 100,
+} as const;
+
+export type Quotas = { [K in keyof typeof QUOTA_DEFAULTS]: number };

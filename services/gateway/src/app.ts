@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
-import { cleanTextPlugin } from "./plugins/clean-text.js";
+import { inputGuardPlugin } from "./plugins/input-guard.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
 import { openapiPlugin } from "./plugins/openapi.js";
@@ -9,6 +9,7 @@ import { requestIdFrom, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
 import { tracingPlugin } from "./plugins/tracing.js";
 import { aiTaskRoutes } from "./routes/ai-tasks.js";
+import { collabRoutes } from "./routes/collab.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authRoutes } from "./routes/auth.js";
 import { connectionRoutes } from "./routes/connections.js";
@@ -53,7 +54,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
-  await app.register(cleanTextPlugin);
+  await app.register(inputGuardPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
@@ -74,12 +75,13 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
+      await api.register(collabRoutes);
       await api.register(runRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },
   );
-  // DESIGN §3 names the admin routes /api/system/*; /api/v1/system/* is the same thing.
+  // docs/api.md names the admin routes /api/system/*; /api/v1/system/* is the same thing.
   await app.register(
     async (api) => {
       api.addHook("onRequest", api.authenticate);

@@ -7,15 +7,16 @@ import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
+import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 
 // The gateway is a gRPC client only: one channel pool per target, one typed promise client per
 // service. promiseClient gives every call its deadline, the forwarded token and the request id.
 
-export function createClients(opts: { storeAddr: string; brokerAddr: string; deadlineMs: number; metrics: Metrics }) {
-  const storePool = channelPool(opts.storeAddr);
-  const brokerPool = channelPool(opts.brokerAddr);
+export function createClients(opts: { storeAddr: string; brokerAddr: string; deadlineMs: number; metrics: Metrics; maxMessageBytes?: number }) {
+  const storePool = channelPool(opts.storeAddr, 3, opts.maxMessageBytes);
+  const brokerPool = channelPool(opts.brokerAddr, 3, opts.maxMessageBytes);
   const d = { deadlineMs: opts.deadlineMs, metrics: opts.metrics };
   return {
     users: promiseClient(UserServiceService, storePool, d),
@@ -24,6 +25,7 @@ export function createClients(opts: { storeAddr: string; brokerAddr: string; dea
     connections: promiseClient(ConnectionServiceService, storePool, d),
     tasks: promiseClient(TaskServiceService, storePool, d),
     events: promiseClient(EventServiceService, storePool, d),
+    collab: promiseClient(CollabServiceService, storePool, d),
     runs: promiseClient(RunServiceService, storePool, d),
     broker: promiseClient(BrokerServiceService, brokerPool, d),
     /** grpc.health.v1 of each target: true when it answers SERVING within the deadline. */

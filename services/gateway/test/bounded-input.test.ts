@@ -131,8 +131,20 @@ describe("free JSON has a depth and a byte limit, at the gateway and in the stor
       expect(project.status).toBe(400);
       expect(project.body.error.details.field).toBe("canvasData");
     }
+    // Too deep for JSON.stringify's recursion (the fuzz test found this one as a 500).
+    const raw = `{"projectId":"${projectId}","title":"deep","metadata":${'{"d":'.repeat(60_000)}1${"}".repeat(60_000)}}`;
+    const deepest = await req("POST", "/api/v1/nodes", { token, raw });
+    expect(deepest.status).toBe(400);
+    expect(deepest.body.error.details.field).toBe("metadata");
     expect(await seq()).toBe(before);
     expect((await req("POST", "/api/v1/nodes", { token, body: { projectId, title: "deep", metadata: nested(JSON_DEPTH) } })).status).toBe(201);
+  });
+
+  it("a whole document nested 60,000 deep (an import, whose schema is open) is 400 naming where, not 500", async () => {
+    const raw = `{"nodes":[],"edges":[],"extra":${"[".repeat(60_000)}${"]".repeat(60_000)}}`;
+    const res = await req("POST", "/api/v1/projects/import", { token, raw });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.field).toBe("extra");
   });
 
   it("one byte over each JSON field's byte limit is 400 naming it", async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { tcpProxy } from "../../broker/test/support/tcp-proxy.js";
 import { client, register } from "./support/http.js";
 import { REDIS_URL, startStack, type Stack } from "./support/stack.js";
+import { adminCli } from "./support/admin-cli.js";
 
 let stack: Stack;
 let proxy: Awaited<ReturnType<typeof tcpProxy>>;

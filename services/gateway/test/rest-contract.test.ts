@@ -1,4 +1,4 @@
-// The REST contract of DESIGN §3, route by route, against a real store and broker.
+// The REST contract of docs/api.md, route by route, against a real store and broker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "./support/stack.js";
 import { client, register, type Req } from "./support/http.js";

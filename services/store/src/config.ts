@@ -1,4 +1,5 @@
 import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
+import { QUOTA_DEFAULTS as Q, type Quotas } from "@sker/contracts/limits";
 
 export interface StoreConfig {
   common: CommonConfig;
@@ -28,6 +29,9 @@ export interface StoreConfig {
   mailPollMs: number;
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
+  quotas: Quotas;
+  /** Days kept: events (the activity history and replay), finished tasks. */
+  retention: { eventsDays: number; tasksDays: number; intervalMs: number };
 }
 
 /** scrypt N=2^17, r=8, p=1: OWASP's current minimum for password storage. */
@@ -46,7 +50,9 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
   return {
     common,
     port: e.int("STORE_PORT", 3001, { max: 65535 }),
-    host: e.str("STORE_HOST", "0.0.0.0"),
+    // Loopback unless told: the store trusts its callers' tokens, so only the gateway and
+    // broker should reach it (a cluster sets 0.0.0.0 behind NetworkPolicies).
+    host: e.str("STORE_HOST", "127.0.0.1"),
     metricsPort: e.int("METRICS_PORT", 9464, { max: 65535 }),
     databaseUrl,
     dbPoolSize: e.int("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
@@ -64,5 +70,16 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
     invitationTtlSeconds: e.int("INVITATION_TTL_SECONDS", 7 * 86_400, { min: 60, max: 90 * 86_400 }),
     mailPollMs: e.int("MAIL_POLL_MS", 1_000, { min: 10, max: 60_000 }),
     outboxPollMs: e.int("OUTBOX_POLL_MS", 1_000, { min: 10, max: 60_000 }),
+    quotas: {
+      projectsPerUser: e.int("QUOTA_PROJECTS_PER_USER", Q.projectsPerUser, { min: 1, max: 1_000_000 }),
+      nodesPerProject: e.int("QUOTA_NODES_PER_PROJECT", Q.nodesPerProject, { min: 1, max: 10_000_000 }),
+      bytesPerProject: e.int("QUOTA_BYTES_PER_PROJECT", Q.bytesPerProject, { min: 1, max: Number.MAX_SAFE_INTEGER }),
+      apiKeysPerUser: e.int("QUOTA_API_KEYS_PER_USER", Q.apiKeysPerUser, { min: 1, max: 100_000 }),
+    },
+    retention: {
+      eventsDays: e.int("RETENTION_EVENTS_DAYS", 365, { min: 1, max: 100 * 365 }),
+      tasksDays: e.int("RETENTION_TASKS_DAYS", 90, { min: 1, max: 100 * 365 }),
+      intervalMs: e.int("RETENTION_INTERVAL_MS", 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
+    },
   };
 }

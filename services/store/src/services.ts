@@ -5,6 +5,7 @@ import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
+import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import type { StoreDeps } from "./deps.js";
 import { userService } from "./users/service.js";
@@ -14,6 +15,7 @@ import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
 import { dispatchService } from "./tasks/dispatch-service.js";
 import { eventService } from "./events/service.js";
+import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
 
 /** Every store service, in one list: the server binds these, the tenancy test walks them. */
@@ -24,6 +26,7 @@ export const STORE_SERVICES = {
   "sker.store.v1.ConnectionService": ConnectionServiceService,
   "sker.store.v1.TaskService": TaskServiceService,
   "sker.store.v1.EventService": EventServiceService,
+  "sker.store.v1.CollabService": CollabServiceService,
   "sker.store.v1.RunService": RunServiceService,
 } as const;
 
@@ -35,6 +38,7 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
     bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
+    bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),
   ];
 }

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { AppError, fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
+import { fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
 import type { StartTaskResponse, Task, TaskError } from "@sker/contracts/store/v1/task";
 import type { BrokerConfig } from "../config.js";
 import type { BrokerMetrics } from "../metrics.js";
-import { ProviderError, type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
+import { type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
 import type { DispatchRelay } from "../relay.js";
 import type { StoreTasks } from "../store-client.js";
 import type { Attempts } from "./attempts.js";
-import { fitContext, toItem } from "./context.js";
+import type { CapMarks } from "./caps.js";
+import { toItem } from "./context.js";
+import { startAttempt } from "./start.js";
+import { withStoreRetry } from "./store-retry.js";
 import { keepLease } from "./lease.js";
 import { progressBatcher } from "./progress.js";
 import { backoffMs, classify, Stop } from "./retry.js";
@@ -25,19 +28,6 @@ export interface WorkerDeps {
   log: Logger;
 }
 
-/** Transient store trouble: try a few times before giving the message back. */
-async function withStoreRetry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const transient = err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED");
-      if (!transient || i >= tries) throw err;
-      await sleep(100 * 2 ** i);
-    }
-  }
-}
-
 /** Rejects with the abort reason as soon as the signal fires, even if `p` ignores the signal. */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -48,15 +38,14 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number): ProviderRequest {
+function requestOf(task: Task, started: StartTaskResponse): ProviderRequest {
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
-  const target = started.node ? toItem(started.node) : undefined;
-  const reserved = task.prompt.length + (target ? target.title.length + target.content.length : 0);
   return {
     type,
     prompt: task.prompt,
-    target,
-    context: fitContext(started.context, budgetTokens, reserved),
+    // The store already cut the context to the prompt budget (AI_CONTEXT_TOKENS).
+    target: started.node ? toItem(started.node) : undefined,
+    context: started.context.map(toItem),
     model: task.options?.model || undefined,
     temperature: task.options?.temperature,
     maxTokens: task.options?.maxTokens,
@@ -68,47 +57,27 @@ function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number)
  * may run (StartTask takes the lease, refuses finished, cancelled or live-leased tasks), so
  * a redelivered or duplicated message never runs the provider twice or writes a result twice.
  */
-export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
+export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: Attempts, marks: CapMarks): Promise<Settle> {
   const { taskId } = delivery.message;
   if (!attempts.hold(taskId)) return "ack";
   try {
-    return await runHeld(deps, delivery, attempts);
+    return await runHeld(deps, delivery, attempts, marks);
   } finally {
     attempts.release(taskId);
   }
 }
 
-async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
+async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts, marks: CapMarks): Promise<Settle> {
   const { config, store, queue, bus, provider, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
   const workerId = config.workerId;
   const token = () => store.serviceToken();
-  let started: StartTaskResponse;
-  try {
-    started = await withStoreRetry(async () => store.tasks.startTask({ id: taskId, workerId, leaseMs: config.leaseMs }, { token: await token() }));
-  } catch (err) {
-    if (err instanceof AppError && (err.code === "NOT_FOUND" || err.code === "VALIDATION_ERROR")) {
-      log.warn({ err: err.message }, "dropping a message for a task the store does not have");
-      return "ack";
-    }
-    log.warn({ err }, "StartTask failed; handing the message back");
-    await sleep(1_000);
-    return "requeue";
-  }
+  const outcome = await startAttempt(deps, delivery, marks, log);
+  if ("settle" in outcome) return outcome.settle;
+  const started = outcome.run;
   const task = started.task;
-  if (!started.started || !task) {
-    metrics.tasks.inc({ type: "unknown", status: "skipped" });
-    log.debug("task not startable (finished, cancelled or leased elsewhere); dropping the message");
-    return "ack";
-  }
-
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
-  if (task.attempts > config.maxAttempts) {
-    // Earlier attempts died with their worker (a crash, kill -9) and were reclaimed: a task
-    // that kills its workers must not do so forever.
-    return settleFailure(deps, task, type, new ProviderError("ATTEMPTS_EXHAUSTED", `no attempt finished in ${config.maxAttempts} tries`, false), log, 0);
-  }
   const abort = attempts.begin(taskId);
   const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
   const stopLease = keepLease(store, taskId, workerId, config.leaseMs, abort, log);
@@ -120,7 +89,7 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts)
     let first = true;
     const result = await untilAborted(
       provider.run(
-        requestOf(task, started, config.contextTokens),
+        requestOf(task, started),
         (delta) => {
           if (first) metrics.providerLatency.observe({ provider: provider.name, phase: "first_token" }, elapsed());
           first = false;
@@ -138,7 +107,7 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts)
     // reclaimed and run again forever.
     const { applied, spawned } = await withStoreRetry(async () =>
       store.tasks.completeTask(
-        { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
+        { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model, contextCut: started.contextCut },
         { token: await token() },
       ),
     );

@@ -5,7 +5,7 @@ import { AppError } from "@sker/kit";
 import type { GatewayDeps } from "../types.js";
 import { fallbackStore, RedisHealth } from "./fallback-store.js";
 
-// Three budgets (DESIGN §3), counted in Redis so every replica shares them (in memory without
+// Three budgets (docs/api.md), counted in Redis so every replica shares them (in memory without
 // REDIS_URL, and in this process's memory while Redis is unreachable: see fallback-store.ts):
 // per user or API key on every authenticated route, per IP on /auth, per user on AI
 // submissions. @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves

@@ -8,7 +8,7 @@ import type { Connection } from "@sker/contracts/store/v1/connection";
 import type { Task } from "@sker/contracts/store/v1/task";
 import type { Event } from "@sker/contracts/store/v1/event";
 
-// Protobuf messages → the REST JSON of DESIGN §3: camelCase (ts-proto already is), lowercase
+// Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
 // WebSocket alike.
 
@@ -229,13 +229,20 @@ export function task(t: Task | undefined) {
     createdAt: iso(t.createdAt),
     startedAt: iso(t.startedAt),
     completedAt: iso(t.completedAt),
+    retryOf: orNull(t.retryOf),
     runId: orNull(t.runId),
   };
 }
 
 /** A replayed event in the WebSocket frame shape (live events from the bus have the same). */
 export function event(e: Event) {
-  return { type: "event" as const, projectId: e.projectId, seq: e.seq, name: e.name, data: e.data ?? {}, at: iso(e.at) };
+  return { type: "event" as const, projectId: e.projectId, seq: e.seq, name: e.name, data: e.data ?? {}, at: iso(e.at), actor: actor(e.actor) };
+}
+
+/** `{userId}`, `{userId, taskId}` for AI work, null for the system. */
+export function actor(a: { userId: string; taskId: string } | undefined) {
+  if (!a || (!a.userId && !a.taskId)) return null;
+  return a.taskId ? { userId: a.userId, taskId: a.taskId } : { userId: a.userId };
 }
 
 /** A list page: `nextCursor` is null on the last page. */

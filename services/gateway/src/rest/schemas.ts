@@ -1,4 +1,4 @@
-// JSON schemas of the REST contract (DESIGN §3). Request bodies are closed
+// JSON schemas of the REST contract (docs/api.md). Request bodies are closed
 // (additionalProperties: false): an unknown field is a 400 naming it. Responses are the shapes
 // rest/map.ts produces; fast-json-stringify serializes them and @fastify/swagger publishes them.
 
@@ -166,6 +166,7 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  retryOf: nstr,
   runId: nstr,
 });
 

@@ -6,7 +6,7 @@ import type { Send } from "./sender.js";
 
 const PAGE = 500;
 
-type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null };
+type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null; actor: { userId: string; taskId?: string } | null };
 
 const isTransient = (err: unknown) => err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED");
 
@@ -18,7 +18,7 @@ function endsAccess(f: Frame, userId: string): boolean {
 }
 
 /**
- * One socket's subscription to one project: the replay/live seam of DESIGN §4.
+ * One socket's subscription to one project: the replay/live seam of docs/api.md#websocket.
  * 1. bind the project on the bus first, buffering live events;
  * 2. ListEvents (this is also the membership check: non-members get NOT_FOUND);
  * 3. send `subscribed` and replay everything after `since`;
@@ -64,6 +64,11 @@ export class ProjectStream {
     this.send({ type: "subscribed", projectId: this.projectId, seq: latest });
     if (since === undefined) {
       this.lastSeq = latest;
+    } else if (since < first.prunedSeq) {
+      // The events after `since` are partly gone (retention): a replay would skip some. The
+      // client reloads the graph instead and goes on from the latest seq.
+      this.send({ type: "resync", projectId: this.projectId, seq: latest, prunedSeq: first.prunedSeq, reason: "events before this seq are no longer kept" });
+      this.lastSeq = latest;
     } else {
       this.lastSeq = Math.min(since, latest);
       this.emit(first.events.map(map.event));
@@ -76,7 +81,8 @@ export class ProjectStream {
   private onBus(e: BusEvent): void {
     if (this.closed) return;
     if (e.seq === null) {
-      // Ephemeral (task.progress): nothing to order, nothing to replay.
+      // Ephemeral (task.progress): nothing to order, nothing to replay. Presence has its own frames.
+      if (e.name.startsWith("presence")) return;
       if (this.live) this.send({ type: "event", projectId: e.projectId, seq: null, name: e.name, data: e.data, at: e.at });
       return;
     }
@@ -98,7 +104,7 @@ export class ProjectStream {
         return;
       }
       this.buffer.shift();
-      this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at }]);
+      this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at, actor: e.actor ?? null }]);
     }
   }
 
@@ -143,7 +149,15 @@ export class ProjectStream {
   /** Pages through ListEvents until lastSeq reaches `upTo`. */
   private async fill(upTo: number): Promise<void> {
     while (!this.closed && this.lastSeq < upTo) {
+      await this.send.drained();
+      if (this.closed) return;
       const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
+      if (this.lastSeq < res.prunedSeq) {
+        // Pruned while this stream lagged behind: the same answer as at subscribe.
+        this.send({ type: "resync", projectId: this.projectId, seq: res.latestSeq, prunedSeq: res.prunedSeq, reason: "events before this seq are no longer kept" });
+        this.lastSeq = Math.max(this.lastSeq, res.latestSeq);
+        return;
+      }
       const before = this.lastSeq;
       this.emit(res.events.map(map.event));
       if (this.lastSeq === before) return;

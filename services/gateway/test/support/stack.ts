@@ -22,6 +22,10 @@ export interface StackOptions {
   /** Extra gateway env (rate limits, timeouts). */
   gatewayEnv?: Record<string, string>;
   withBroker?: boolean;
+  /** Extra env for every service (wins over the defaults here). */
+  env?: Record<string, string>;
+  /** Extra store env (quotas). */
+  storeEnv?: Record<string, string>;
 }
 
 export interface Stack {
@@ -71,10 +75,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     OUTBOX_POLL_MS: "200",
     SMTP_URL: mailbox.url,
     MAIL_FROM: "SKER test <no-reply@example.test>",
+    ...opts.env,
   };
 
   const cleanups: (() => Promise<unknown>)[] = [];
-  const store = await startStore(loadStoreConfig(env));
+  const store = await startStore(loadStoreConfig({ ...env, ...opts.storeEnv }));
   cleanups.push(() => store.shutdown());
   env.STORE_ADDR = `127.0.0.1:${store.port}`;
   let broker: { shutdown(): Promise<void> } | undefined;

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Client, connectivityState, credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { GRPC_MAX_MESSAGE_BYTES } from "../config.js";
 import { AppError, fromServiceError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { injectTrace } from "../telemetry.js";
@@ -27,10 +28,10 @@ export interface ChannelPool {
 
 /**
  * A few channels to one target. The grpc-js client is the costly side of a call and one
- * channel saturates early; callers spreading over 2–4 channels measured +24–43% (TOOLCHAIN.md).
+ * channel saturates early; callers spreading over 2–4 channels measured +24–43% (docs/toolchain.md).
  * With a dns:/// target and round_robin, each channel also balances across replicas.
  */
-export function channelPool(target: string, size = 3): ChannelPool {
+export function channelPool(target: string, size = 3, maxMessageBytes = GRPC_MAX_MESSAGE_BYTES): ChannelPool {
   const channels = Array.from(
     { length: size },
     () =>
@@ -41,6 +42,8 @@ export function channelPool(target: string, size = 3): ChannelPool {
         // A restarted server is used within a second of listening again.
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 1_000,
+        "grpc.max_send_message_length": maxMessageBytes,
+        "grpc.max_receive_message_length": maxMessageBytes,
       }),
   );
   let i = 0;

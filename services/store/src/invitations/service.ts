@@ -1,4 +1,5 @@
 import { AppError, notFound, toProtoEnum, type UnaryHandler } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import type { Role as ProtoRole } from "@sker/contracts/common/v1/common";
 import type {
   AcceptInvitationRequest,
@@ -64,7 +65,7 @@ export function invitationHandlers(deps: StoreDeps): {
         .where((eb) => eb(eb.fn("lower", ["email"]), "=", email.toLowerCase()))
         .executeTakeFirst();
       if (existing) {
-        const res = await db.transaction().execute((trx) => addMember(trx, projectId, existing.id, role));
+        const res = await db.transaction().execute((trx) => addMember(trx, projectId, existing.id, role, { userId: inviterId }));
         if (!res) throw notFound("project");
         if (!res.added) throw new AppError("CONFLICT", "email: is already a member of this project", { field: "email" });
         await deps.cache.del(memberKey(projectId, existing.id));
@@ -124,13 +125,13 @@ export function invitationHandlers(deps: StoreDeps): {
 
     async acceptInvitation(req, ctx) {
       const userId = userOf(ctx.caller);
-      if (!req.token || req.token.length > 200) throw notFound("invitation");
+      if (!req.token || req.token.length > LIMITS.user.oneTimeToken) throw notFound("invitation");
       const inv = await findPendingByToken(db, req.token);
       if (!inv) throw notFound("invitation");
       const res = await db.transaction().execute(async (trx) => {
         const spent = await trx.updateTable("invitations").set({ accepted_at: new Date(), accepted_by: userId }).where("id", "=", inv.id).where(pending).executeTakeFirst();
         if (!spent.numUpdatedRows) return undefined;
-        return addMember(trx, inv.project_id, userId, inv.role);
+        return addMember(trx, inv.project_id, userId, inv.role, { userId });
       });
       if (!res) throw notFound("invitation");
       await deps.cache.del(memberKey(inv.project_id, userId));

@@ -18,7 +18,7 @@ export async function enqueueTaskTx(trx: Transaction<Database>, input: NewTaskIn
     // The dispatch before the event: appendEvent takes the project's row lock (the seq), which
     // every writer of the project waits for, so it comes last.
     await addDispatches(trx, [task.id], { trace: traceCarrier() });
-    await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+    await appendEvent(trx, task.project_id, "task.queued", taskToRest(task), { userId });
   }
   return task;
 }

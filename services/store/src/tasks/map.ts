@@ -36,6 +36,7 @@ export function taskToProto(row: TaskRow): Task {
     createdAt: row.created_at,
     startedAt: row.started_at ?? undefined,
     completedAt: row.completed_at ?? undefined,
+    retryOf: row.retry_of ?? "",
     runId: row.run_id ?? "",
   };
 }
@@ -63,6 +64,7 @@ export function taskToRest(row: TaskRow) {
     createdAt: row.created_at.toISOString(),
     startedAt: row.started_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
+    retryOf: row.retry_of,
     runId: row.run_id,
   };
 }

@@ -1,26 +1,25 @@
 import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
-import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
+import type { Transaction } from "kysely";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
-import { nodeToProto } from "../nodes/map.js";
-import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
+import { liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { enqueueTaskTx } from "./enqueue.js";
-import { taskFinished, taskStarted } from "../runs/advance.js";
-import { runTaskContext } from "../runs/context.js";
+import { taskFinished } from "../runs/advance.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { addDispatches, findByKey, findTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
+import { addDispatches, findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
-
-type Trx = Transaction<Database>;
+import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
+import { startTask } from "./start.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
@@ -31,32 +30,30 @@ async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: R
   return row;
 }
 
-async function lockTask(trx: Trx, id: string): Promise<TaskRow> {
-  const row = await findTask(trx, id, { lock: true });
-  if (!row) throw notFound("task");
-  return row;
+type Trx = Transaction<Database>;
+
+/** A retry names a finished-without-result task of the same project (else it is no retry). */
+async function checkRetryOf(trx: Trx, id: string, projectId: string): Promise<void> {
+  const earlier = await findTask(trx, id);
+  if (!earlier || earlier.project_id !== projectId) throw invalid("retryOf", "must be a task of the same project");
+  if (earlier.status !== "failed" && earlier.status !== "cancelled")
+    throw new AppError("FAILED_PRECONDITION", `only a failed or cancelled task can be retried; this one is ${earlier.status}`, { status: earlier.status, field: "retryOf" });
 }
 
-/** Ends a task as failed, in the caller's transaction, with its event. */
-async function failTx(trx: Trx, task: TaskRow, code: string, message: string): Promise<TaskRow> {
-  await markTargetNode(trx, task, "error", "processing");
-  const row = await setTask(trx, task.id, {
-    status: "failed",
-    error_code: code,
-    error_message: message,
-    lease_owner: null,
-    lease_expires_at: null,
-    completed_at: nowMs,
+/**
+ * An output that would take the project past a quota wrote nothing (its transaction rolled
+ * back); the task then fails for good with QUOTA_EXCEEDED, which the user can read.
+ */
+async function failOverQuota(deps: StoreDeps, err: unknown, id: string, workerId: string) {
+  if (!(err instanceof AppError && err.code === "QUOTA_EXCEEDED")) throw err;
+  return deps.db.transaction().execute(async (trx) => {
+    const task = await lockTask(trx, id);
+    const spawned: TaskRow[] = [];
+    if (task.status !== "running" || task.lease_owner !== workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned };
+    const failed = await failTx(trx, task, "QUOTA_EXCEEDED", err.message);
+    return { task: failed, applied: false, wrote: true, touched: rewritesNode(task) ? [task.node_id!] : [], spawned };
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
-  await taskFinished(trx, row, "failed");
-  return row;
 }
-
-const NODE_GONE = "NODE_NOT_FOUND";
-
-/** After a commit that may have changed the task's node status: drop the node's cached copy. */
-const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
 
 /**
  * A repeated idempotency key answers the first task, but only within the project it was made
@@ -84,6 +81,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
+        if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
@@ -115,7 +113,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
         await taskFinished(trx, after, "cancelled");
         return after;
       });
@@ -124,46 +122,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       return { task: taskToProto(row) };
     },
 
-    async startTask(req, ctx) {
-      requireService(ctx.caller, "broker");
-      const { id, workerId, leaseMs } = checkLease(req);
-      const out = await deps.db.transaction().execute(async (trx) => {
-        let task = await takeLease(trx, id, workerId, leaseMs);
-        let again = false;
-        if (!task) {
-          const current = await lockTask(trx, id);
-          // The same worker asking again: its first answer was lost (a deadline after the
-          // commit). Hand it the task once more instead of stranding it until the lease lapses.
-          if (current.status !== "running" || current.lease_owner !== workerId) return { task: current, started: false, wrote: false };
-          task = (await renewLease(trx, id, workerId, leaseMs))!;
-          again = true;
-        }
-        const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
-        // Nothing to work on any more: fail now rather than spend a provider call on it.
-        if (task.node_id && !node) {
-          return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
-        }
-        const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
-        const context = forRun ? forRun.context : await upstreamNodes(trx, task.project_id, task.node_id, task.source_node_ids);
-        if (task.type === "fusion" && context.length < 2) {
-          return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
-        }
-        if (!again) {
-          await markTargetNode(trx, task, "processing");
-          await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
-          await taskStarted(trx, task);
-        }
-        return { task, started: true, wrote: !again, node: forRun ? forRun.node : node, context };
-      });
-      if (out.wrote) deps.afterCommit();
-      if (out.wrote) await forgetTarget(deps, out.task);
-      return {
-        task: taskToProto(out.task),
-        started: out.started,
-        node: out.node ? nodeToProto(out.node) : undefined,
-        context: (out.context ?? []).map(nodeToProto),
-      };
-    },
+    startTask: (req, ctx) => startTask(deps, req, ctx),
 
     async renewLease(req, ctx) {
       requireService(ctx.caller, "broker");
@@ -187,7 +146,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned: none };
         let applied;
         try {
-          applied = task.run_id ? await applyRunOutput(trx, task, output) : await applyOutput(trx, task, output);
+          applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
         } catch (err) {
           if (err instanceof EditedSinceRunStarted) {
             return { task: await failTx(trx, task, "VERSION_CONFLICT", err.message), applied: false, wrote: true, touched: [], spawned: none };
@@ -197,7 +156,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: none };
         const row = await setTask(trx, task.id, {
           status: "completed",
-          result: JSON.stringify(output),
+          result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
           ...input.usage,
           provider: input.provider,
           model: input.model,
@@ -208,10 +167,10 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           error_code: null,
           error_message: null,
         });
-        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
+        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
         const spawned = await taskFinished(trx, row, "completed");
         return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
-      });
+      }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
       if (out.wrote) deps.afterCommit();
       await forgetNodes(deps, out.touched);
       return { task: taskToProto(out.task), applied: out.applied, spawned: out.spawned.map(taskToProto) };
@@ -234,7 +193,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           lease_expires_at: null,
           enqueued_at: nowMs,
         });
-        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row));
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row), taskActor(row));
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
@@ -249,7 +208,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         const taken = await reclaim(trx, queuedAfterMs, limit);
         // A task back from a dead worker changes status for the people watching it.
         for (const { before, after } of taken) {
-          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
         await addDispatches(trx, taken.map((t) => t.after.id), { reclaimed: true });
         return taken.map((t) => t.after);
@@ -274,7 +233,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           completed_at: null,
           enqueued_at: nowMs,
         });
-        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         return after;
       });
       deps.afterCommit();
