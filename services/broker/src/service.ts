@@ -1,6 +1,8 @@
 import { AppError, forbidden, isUuid, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
+import type { Catalog } from "./models/catalog.js";
+import { estimateCost } from "./models/estimate.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
@@ -8,6 +10,7 @@ import { validateSubmit } from "./validate.js";
 export interface ServiceDeps {
   store: StoreTasks;
   queue: TaskQueue;
+  catalog: Catalog;
   adminEmails: string[];
   log: Logger;
 }
@@ -20,13 +23,28 @@ function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
   if (c.kind !== "user" || !adminEmails.includes(c.email.toLowerCase())) throw forbidden("only admins (SKER_ADMIN_EMAILS) may do this");
 }
 
+/** The project's default model (settings.ai.model), if it names one. */
+async function projectModel(deps: ServiceDeps, projectId: string, ctx: CallContext): Promise<string | undefined> {
+  const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
+  const ai = project?.settings?.ai as { model?: unknown } | undefined;
+  return typeof ai?.model === "string" && deps.catalog.has(ai.model) ? ai.model : undefined;
+}
+
 /** BrokerService: the user's token is forwarded to the store, which checks tenancy. */
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
   return {
     async submitTask(req, ctx) {
       validateSubmit(req);
-      const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });
+      const { catalog } = deps;
+      const asked = req.options?.model;
+      if (asked && !catalog.has(asked)) throw new AppError("VALIDATION_ERROR", `options.model: unknown model "${asked}" (see GET /api/v1/ai/models)`, { field: "options.model" });
+      // The alias is fixed at submission (project default, then the deployment's), so the
+      // reservation and every attempt agree on the model even if settings change meanwhile.
+      const model = asked || (await projectModel(deps, req.projectId, ctx)) || catalog.defaultModel;
+      const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
+      const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
+      const { task, created } = await store.tasks.createTask({ ...req, options, estimatedCostUsd }, { token: ctx.token, requestId: ctx.requestId });
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       if (created) {
         // The task is persisted as queued, so a publish that cannot be confirmed soon (RabbitMQ
@@ -50,6 +68,11 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
 
     async getTask(req, ctx) {
       return store.tasks.getTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+    },
+
+    async listModels(_req, ctx) {
+      if (ctx.caller.kind !== "user") throw new AppError("UNAUTHENTICATED", "this call needs a user's token");
+      return { models: deps.catalog.list() };
     },
 
     async getQueueStats(_req, ctx) {

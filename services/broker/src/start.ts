@@ -2,7 +2,9 @@ import { createEventBus, createLogger, serveMetrics, startGrpcServer, bind, Toke
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import type { BrokerConfig } from "./config.js";
 import { brokerMetrics } from "./metrics.js";
-import { createProvider, type Provider } from "./providers/index.js";
+import { Catalog } from "./models/catalog.js";
+import { liveProviders } from "./models/providers.js";
+import type { Provider } from "./providers/index.js";
 import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
 import { brokerService } from "./service.js";
@@ -20,6 +22,7 @@ export interface RunningBroker {
 
 /** Seams for tests and embedding: everything else comes from the config. */
 export interface BrokerOverrides {
+  /** Replaces the client of every provider of the models file. */
   provider?: Provider;
   bus?: EventBus;
 }
@@ -33,15 +36,16 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   queue = createTaskQueue(config, log);
   const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
-  const provider = overrides.provider ?? createProvider(config);
+  const catalog = new Catalog(config.models);
+  const providers = liveProviders(config.models, config.localTokenDelayMs, metrics, overrides.provider);
 
-  const worker = config.workers ? await startWorker({ config, store, queue, bus, provider, metrics, log }) : undefined;
+  const worker = config.workers ? await startWorker({ config, store, queue, bus, catalog, providers, metrics, log }) : undefined;
   const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
 
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
   const grpc = await startGrpcServer({
     port: config.port,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, adminEmails: config.adminEmails, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, catalog, adminEmails: config.adminEmails, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -49,7 +53,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const metricsServer = await serveMetrics(metrics, config.metricsPort);
   const address = metricsServer.address();
   const metricsPort = typeof address === "object" && address ? address.port : config.metricsPort;
-  log.info({ port: grpc.port, metricsPort, provider: provider.name, queue: config.rabbitmqUrl ? "rabbitmq" : "in-process", concurrency: config.concurrency }, "broker ready");
+  log.info({ port: grpc.port, metricsPort, models: config.models.source, defaultModel: catalog.defaultModel, queue: config.rabbitmqUrl ? "rabbitmq" : "in-process", concurrency: config.concurrency }, "broker ready");
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,5 +1,6 @@
 import { channelPool, promiseClient, type Metrics, type PromiseClient, type Tokens } from "@sker/kit";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 
 export type TaskClient = PromiseClient<typeof TaskServiceService>;
 
@@ -9,6 +10,8 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
   const tasks: TaskClient = promiseClient(TaskServiceService, pool, { deadlineMs, metrics });
   return {
     tasks,
+    /** Read for a project's default model at submission (the user's token). */
+    projects: promiseClient(ProjectServiceService, pool, { deadlineMs, metrics }),
     /** StartTask, RenewLease, CompleteTask, FailTask and ReclaimTasks take the broker's token. */
     serviceToken: () => tokens.service("broker"),
     close: () => pool.close(),

@@ -14,6 +14,8 @@ import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
+import { modelRoutes } from "./routes/models.js";
+import { usageRoutes } from "./routes/usage.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
 import type { GatewayConfig } from "./config.js";
@@ -69,6 +71,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
+      await api.register(modelRoutes);
+      await api.register(usageRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },

@@ -21,6 +21,15 @@ export interface StoreConfig {
   scryptCost: number;
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
+  /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
+  userMonthlyBudgetUsd: number | undefined;
+}
+
+function usd(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n)) throw new ConfigError(name, `must be an amount in USD (e.g. 25 or 12.50), got "${raw}"`);
+  return n;
 }
 
 /** Read and validated once at start; a bad variable throws a ConfigError naming it. */
@@ -48,5 +57,6 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
     apiKeyTokenTtlSeconds: e.int("API_KEY_TOKEN_TTL_SECONDS", 300, { min: 10, max: 3_600 }),
     scryptCost,
     outboxPollMs: e.int("OUTBOX_POLL_MS", 1_000, { min: 10, max: 60_000 }),
+    userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
   };
 }

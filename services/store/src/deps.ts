@@ -19,6 +19,10 @@ export interface StoreDeps {
     apiKeyTokenTtlSeconds?: number;
     /** scrypt N for new password hashes (default 2^15). */
     scryptCost?: number;
+    /** SKER_ADMIN_EMAILS, lower-cased: who may read system usage and set user budgets. */
+    adminEmails?: string[];
+    /** AI_USER_MONTHLY_BUDGET_USD. */
+    userMonthlyBudgetUsd?: number;
   };
 }
 

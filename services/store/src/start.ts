@@ -75,6 +75,8 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,
         scryptCost: config.scryptCost,
+        adminEmails: config.common.adminEmails,
+        userMonthlyBudgetUsd: config.userMonthlyBudgetUsd,
       },
     };
     const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: userAlive(deps) };

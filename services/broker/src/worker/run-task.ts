@@ -3,7 +3,9 @@ import { AppError, fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
 import type { StartTaskResponse, Task, TaskError } from "@sker/contracts/store/v1/task";
 import type { BrokerConfig } from "../config.js";
 import type { BrokerMetrics } from "../metrics.js";
-import { ProviderError, type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
+import type { Catalog } from "../models/catalog.js";
+import type { LiveProvider } from "../models/providers.js";
+import { ProviderError, type ProviderRequest, type TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
 import type { StoreTasks } from "../store-client.js";
 import type { Attempts } from "./attempts.js";
@@ -11,13 +13,15 @@ import { fitContext, toItem } from "./context.js";
 import { keepLease } from "./lease.js";
 import { progressBatcher } from "./progress.js";
 import { backoffMs, classify, Stop } from "./retry.js";
+import { route, type ModelCall } from "./route.js";
 
 export interface WorkerDeps {
   config: BrokerConfig;
   store: StoreTasks;
   queue: TaskQueue;
   bus: EventBus;
-  provider: Provider;
+  catalog: Catalog;
+  providers: Map<string, LiveProvider>;
   metrics: BrokerMetrics;
   log: Logger;
 }
@@ -35,14 +39,13 @@ async function withStoreRetry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
   }
 }
 
-/** Rejects with the abort reason as soon as the signal fires, even if `p` ignores the signal. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
+/** The task's model alias; one the models file no longer has runs on the default model. */
+const aliasOf = (task: Task, catalog: Catalog): string => (task.options?.model && catalog.has(task.options.model) ? task.options.model : catalog.defaultModel);
+
+/** Upstream context gets what the model's window leaves after the answer, at most AI_CONTEXT_TOKENS. */
+function contextBudget(task: Task, catalog: Catalog, contextTokens: number): number {
+  const room = catalog.contextWindowOf(aliasOf(task, catalog)) - (task.options?.maxTokens ?? 1024);
+  return Math.max(100, Math.min(contextTokens, room));
 }
 
 function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number): ProviderRequest {
@@ -54,7 +57,6 @@ function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number)
     prompt: task.prompt,
     target,
     context: fitContext(started.context, budgetTokens, reserved),
-    model: task.options?.model || undefined,
     temperature: task.options?.temperature,
     maxTokens: task.options?.maxTokens,
   };
@@ -76,7 +78,7 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: At
 }
 
 async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
-  const { config, store, queue, bus, provider, metrics } = deps;
+  const { config, store, bus, catalog, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
   const workerId = config.workerId;
@@ -107,35 +109,37 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts)
     return settleFailure(deps, task, type, new ProviderError("ATTEMPTS_EXHAUSTED", `no attempt finished in ${config.maxAttempts} tries`, false), log, 0);
   }
   const abort = attempts.begin(taskId);
-  const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
   const stopLease = keepLease(store, taskId, workerId, config.leaseMs, abort, log);
   const progress = progressBatcher(bus, projectId || task.projectId, taskId);
   const began = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - began) / 1e9;
   metrics.inflight.inc();
+  let calls: ModelCall[] = [];
   try {
     let first = true;
-    const result = await untilAborted(
-      provider.run(
-        requestOf(task, started, config.contextTokens),
-        (delta) => {
-          if (first) metrics.providerLatency.observe({ provider: provider.name, phase: "first_token" }, elapsed());
-          first = false;
-          progress.push(delta);
-        },
-        abort.signal,
-      ),
+    let current = "";
+    const routed = await route(
+      { catalog, providers: deps.providers, metrics, onModel: (alias) => (current = catalog.provider(alias).name) },
+      aliasOf(task, catalog),
+      requestOf(task, started, contextBudget(task, catalog, config.contextTokens)),
+      (delta) => {
+        if (first) metrics.providerLatency.observe({ provider: current, phase: "first_token" }, elapsed());
+        first = false;
+        progress.push(delta);
+      },
       abort.signal,
     );
-    metrics.providerLatency.observe({ provider: provider.name, phase: "total" }, elapsed());
+    calls = routed.calls;
+    if (!routed.ok) throw routed.error;
+    const result = routed.result;
+    metrics.providerLatency.observe({ provider: current, phase: "total" }, elapsed());
     await progress.close();
-    clearTimeout(timeout);
     // A refusal (the store will not take this output) fails the attempt like a provider error:
     // permanent ones fail the task at once. Acking it instead left the task running, to be
     // reclaimed and run again forever.
     const { applied } = await withStoreRetry(async () =>
       store.tasks.completeTask(
-        { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
+        { id: taskId, workerId, output: result.output, usage: { ...result.usage, costUsd: calls.reduce((sum, c) => sum + c.costUsd, 0) }, provider: catalog.provider(routed.alias).name, model: result.model, calls },
         { token: await token() },
       ),
     );
@@ -151,20 +155,19 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts)
     return "ack";
   } catch (err) {
     await progress.close();
-    return await settleFailure(deps, task, type, err, log, elapsed());
+    return await settleFailure(deps, task, type, err, log, elapsed(), calls);
   } finally {
-    clearTimeout(timeout);
     stopLease();
     attempts.end(taskId);
     metrics.inflight.dec();
   }
 }
 
-async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number): Promise<Settle> {
+async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number, calls: ModelCall[] = []): Promise<Settle> {
   const { config, store, queue, metrics } = deps;
   const workerId = config.workerId;
   const fail = async (error: TaskError, final: boolean) =>
-    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final }, { token: await store.serviceToken() }));
+    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final, calls }, { token: await store.serviceToken() }));
 
   if (err instanceof Stop && (err.why === "cancelled" || err.why === "lease-lost")) {
     // Cancelled: the store already says so. Lease lost: another attempt owns the task now.

@@ -21,6 +21,8 @@ export interface StackOptions {
   /** Extra gateway env (rate limits, timeouts). */
   gatewayEnv?: Record<string, string>;
   withBroker?: boolean;
+  /** Extra env for every service (models file, budgets). */
+  env?: Record<string, string>;
 }
 
 export interface Stack {
@@ -65,6 +67,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SHUTDOWN_DRAIN_DELAY_MS: "0",
     SKER_ADMIN_EMAILS: "admin@example.com",
     OUTBOX_POLL_MS: "200",
+    ...opts.env,
   };
 
   const cleanups: (() => Promise<unknown>)[] = [];

@@ -26,6 +26,8 @@ export interface UsersTable {
   settings: Json;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** An admin's override of AI_USER_MONTHLY_BUDGET_USD; null: the default applies. */
+  ai_monthly_budget_usd: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One row per refresh token; a family is one login's chain of rotations. */
@@ -152,6 +154,41 @@ export interface TasksTable {
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   updated_at: Timestamp;
+  /** Every provider call of every attempt (ModelCall in REST form), appended as attempts end. */
+  calls: ColumnType<StoredCall[], string | undefined, string>;
+  /** What all its calls cost, USD. */
+  cost_usd: Generated<number>;
+  /** Held against the budgets while the task is queued or running. */
+  estimated_cost_usd: Generated<number>;
+}
+
+export interface StoredCall {
+  alias: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  outcome: string;
+  message: string;
+  durationMs: number;
+  at: string;
+}
+
+/** One row per provider call that used tokens: the money record. */
+export interface UsageLedgerTable {
+  id: Generated<string>;
+  project_id: string;
+  user_id: string;
+  task_id: string;
+  alias: string;
+  provider: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  outcome: string;
+  at: ColumnType<Date, Date | undefined, never>;
 }
 
 /** The outbox: written in the same transaction as the change it describes. */
@@ -176,6 +213,7 @@ export interface Database {
   connections: ConnectionsTable;
   tasks: TasksTable;
   events: EventsTable;
+  usage_ledger: UsageLedgerTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

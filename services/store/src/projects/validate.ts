@@ -2,6 +2,7 @@ import { invalid } from "@sker/kit";
 import type { CreateProjectRequest, UpdateProjectRequest } from "@sker/contracts/store/v1/project";
 import { parseEnum } from "../shared/enum.js";
 import { PROJECT_STATUS } from "./map.js";
+import { checkAiSettings } from "../usage/settings.js";
 
 const LIMITS = { name: 200, description: 5_000, jsonBytes: 1024 * 1024 };
 
@@ -23,12 +24,17 @@ function json(field: string, value: Record<string, unknown>): string {
   return s;
 }
 
+function checked(settings: Record<string, unknown>): Record<string, unknown> {
+  checkAiSettings(settings);
+  return settings;
+}
+
 export function checkCreate(req: CreateProjectRequest) {
   return {
     name: name(req.name ?? ""),
     description: description(req.description ?? ""),
     canvas_data: json("canvasData", req.canvasData ?? {}),
-    settings: json("settings", req.settings ?? {}),
+    settings: json("settings", checked(req.settings ?? {})),
   };
 }
 
@@ -39,6 +45,6 @@ export function checkUpdate(req: UpdateProjectRequest) {
   const status = parseEnum<"active" | "archived">("status", req.status, PROJECT_STATUS);
   if (status) patch.status = status;
   if (req.canvasData !== undefined) patch.canvas_data = json("canvasData", req.canvasData);
-  if (req.settings !== undefined) patch.settings = json("settings", req.settings);
+  if (req.settings !== undefined) patch.settings = json("settings", checked(req.settings));
   return patch;
 }

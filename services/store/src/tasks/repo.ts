@@ -34,6 +34,7 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string): Promi
       options: JSON.stringify(t.options),
       created_by: userId,
       idempotency_key: t.idempotencyKey,
+      estimated_cost_usd: t.estimatedCostUsd,
       created_at: nowMs,
       updated_at: nowMs,
       enqueued_at: nowMs,

@@ -7,6 +7,8 @@ import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
+import { admitOrRefuse } from "../usage/budget.js";
+import { recordCalls } from "../usage/ledger.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
@@ -79,6 +81,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
+        await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd);
         const task = await insertTask(trx, input, userId);
         if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
         return task;
@@ -178,6 +181,11 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
         // applied=false with the task as it is, and the worker drops its message.
         if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[] };
+        const spent = await recordCalls(trx, task, input.calls);
+        // With calls, usage is what every call of the task spent; an older broker reports the last only.
+        const usage = input.calls.length
+          ? { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens }
+          : input.usage;
         let applied;
         try {
           applied = await applyOutput(trx, task, output);
@@ -188,7 +196,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         const row = await setTask(trx, task.id, {
           status: "completed",
           result: JSON.stringify(output),
-          ...input.usage,
+          ...usage,
           provider: input.provider,
           model: input.model,
           result_node_id: applied.resultNodeId,
@@ -214,6 +222,9 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // A finished task stays as it is; so does one leased by another worker.
         const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
         if (stale) return { task, wrote: false };
+        const spent = await recordCalls(trx, task, input.calls);
+        if (spent.inputTokens || spent.outputTokens)
+          await setTask(trx, task.id, { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens });
         if (input.final) return { task: await failTx(trx, task, input.code, input.message), wrote: true };
         const row = await setTask(trx, task.id, {
           status: "queued",

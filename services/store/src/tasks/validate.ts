@@ -4,6 +4,7 @@ import type {
   CreateTaskRequest,
   FailTaskRequest,
   ListTasksRequest,
+  ModelCall,
   ReclaimTasksRequest,
   RenewLeaseRequest,
   StartTaskRequest,
@@ -60,6 +61,8 @@ export interface NewTaskInput {
   options: StoredOptions;
   priority: TaskPriority;
   idempotencyKey: string | null;
+  /** The broker's estimate, reserved against the budgets while the task is active. */
+  estimatedCostUsd: number;
 }
 
 export function checkCreate(req: CreateTaskRequest): NewTaskInput {
@@ -83,7 +86,26 @@ export function checkCreate(req: CreateTaskRequest): NewTaskInput {
     options: options(req.options),
     priority: parseEnum<TaskPriority>("priority", req.priority, TASK_PRIORITY) ?? "normal",
     idempotencyKey: key || null,
+    estimatedCostUsd: cost("estimatedCostUsd", req.estimatedCostUsd),
   };
+}
+
+function cost(field: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0 || v > 1e9) throw invalid(field, "must be an amount in USD, 0 or more");
+  return v;
+}
+
+const MAX_CALLS = 100;
+
+function calls(list: ModelCall[]): ModelCall[] {
+  if (list.length > MAX_CALLS) throw invalid("calls", `at most ${MAX_CALLS} per attempt`);
+  list.forEach((c, i) => {
+    if (!c.alias || !c.outcome) throw invalid(`calls[${i}]`, "needs alias and outcome");
+    cost(`calls[${i}].costUsd`, c.costUsd);
+    for (const k of ["inputTokens", "outputTokens", "durationMs"] as const)
+      if (!Number.isInteger(c[k]) || c[k] < 0) throw invalid(`calls[${i}].${k}`, "must be a non-negative integer");
+  });
+  return list;
 }
 
 export interface TaskFilter {
@@ -133,6 +155,7 @@ export function checkComplete(req: CompleteTaskRequest) {
     usage: usage(req.usage),
     provider: label("provider", req.provider),
     model: label("model", req.model),
+    calls: calls(req.calls),
   };
 }
 
@@ -142,7 +165,7 @@ export function checkFail(req: FailTaskRequest) {
   if (code.length > TASK_LIMITS.errorCode) throw invalid("error.code", `must be at most ${TASK_LIMITS.errorCode} characters`);
   // A provider's message can be long; keep the start rather than refuse the failure.
   const message = (req.error?.message ?? "").slice(0, TASK_LIMITS.errorMessage);
-  return { id: parseId("id", req.id), workerId: workerId(req.workerId, { required: false }), code, message, final: req.final };
+  return { id: parseId("id", req.id), workerId: workerId(req.workerId, { required: false }), code, message, final: req.final, calls: calls(req.calls) };
 }
 
 export function checkReclaim(req: ReclaimTasksRequest): { queuedAfterMs: number; limit: number } {

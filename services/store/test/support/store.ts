@@ -26,6 +26,7 @@ import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
+import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
 import { startStore, type RunningStore } from "../../src/start.js";
 import { createTestDb, type Driver, type TestDb } from "./db.js";
@@ -71,6 +72,7 @@ export type StoreClients = {
   connections: TestClient<typeof ConnectionServiceService>;
   tasks: TestClient<typeof TaskServiceService>;
   events: TestClient<typeof EventServiceService>;
+  usage: TestClient<typeof UsageServiceService>;
 };
 
 type AnyDef = Record<string, { requestDeserialize: (b: Buffer) => unknown; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; path: string }>;
@@ -150,6 +152,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     connections: client(ConnectionServiceService),
     tasks: client(TaskServiceService),
     events: client(EventServiceService),
+    usage: client(UsageServiceService),
   };
   const tokens = new Tokens(config.common);
   const serviceToken = (name = "gateway") => new Tokens(config.common).service(name);

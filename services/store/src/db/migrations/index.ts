@@ -1,10 +1,12 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_millisecond_timestamps.js";
+import * as m0008 from "./0008_usage_ledger.js";
 
 // Listed statically (not read from disk) so the same list works from src under vitest and from
 // dist in production. New migrations: add a file 000N_name.ts and a line here; never edit old ones.
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
   "0002_millisecond_timestamps": m0002,
+  "0008_usage_ledger": m0008,
 };

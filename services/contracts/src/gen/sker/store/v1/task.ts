@@ -264,6 +264,25 @@ export interface TaskError {
 export interface TaskUsage {
   inputTokens: number;
   outputTokens: number;
+  /** USD at the models file's prices when the calls were made (every call of the task). */
+  costUsd: number;
+}
+
+/**
+ * One provider call of a task: the model alias asked, the provider and its model id, what it
+ * spent and how it ended ("ok", an error code, or CIRCUIT_OPEN when it was skipped).
+ */
+export interface ModelCall {
+  alias: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  outcome: string;
+  message: string;
+  durationMs: number;
+  at?: Date | undefined;
 }
 
 export interface Task {
@@ -286,7 +305,11 @@ export interface Task {
   createdBy: string;
   createdAt?: Date | undefined;
   startedAt?: Date | undefined;
-  completedAt?: Date | undefined;
+  completedAt?:
+    | Date
+    | undefined;
+  /** Every provider call of every attempt, in order (fallbacks included). */
+  calls: ModelCall[];
 }
 
 /**
@@ -313,6 +336,11 @@ export interface CreateTaskRequest {
   priority: TaskPriority;
   /** Unique per user: the same key answers the first task. */
   idempotencyKey: string;
+  /**
+   * Set by the broker: what the task may cost at its model's prices, reserved against the
+   * project's and the user's budgets until the task ends.
+   */
+  estimatedCostUsd: number;
 }
 
 export interface CreateTaskResponse {
@@ -385,6 +413,11 @@ export interface CompleteTaskRequest {
   usage?: TaskUsage | undefined;
   provider: string;
   model: string;
+  /**
+   * This attempt's provider calls; those that used tokens become usage ledger rows in the
+   * same transaction.
+   */
+  calls: ModelCall[];
 }
 
 export interface CompleteTaskResponse {
@@ -400,6 +433,8 @@ export interface FailTaskRequest {
   workerId: string;
   error?: TaskError | undefined;
   final: boolean;
+  /** As in CompleteTaskRequest: a failed attempt still pays for what it streamed. */
+  calls: ModelCall[];
 }
 
 export interface FailTaskResponse {
@@ -615,7 +650,7 @@ export const TaskError: MessageFns<TaskError> = {
 };
 
 function createBaseTaskUsage(): TaskUsage {
-  return { inputTokens: 0, outputTokens: 0 };
+  return { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 }
 
 export const TaskUsage: MessageFns<TaskUsage> = {
@@ -625,6 +660,9 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     }
     if (message.outputTokens !== 0) {
       writer.uint32(16).int32(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      writer.uint32(25).double(message.costUsd);
     }
     return writer;
   },
@@ -658,6 +696,14 @@ export const TaskUsage: MessageFns<TaskUsage> = {
             message.outputTokens = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.costUsd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -682,6 +728,11 @@ export const TaskUsage: MessageFns<TaskUsage> = {
         : isSet(object.output_tokens)
         ? globalThis.Number(object.output_tokens)
         : 0,
+      costUsd: isSet(object.costUsd)
+        ? globalThis.Number(object.costUsd)
+        : isSet(object.cost_usd)
+        ? globalThis.Number(object.cost_usd)
+        : 0,
     };
   },
 
@@ -693,6 +744,9 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     if (message.outputTokens !== 0) {
       obj.outputTokens = Math.round(message.outputTokens);
     }
+    if (message.costUsd !== 0) {
+      obj.costUsd = floatToJson(message.costUsd);
+    }
     return obj;
   },
 
@@ -703,6 +757,247 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     const message = createBaseTaskUsage();
     message.inputTokens = object.inputTokens ?? 0;
     message.outputTokens = object.outputTokens ?? 0;
+    message.costUsd = object.costUsd ?? 0;
+    return message;
+  },
+};
+
+function createBaseModelCall(): ModelCall {
+  return {
+    alias: "",
+    provider: "",
+    model: "",
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    outcome: "",
+    message: "",
+    durationMs: 0,
+    at: undefined,
+  };
+}
+
+export const ModelCall: MessageFns<ModelCall> = {
+  encode(message: ModelCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alias !== "") {
+      writer.uint32(10).string(message.alias);
+    }
+    if (message.provider !== "") {
+      writer.uint32(18).string(message.provider);
+    }
+    if (message.model !== "") {
+      writer.uint32(26).string(message.model);
+    }
+    if (message.inputTokens !== 0) {
+      writer.uint32(32).int32(message.inputTokens);
+    }
+    if (message.outputTokens !== 0) {
+      writer.uint32(40).int32(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      writer.uint32(49).double(message.costUsd);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(58).string(message.outcome);
+    }
+    if (message.message !== "") {
+      writer.uint32(66).string(message.message);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(72).int32(message.durationMs);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alias = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inputTokens = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.outputTokens = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.costUsd = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.durationMs = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelCall {
+    return {
+      alias: isSet(object.alias) ? globalThis.String(object.alias) : "",
+      provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputTokens: isSet(object.inputTokens)
+        ? globalThis.Number(object.inputTokens)
+        : isSet(object.input_tokens)
+        ? globalThis.Number(object.input_tokens)
+        : 0,
+      outputTokens: isSet(object.outputTokens)
+        ? globalThis.Number(object.outputTokens)
+        : isSet(object.output_tokens)
+        ? globalThis.Number(object.output_tokens)
+        : 0,
+      costUsd: isSet(object.costUsd)
+        ? globalThis.Number(object.costUsd)
+        : isSet(object.cost_usd)
+        ? globalThis.Number(object.cost_usd)
+        : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: ModelCall): unknown {
+    const obj: any = {};
+    if (message.alias !== "") {
+      obj.alias = message.alias;
+    }
+    if (message.provider !== "") {
+      obj.provider = message.provider;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputTokens !== 0) {
+      obj.inputTokens = Math.round(message.inputTokens);
+    }
+    if (message.outputTokens !== 0) {
+      obj.outputTokens = Math.round(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      obj.costUsd = floatToJson(message.costUsd);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModelCall>, I>>(base?: I): ModelCall {
+    return ModelCall.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModelCall>, I>>(object: I): ModelCall {
+    const message = createBaseModelCall();
+    message.alias = object.alias ?? "";
+    message.provider = object.provider ?? "";
+    message.model = object.model ?? "";
+    message.inputTokens = object.inputTokens ?? 0;
+    message.outputTokens = object.outputTokens ?? 0;
+    message.costUsd = object.costUsd ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.message = object.message ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.at = object.at ?? undefined;
     return message;
   },
 };
@@ -729,6 +1024,7 @@ function createBaseTask(): Task {
     createdAt: undefined,
     startedAt: undefined,
     completedAt: undefined,
+    calls: [],
   };
 }
 
@@ -793,6 +1089,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.completedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(162).fork()).join();
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(170).fork()).join();
     }
     return writer;
   },
@@ -970,6 +1269,14 @@ export const Task: MessageFns<Task> = {
             message.completedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1036,6 +1343,9 @@ export const Task: MessageFns<Task> = {
         : isSet(object.completed_at)
         ? fromJsonTimestamp(object.completed_at)
         : undefined,
+      calls: globalThis.Array.isArray(object?.calls)
+        ? object.calls.map((e: any) => ModelCall.fromJSON(e))
+        : [],
     };
   },
 
@@ -1101,6 +1411,9 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       obj.completedAt = message.completedAt.toISOString();
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -1135,6 +1448,7 @@ export const Task: MessageFns<Task> = {
     message.createdAt = object.createdAt ?? undefined;
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1302,6 +1616,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     options: undefined,
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
+    estimatedCostUsd: 0,
   };
 }
 
@@ -1330,6 +1645,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
+    }
+    if (message.estimatedCostUsd !== 0) {
+      writer.uint32(73).double(message.estimatedCostUsd);
     }
     return writer;
   },
@@ -1411,6 +1729,14 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.estimatedCostUsd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1449,6 +1775,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      estimatedCostUsd: isSet(object.estimatedCostUsd)
+        ? globalThis.Number(object.estimatedCostUsd)
+        : isSet(object.estimated_cost_usd)
+        ? globalThis.Number(object.estimated_cost_usd)
+        : 0,
     };
   },
 
@@ -1478,6 +1809,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.estimatedCostUsd !== 0) {
+      obj.estimatedCostUsd = floatToJson(message.estimatedCostUsd);
+    }
     return obj;
   },
 
@@ -1496,6 +1830,7 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
       : undefined;
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.estimatedCostUsd = object.estimatedCostUsd ?? 0;
     return message;
   },
 };
@@ -2470,7 +2805,7 @@ export const RenewLeaseResponse: MessageFns<RenewLeaseResponse> = {
 };
 
 function createBaseCompleteTaskRequest(): CompleteTaskRequest {
-  return { id: "", workerId: "", output: undefined, usage: undefined, provider: "", model: "" };
+  return { id: "", workerId: "", output: undefined, usage: undefined, provider: "", model: "", calls: [] };
 }
 
 export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
@@ -2492,6 +2827,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     }
     if (message.model !== "") {
       writer.uint32(50).string(message.model);
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2557,6 +2895,14 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
             message.model = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2581,6 +2927,7 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
       usage: isSet(object.usage) ? TaskUsage.fromJSON(object.usage) : undefined,
       provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
       model: isSet(object.model) ? globalThis.String(object.model) : "",
+      calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => ModelCall.fromJSON(e)) : [],
     };
   },
 
@@ -2604,6 +2951,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     if (message.model !== "") {
       obj.model = message.model;
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -2622,6 +2972,7 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
       : undefined;
     message.provider = object.provider ?? "";
     message.model = object.model ?? "";
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2712,7 +3063,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
 };
 
 function createBaseFailTaskRequest(): FailTaskRequest {
-  return { id: "", workerId: "", error: undefined, final: false };
+  return { id: "", workerId: "", error: undefined, final: false, calls: [] };
 }
 
 export const FailTaskRequest: MessageFns<FailTaskRequest> = {
@@ -2728,6 +3079,9 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
     }
     if (message.final !== false) {
       writer.uint32(32).bool(message.final);
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2777,6 +3131,14 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
             message.final = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2799,6 +3161,7 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
         : "",
       error: isSet(object.error) ? TaskError.fromJSON(object.error) : undefined,
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => ModelCall.fromJSON(e)) : [],
     };
   },
 
@@ -2816,6 +3179,9 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -2830,6 +3196,7 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
       ? TaskError.fromPartial(object.error)
       : undefined;
     message.final = object.final ?? false;
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
