@@ -11,6 +11,7 @@ fi
 bash scripts/check-contracts.sh || fail "contracts check failed (run make proto and commit)"
 npx tsc --build || fail "build failed"
 bash scripts/services.sh || fail "could not start PostgreSQL, Redis or RabbitMQ"
+bash scripts/tools.sh || fail "could not install the chart renderer or Prometheus (see above)"
 
 report=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"

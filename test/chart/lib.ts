@@ -107,6 +107,11 @@ export function findRenderer(): Renderer | null {
 
 // ---------- Kubernetes schemas ----------
 
+const CRD_PACKAGES: Record<string, string> = {
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+  "keda.sh": "@kubernetes-models/keda",
+};
+
 /** Validates one manifest against the official schema of its apiVersion/kind; returns problems. */
 export async function k8sProblems(doc: Obj): Promise<string[]> {
   const { apiVersion, kind } = doc;
@@ -114,7 +119,10 @@ export async function k8sProblems(doc: Obj): Promise<string[]> {
   // Core kinds live in kubernetes-models/v1, the others in kubernetes-models/<group>/<version>.
   let mod: Obj;
   try {
-    const specifier = `kubernetes-models/${apiVersion}`;
+    // Custom resources the chart renders come from their own model packages.
+    const group = apiVersion.split("/")[0];
+    const pkg = CRD_PACKAGES[group] ?? "kubernetes-models";
+    const specifier = `${pkg}/${apiVersion}`;
     mod = await import(/* @vite-ignore */ specifier);
   } catch {
     return [`unknown apiVersion ${apiVersion}`];

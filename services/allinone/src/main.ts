@@ -1,7 +1,7 @@
 // `make run`: the three services in one process, on the embedded defaults unless DATABASE_URL,
 // REDIS_URL or RABBITMQ_URL say otherwise. They still talk to each other over real gRPC on
 // loopback, so this is the same code path as `make up`, minus the process boundaries.
-import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
+import { createLogger, loadDotEnv, onShutdown, resolveSeedAliases, startTelemetry } from "@sker/kit";
 import { loadStoreConfig, startStore } from "@sker/store";
 import { loadBrokerConfig, startBroker } from "@sker/broker";
 import { loadGatewayConfig, startGateway } from "@sker/gateway";
@@ -9,7 +9,9 @@ import { loadGatewayConfig, startGateway } from "@sker/gateway";
 const log = createLogger("allinone");
 
 async function main(): Promise<void> {
-  const env = { ...process.env };
+  // .env and the seed's aliases first, so the defaults below never contradict STORE_SERVICE_URL.
+  loadDotEnv();
+  const env = resolveSeedAliases(process.env);
   // Each service finds the others on loopback unless told otherwise.
   env.STORE_ADDR ??= `127.0.0.1:${env.STORE_PORT ?? 3001}`;
   env.BROKER_ADDR ??= `127.0.0.1:${env.BROKER_PORT ?? 3002}`;

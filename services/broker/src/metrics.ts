@@ -14,6 +14,7 @@ export function brokerMetrics(queue: () => TaskQueue | undefined) {
     retries: new Counter({ name: "broker_task_retries_total", help: "Attempts sent back through a delay queue", labelNames: ["type", "code"], registers }),
     deadLetters: new Counter({ name: "broker_dead_letters_total", help: "Tasks failed for good and dead-lettered", labelNames: ["type", "code"], registers }),
     providerLatency: new Histogram({ name: "broker_provider_seconds", help: "Provider call time, to the first token and to the end", labelNames: ["provider", "phase"], buckets: seconds, registers }),
+    providerFailures: new Counter({ name: "broker_provider_failures_total", help: "Attempts that ended in an error (provider, timeout or refused output), by provider", labelNames: ["provider"], registers }),
     tokens: new Counter({ name: "broker_tokens_total", help: "Tokens used, by provider and direction", labelNames: ["provider", "direction"], registers }),
     modelTokens: new Counter({ name: "broker_model_tokens_total", help: "Tokens spent per model alias and provider (every attempt, failed ones too)", labelNames: ["provider", "model", "direction"], registers }),
     modelCost: new Counter({ name: "broker_model_cost_usd_total", help: "Cost in USD at the models file's prices, per model alias and provider", labelNames: ["provider", "model"], registers }),

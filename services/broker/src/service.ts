@@ -4,6 +4,7 @@ import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
 import { estimateCost } from "./models/estimate.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
+import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
 
@@ -34,6 +35,8 @@ async function projectModel(deps: ServiceDeps, projectId: string, ctx: CallConte
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
   return {
+    ...runHandlers(store, queue),
+
     async submitTask(req, ctx) {
       validateSubmit(req);
       const { catalog } = deps;

@@ -38,6 +38,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
   const catalog = new Catalog(config.models);
   const providers = liveProviders(config.models, config.localTokenDelayMs, metrics, overrides.provider);
+  // Zero from the start, so a failure rate reads 0 rather than no data before the first failure.
+  for (const name of providers.keys()) metrics.providerFailures.inc({ provider: name }, 0);
 
   const worker = config.workers ? await startWorker({ config, store, queue, bus, catalog, providers, metrics, log }) : undefined;
   const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;

@@ -1,48 +1,40 @@
-import { invalid } from "@sker/kit";
-import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
+import { fromProtoEnum, invalid, isUuid } from "@sker/kit";
+import { ENUMS } from "@sker/contracts/enums";
+import { LIMITS } from "@sker/contracts/limits";
+import { taskRuleProblem } from "@sker/contracts/task-rules";
 import type { SubmitTaskRequest } from "@sker/contracts/broker/v1/broker";
 
 // SubmitTask's input rules (DESIGN §3), checked before the store is asked, so a bad request
-// costs no store call and its error names the field. The store checks them again.
+// costs no store call and its error names the field. The store checks the same rules again;
+// both read their values from the contracts' limits.
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TYPES = new Set<string>([TaskType.TASK_TYPE_GENERATE, TaskType.TASK_TYPE_OPTIMIZE, TaskType.TASK_TYPE_EXPAND, TaskType.TASK_TYPE_FUSION, TaskType.TASK_TYPE_ANALYZE]);
-const PRIORITIES = new Set<string>([TaskPriority.TASK_PRIORITY_UNSPECIFIED, TaskPriority.TASK_PRIORITY_LOW, TaskPriority.TASK_PRIORITY_NORMAL, TaskPriority.TASK_PRIORITY_HIGH, TaskPriority.TASK_PRIORITY_URGENT]);
-export const MAX_PROMPT = 20_000;
-export const MAX_SOURCES = 100;
+const T = LIMITS.task;
 
 function uuid(field: string, value: string): void {
-  if (!UUID.test(value)) throw invalid(field, "must be a UUID");
+  if (!isUuid(value)) throw invalid(field, "must be a UUID");
 }
 
 export function validateSubmit(req: SubmitTaskRequest): void {
   if (!req.projectId) throw invalid("projectId", "is required");
   uuid("projectId", req.projectId);
-  if (!TYPES.has(req.type)) throw invalid("type", "must be one of generate, optimize, expand, fusion, analyze");
-  if (!PRIORITIES.has(req.priority)) throw invalid("priority", "must be one of low, normal, high, urgent");
+  const type = fromProtoEnum<string>(req.type, "TASK_TYPE_");
+  if (!type || !ENUMS.taskType.includes(type)) throw invalid("type", `must be one of ${ENUMS.taskType.join(", ")}`);
+  const priority = fromProtoEnum<string>(req.priority, "TASK_PRIORITY_");
+  if (req.priority !== "TASK_PRIORITY_UNSPECIFIED" && !(priority && ENUMS.priority.includes(priority)))
+    throw invalid("priority", `must be one of ${ENUMS.priority.join(", ")}`);
   if (req.nodeId) uuid("nodeId", req.nodeId);
   req.sourceNodeIds.forEach((id, i) => uuid(`sourceNodeIds[${i}]`, id));
-  if (req.sourceNodeIds.length > MAX_SOURCES) throw invalid("sourceNodeIds", `at most ${MAX_SOURCES} nodes`);
-  if (req.prompt.length > MAX_PROMPT) throw invalid("prompt", `at most ${MAX_PROMPT} characters`);
-  switch (req.type) {
-    case TaskType.TASK_TYPE_GENERATE:
-      if (!req.prompt.trim()) throw invalid("prompt", "is required for generate");
-      break;
-    case TaskType.TASK_TYPE_OPTIMIZE:
-    case TaskType.TASK_TYPE_ANALYZE:
-    case TaskType.TASK_TYPE_EXPAND:
-      if (!req.nodeId) throw invalid("nodeId", `is required for ${req.type.replace("TASK_TYPE_", "").toLowerCase()}`);
-      break;
-    case TaskType.TASK_TYPE_FUSION:
-      if (new Set(req.sourceNodeIds.map((s) => s.toLowerCase())).size < 2) throw invalid("sourceNodeIds", "fusion needs at least 2 distinct nodes");
-      break;
-  }
+  if (req.sourceNodeIds.length > T.sourceNodeIds) throw invalid("sourceNodeIds", `must have at most ${T.sourceNodeIds} ids`);
+  if (req.prompt.length > T.prompt) throw invalid("prompt", `must be at most ${T.prompt} characters`);
+  const problem = taskRuleProblem({ type, nodeId: req.nodeId, sourceNodeIds: req.sourceNodeIds, prompt: req.prompt });
+  if (problem) throw invalid(problem.field, problem.message);
   const o = req.options;
   if (o) {
-    if (o.model.length > 100) throw invalid("options.model", "at most 100 characters");
-    if (o.temperature !== undefined && !(o.temperature >= 0 && o.temperature <= 2)) throw invalid("options.temperature", "must be between 0 and 2");
-    if (o.maxTokens !== undefined && !(Number.isInteger(o.maxTokens) && o.maxTokens >= 1 && o.maxTokens <= 32_000))
-      throw invalid("options.maxTokens", "must be an integer between 1 and 32000");
+    if (o.model.length > T.model) throw invalid("options.model", `must be at most ${T.model} characters`);
+    if (o.temperature !== undefined && !(o.temperature >= 0 && o.temperature <= T.temperatureMax))
+      throw invalid("options.temperature", `must be between 0 and ${T.temperatureMax}`);
+    if (o.maxTokens !== undefined && !(Number.isInteger(o.maxTokens) && o.maxTokens >= 1 && o.maxTokens <= T.maxTokens))
+      throw invalid("options.maxTokens", `must be an integer from 1 to ${T.maxTokens}`);
   }
-  if (req.idempotencyKey.length > 200) throw invalid("idempotencyKey", "at most 200 characters");
+  if (req.idempotencyKey.length > T.idempotencyKey) throw invalid("idempotencyKey", `must be at most ${T.idempotencyKey} characters`);
 }

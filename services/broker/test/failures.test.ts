@@ -33,6 +33,11 @@ async function submit(prompt: string) {
   return { id: task!.id, user };
 }
 
+const providerFailures = async () => {
+  const text = await (await fetch(`http://127.0.0.1:${await h.brokerMetricsPort()}/metrics`)).text();
+  return Number(/^broker_provider_failures_total\{[^}]*provider="openai"[^}]*\} (\d+)$/m.exec(text)?.[1]);
+};
+
 const calls = (prompt: string) => llm.requests.filter((r) => JSON.stringify(r.body).includes(prompt));
 
 describe("provider failures", () => {
@@ -105,10 +110,12 @@ describe("provider failures", () => {
     expect((await h.versionsPerTask([id])).get(id)).toBe(1);
   });
 
-  it("fails a 400 at once, without retrying", async () => {
+  it("fails a 400 at once, without retrying, and counts one provider failure", async () => {
+    const failuresBefore = await providerFailures();
     llm.script({ kind: "error", status: 400 });
     const { id } = await submit("bad-request-400");
     await h.waitForStatus(id, "failed");
+    expect(await providerFailures()).toBe(failuresBefore + 1);
     const task = await h.task(id);
     expect(task.attempts).toBe(1);
     expect(task.error!.code).toBe("PROVIDER_HTTP_400");

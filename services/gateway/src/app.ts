@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
+import { cleanTextPlugin } from "./plugins/clean-text.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
 import { openapiPlugin } from "./plugins/openapi.js";
@@ -14,6 +15,7 @@ import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
+import { runRoutes } from "./routes/runs.js";
 import { modelRoutes } from "./routes/models.js";
 import { usageRoutes } from "./routes/usage.js";
 import { systemRoutes } from "./routes/system.js";
@@ -41,7 +43,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   });
   app.decorate("deps", deps);
 
-  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n));
+  const hub = new ProjectHub(deps.bus, deps.log, (n) => app.wsMetrics?.watchedProjects.set(n), deps.config.ws.seqCheckMs);
   app.addHook("onReady", async () => hub.start());
   app.addHook("onClose", async () => hub.close());
 
@@ -52,6 +54,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
+  await app.register(cleanTextPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
@@ -71,6 +74,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
+      await api.register(runRoutes);
       await api.register(modelRoutes);
       await api.register(usageRoutes);
       await api.register(systemRoutes, { prefix: "/system" });

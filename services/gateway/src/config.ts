@@ -10,6 +10,8 @@ export interface GatewayConfig extends CommonConfig {
   grpcDeadlineMs: number;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  /** The longest a Redis command may hold a request (rate limits). */
+  redisCommandTimeoutMs: number;
   rabbitmqUrl: string | undefined;
   eventsExchange: string;
   corsOrigins: string[];
@@ -27,6 +29,8 @@ export interface GatewayConfig extends CommonConfig {
   };
   ws: {
     pingIntervalMs: number;
+    /** How often each watched project's latest seq is compared with what its sockets have. */
+    seqCheckMs: number;
     authTimeoutMs: number;
     /** A socket whose unsent bytes exceed this is closed (1013): a client that does not read. */
     maxBufferedBytes: number;
@@ -54,6 +58,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     grpcDeadlineMs: e.int("GRPC_DEADLINE_MS", 5000, { min: 50, max: 600_000 }),
     redisUrl: e.url("REDIS_URL", ["redis", "rediss"]),
     redisKeyPrefix: e.str("REDIS_KEY_PREFIX", "sker:"),
+    redisCommandTimeoutMs: e.int("REDIS_COMMAND_TIMEOUT_MS", 250, { min: 10, max: 10_000 }),
     rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
     corsOrigins: e.list("CORS_ORIGINS"),
@@ -67,6 +72,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     },
     ws: {
       pingIntervalMs: e.int("WS_PING_INTERVAL_MS", 30_000, { min: 100, max: 600_000 }),
+      seqCheckMs: e.int("WS_SEQ_CHECK_MS", 5_000, { min: 100, max: 600_000 }),
       authTimeoutMs: e.int("WS_AUTH_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
       maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
     },

@@ -9,16 +9,34 @@ export { loadGatewayConfig, type GatewayConfig } from "./config.js";
 export { buildApp } from "./app.js";
 
 /**
- * Everything wired and listening. shutdown(): /ready turns 503 at once, the server stops
- * accepting, in-flight requests finish, sockets close with 1001, then the clients and
- * connections close.
+ * Redis on the request path fails fast: no offline queue (a command while disconnected is
+ * refused at once instead of waiting for a reconnect) and a short command timeout (a Redis
+ * that hangs costs at most REDIS_COMMAND_TIMEOUT_MS); it reconnects in the background.
+ */
+function redisClient(url: string, commandTimeoutMs: number): Redis {
+  return new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    commandTimeout: commandTimeoutMs,
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+  });
+}
+
+/**
+ * Everything wired and listening. shutdown(): /ready turns 503 at once while the gateway keeps
+ * serving for SHUTDOWN_DRAIN_DELAY_MS (load balancers see it leave before it stops accepting),
+ * then the server stops accepting, in-flight requests finish, sockets close with 1001, then the
+ * clients and connections close.
  */
 export async function startGateway(config: GatewayConfig): Promise<{ port: number; shutdown(): Promise<void> }> {
   const log = createLogger("gateway", config.logLevel);
   const metrics = createMetrics("gateway");
   const clients = createClients({ storeAddr: config.storeAddr, brokerAddr: config.brokerAddr, deadlineMs: config.grpcDeadlineMs, metrics });
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true }) : undefined;
-  redis?.on("error", (err) => log.warn({ err: err.message }, "redis error"));
+  const redis = config.redisUrl ? redisClient(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
+  // Outages are logged once by the rate limiter (fallback-store.ts); the client repeats them.
+  redis?.on("error", () => {});
   const bus = await createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
   const deps: GatewayDeps = { config, clients, tokens: new Tokens(config), metrics, log, redis, bus, state: { draining: false, startedAt: Date.now() } };
 
@@ -32,6 +50,7 @@ export async function startGateway(config: GatewayConfig): Promise<{ port: numbe
   const shutdown = () =>
     (closing ??= (async () => {
       deps.state.draining = true;
+      await new Promise((r) => setTimeout(r, config.drainDelayMs));
       await app.close();
       await bus.close().catch(() => {});
       redis?.disconnect();

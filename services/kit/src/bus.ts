@@ -15,8 +15,12 @@ export interface BusEvent {
 export interface EventBus {
   /** Resolves once the event is safely with the bus (RabbitMQ: publisher confirm). */
   publish(event: BusEvent): Promise<void>;
-  /** A consumer that receives the events of the projects it watches. */
-  subscribe(onEvent: (event: BusEvent) => void): Promise<EventSubscription>;
+  /**
+   * A consumer that receives the events of the projects it watches. `onAttached` runs each time
+   * its queue and bindings are (re)made on a connection: events published while it was detached
+   * never reach it, so the subscriber must catch up from the source of truth then.
+   */
+  subscribe(onEvent: (event: BusEvent) => void, hooks?: { onAttached?: () => void }): Promise<EventSubscription>;
   close(): Promise<void>;
 }
 

@@ -1,19 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigError } from "./config-error.js";
+import { loadDotEnv, resolveSeedAliases } from "./env.js";
 
-// One way to read the environment: each service declares its config once with these
-// readers and parses it at start; a bad or missing variable throws a ConfigError naming it.
-export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
-    super(`config: ${variable} ${problem}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
-export function envReader(env: Env = process.env) {
+// One way to read the environment: each service declares its config once with these
+// readers and parses it at start; a bad or missing variable throws a ConfigError naming it.
+// The process's own environment is completed from .env first (never overridden by it), and
+// the seed's variable names are read as aliases of ours (env.ts).
+export function envReader(given: Env = process.env) {
+  if (given === process.env) loadDotEnv(given);
+  const env = resolveSeedAliases(given);
   const raw = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === "" ? undefined : v.trim();
@@ -101,7 +102,8 @@ export function commonConfig(env: Env = process.env): CommonConfig {
   const dataDir = e.str("SKER_DATA_DIR", ".sker");
   const given = e.optional("JWT_SECRET");
   if (given === undefined && production) throw new ConfigError("JWT_SECRET", "is required when NODE_ENV=production");
-  if (production && /change|secret|example|default/i.test(given!))
+  // Placeholders, and the fixed dev key k8s/secrets.yaml ships for local clusters.
+  if (production && /change|secret|example|default|dev-cluster-only/i.test(given!))
     throw new ConfigError("JWT_SECRET", "looks like a placeholder; set a random secret in production");
   const jwtSecret = given ?? devSecret(dataDir);
   if (jwtSecret.length < 32) throw new ConfigError("JWT_SECRET", "must be at least 32 characters");

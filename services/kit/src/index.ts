@@ -1,4 +1,5 @@
 export * from "./config.js";
+export { loadDotEnv, resolveSeedAliases } from "./env.js";
 export * from "./errors.js";
 export * from "./logger.js";
 export * from "./metrics.js";
@@ -13,3 +14,4 @@ export * from "./enums.js";
 export * from "./telemetry-sdk.js";
 export * from "./bus/index.js";
 export * from "./ids.js";
+export * from "./input.js";

@@ -21,6 +21,7 @@ import { createCache } from "./cache/index.js";
 import { cacheMetrics } from "./cache/metrics.js";
 import { OutboxRelay } from "./outbox/relay.js";
 import { outboxMetrics } from "./outbox/metrics.js";
+import { backlogMetrics } from "./backlog-metrics.js";
 import { userAlive } from "./users/alive.js";
 import { storeBindings } from "./services.js";
 
@@ -63,6 +64,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     const cache = overrides.cache ?? createCache({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log, metrics: cacheMetrics(metrics) });
     const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
     const relay = new OutboxRelay({ db, bus, log, pollMs: config.outboxPollMs, metrics: outboxMetrics(metrics) });
+    backlogMetrics(metrics, db, log);
     const tokens = new Tokens(config.common);
     const deps: StoreDeps = {
       db,

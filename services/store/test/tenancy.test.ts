@@ -13,7 +13,7 @@ interface World {
   alice: TestUser; // owner of P (the caller)
   bob: TestUser; // owner of Q (the victim)
   p: { project: string; node: string };
-  q: { project: string; node: string; node2: string; connection: string; task: string; apiKey: string };
+  q: { project: string; node: string; node2: string; connection: string; task: string; apiKey: string; run: string };
 }
 
 type Case =
@@ -106,6 +106,12 @@ const CASES: Table = {
   "sker.store.v1.EventService": {
     listEvents: nf((c, w, t) => c.events.listEvents({ projectId: w.q.project }, t)),
   },
+  "sker.store.v1.RunService": {
+    createRun: nf((c, w, t) => c.runs.createRun({ projectId: w.q.project }, t)),
+    getRun: nf((c, w, t) => c.runs.getRun({ id: w.q.run }, t)),
+    listRuns: nf((c, w, t) => c.runs.listRuns({ projectId: w.q.project }, t)),
+    cancelRun: nf((c, w, t) => c.runs.cancelRun({ id: w.q.run }, t)),
+  },
   "sker.store.v1.UsageService": {
     getUsage: nf((c, w, t) => c.usage.getUsage({ scope: UsageScope.USAGE_SCOPE_PROJECT, projectId: w.q.project }, t)),
     // Not an admin: no system report, no budget of Bob's changed.
@@ -131,6 +137,7 @@ describe("tenancy: P's member against Q's resources, every RPC", () => {
       nodes: await db.selectFrom("nodes").selectAll().where("project_id", "=", w.q.project).orderBy("id").execute(),
       connections: await db.selectFrom("connections").selectAll().where("project_id", "=", w.q.project).execute(),
       tasks: await db.selectFrom("tasks").selectAll().where("project_id", "=", w.q.project).execute(),
+      runs: await db.selectFrom("runs").selectAll().where("project_id", "=", w.q.project).execute(),
       events: await db.selectFrom("events").select(["seq", "name"]).where("project_id", "=", w.q.project).orderBy("seq").execute(),
       keys: await db.selectFrom("api_keys").selectAll().where("user_id", "=", w.bob.id).execute(),
       bob: await db.selectFrom("users").selectAll().where("id", "=", w.bob.id).execute(),
@@ -149,10 +156,12 @@ describe("tenancy: P's member against Q's resources, every RPC", () => {
     const conn = (await c.connections.createConnection({ projectId: q, sourceNodeId: qn1, targetNodeId: qn2, type: "CONNECTION_TYPE_RELATED" }, bob)).connection!.id;
     const task = (await c.tasks.createTask({ projectId: q, type: "TASK_TYPE_OPTIMIZE", nodeId: qn1 }, bob)).task!.id;
     const key = (await c.users.createApiKey({ name: "bob's" }, bob)).apiKey!.id;
+    const qAi = (await c.nodes.createNode({ projectId: q, title: "q ai", recipe: { type: "generate", prompt: "secret plan", model: "" } }, bob)).node!.id;
+    const run = (await c.runs.createRun({ projectId: q, targets: [qAi] }, bob)).run!.id;
     const p = (await c.projects.createProject({ name: "P" }, alice)).project!.id;
     const pn = (await c.nodes.createNode({ projectId: p, title: "p1" }, alice)).node!.id;
     w.p = { project: p, node: pn };
-    w.q = { project: q, node: qn1, node2: qn2, connection: conn, task, apiKey: key };
+    w.q = { project: q, node: qn1, node2: qn2, connection: conn, task, apiKey: key, run };
     qSnapshot = await snapshotQ();
   });
   afterAll(async () => {

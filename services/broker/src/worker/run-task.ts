@@ -7,6 +7,7 @@ import type { Catalog } from "../models/catalog.js";
 import type { LiveProvider } from "../models/providers.js";
 import { ProviderError, type ProviderRequest, type TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
+import { publishTasks } from "../runs.js";
 import type { StoreTasks } from "../store-client.js";
 import type { Attempts } from "./attempts.js";
 import { fitContext, toItem } from "./context.js";
@@ -78,7 +79,7 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: At
 }
 
 async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
-  const { config, store, bus, catalog, metrics } = deps;
+  const { config, store, queue, bus, catalog, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
   const workerId = config.workerId;
@@ -137,12 +138,15 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts)
     // A refusal (the store will not take this output) fails the attempt like a provider error:
     // permanent ones fail the task at once. Acking it instead left the task running, to be
     // reclaimed and run again forever.
-    const { applied } = await withStoreRetry(async () =>
+    const { applied, spawned } = await withStoreRetry(async () =>
       store.tasks.completeTask(
         { id: taskId, workerId, output: result.output, usage: { ...result.usage, costUsd: calls.reduce((sum, c) => sum + c.costUsd, 0) }, provider: catalog.provider(routed.alias).name, model: result.model, calls },
         { token: await token() },
       ),
     );
+    // The next nodes of a graph run that this completion made ready. Published before the ack:
+    // a crash in between leaves them queued without a message, which the reaper hands out.
+    if (spawned.length) await publishTasks(queue, spawned, log);
     if (!applied) {
       // Already completed by an earlier delivery, cancelled, or lost to a reclaim: nothing written.
       metrics.tasks.inc({ type, status: "not_applied" });
@@ -185,6 +189,8 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
       return "requeue";
     }
     const failure = classify(err, config.taskTimeoutMs);
+    // The provider of the attempt's last call (what failed last); none when no call went out.
+    metrics.providerFailures.inc({ provider: calls.at(-1)?.provider ?? "none" });
     const error = { code: failure.code, message: failure.message.slice(0, 2000) };
     if (failure.transient && task.attempts < config.maxAttempts) {
       await fail(error, false);

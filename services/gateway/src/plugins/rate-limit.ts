@@ -3,9 +3,11 @@ import rateLimit from "@fastify/rate-limit";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "@sker/kit";
 import type { GatewayDeps } from "../types.js";
+import { fallbackStore, RedisHealth } from "./fallback-store.js";
 
 // Three budgets (DESIGN §3), counted in Redis so every replica shares them (in memory without
-// REDIS_URL): per user or API key on every authenticated route, per IP on /auth, per user on AI
+// REDIS_URL, and in this process's memory while Redis is unreachable: see fallback-store.ts):
+// per user or API key on every authenticated route, per IP on /auth, per user on AI
 // submissions. @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves
 // so the body is the error envelope and Retry-After is always set.
 
@@ -41,9 +43,7 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
     await app.register(rateLimit, {
       global: false,
       timeWindow: windowMs,
-      ...(deps.redis ? { redis: deps.redis, nameSpace: `${deps.config.redisKeyPrefix}rl:` } : {}),
-      // Redis down: let requests through rather than turn an outage of the limiter into one of the API.
-      skipOnError: true,
+      ...(deps.redis ? { store: fallbackStore(deps.redis, `${deps.config.redisKeyPrefix}rl:`, new RedisHealth(deps.redis, deps.log)) } : {}),
       keyGenerator: (req) => (req as unknown as Shim).rateKey,
     });
 

@@ -2,7 +2,8 @@ import { fromProtoEnum } from "@sker/kit";
 import type { Role } from "@sker/contracts/common/v1/common";
 import type { User, ApiKey } from "@sker/contracts/store/v1/user";
 import type { Project, Member } from "@sker/contracts/store/v1/project";
-import type { Node, NodeVersion } from "@sker/contracts/store/v1/node";
+import type { Node, NodeVersion, Recipe } from "@sker/contracts/store/v1/node";
+import type { Run } from "@sker/contracts/store/v1/run";
 import type { Connection } from "@sker/contracts/store/v1/connection";
 import type { Task } from "@sker/contracts/store/v1/task";
 import type { Event } from "@sker/contracts/store/v1/event";
@@ -91,6 +92,52 @@ export function node(n: Node | undefined) {
     createdAt: iso(n.createdAt),
     updatedAt: iso(n.updatedAt),
     deletedAt: iso(n.deletedAt),
+    recipe: recipe(n.recipe),
+  };
+}
+
+export function recipe(r: Recipe | undefined) {
+  if (!r) return null;
+  return {
+    type: r.type,
+    ...(r.prompt ? { prompt: r.prompt } : {}),
+    options: {
+      ...(r.model ? { model: r.model } : {}),
+      ...(r.temperature !== undefined ? { temperature: r.temperature } : {}),
+      ...(r.maxTokens !== undefined ? { maxTokens: r.maxTokens } : {}),
+    },
+  };
+}
+
+export interface RecipeBody {
+  type: string;
+  prompt?: string;
+  options?: { model?: string; temperature?: number; maxTokens?: number };
+}
+
+/** REST recipe → proto (options flattened). */
+export function recipeIn(r: RecipeBody): Recipe {
+  return { type: r.type, prompt: r.prompt ?? "", model: r.options?.model ?? "", temperature: r.options?.temperature, maxTokens: r.options?.maxTokens };
+}
+
+export function run(r: Run | undefined) {
+  if (!r) return null;
+  return {
+    id: r.id,
+    projectId: r.projectId,
+    status: fromProtoEnum(r.status, "RUN_STATUS_") ?? null,
+    targets: r.targets,
+    force: r.force,
+    nodes: r.nodes.map((n) => ({
+      nodeId: n.nodeId,
+      state: fromProtoEnum(n.state, "RUN_NODE_STATE_") ?? null,
+      taskId: orNull(n.taskId),
+      error: n.error && n.error.code ? { code: n.error.code, message: n.error.message } : null,
+      dependsOn: n.dependsOn,
+    })),
+    createdBy: r.createdBy,
+    createdAt: iso(r.createdAt),
+    finishedAt: iso(r.finishedAt),
   };
 }
 
@@ -103,6 +150,7 @@ export function nodeVersion(v: NodeVersion) {
     changeType: fromProtoEnum(v.changeType, "CHANGE_TYPE_") ?? null,
     createdBy: v.createdBy,
     taskId: orNull(v.taskId),
+    runId: orNull(v.runId),
     createdAt: iso(v.createdAt),
   };
 }
@@ -151,6 +199,7 @@ export function task(t: Task | undefined) {
     createdAt: iso(t.createdAt),
     startedAt: iso(t.startedAt),
     completedAt: iso(t.completedAt),
+    runId: orNull(t.runId),
   };
 }
 

@@ -2,26 +2,19 @@
 // (additionalProperties: false): an unknown field is a 400 naming it. Responses are the shapes
 // rest/map.ts produces; fast-json-stringify serializes them and @fastify/swagger publishes them.
 
+import { ENUMS } from "@sker/contracts/enums";
+import { EMAIL_PATTERN, JSON_DEPTH, LIMITS, USERNAME_PATTERN, UUID_PATTERN } from "@sker/contracts/limits";
+
+export { ENUMS };
 type S = Record<string, unknown>;
 
-export const uuid = { type: "string", format: "uuid" } as const;
+export const uuid = { type: "string", format: "uuid", pattern: UUID_PATTERN } as const;
 const str = (maxLength: number, minLength = 0) => ({ type: "string", minLength, maxLength });
 const nstr = { type: ["string", "null"] } as const;
 const time = { type: ["string", "null"], format: "date-time" } as const;
 const freeObject = { type: "object", additionalProperties: true } as const;
 const closed = (properties: S, required: string[] = []) => ({ type: "object", additionalProperties: false, properties, required });
 const open = (properties: S) => ({ type: "object", properties });
-
-export const ENUMS = {
-  projectStatus: ["active", "archived"],
-  role: ["owner", "editor", "viewer"],
-  nodeStatus: ["idle", "processing", "completed", "error"],
-  changeType: ["create", "edit", "ai_generate", "ai_optimize", "ai_expand", "ai_fusion", "ai_analyze", "rollback"],
-  connectionType: ["related", "dependency", "reference", "expand", "fusion", "input", "output", "bidirectional"],
-  taskType: ["generate", "optimize", "expand", "fusion", "analyze"],
-  taskStatus: ["queued", "running", "completed", "failed", "cancelled"],
-  priority: ["low", "normal", "high", "urgent"],
-} as const;
 
 const en = (values: readonly string[]) => ({ type: "string", enum: [...values] });
 const nen = (values: readonly string[]) => ({ type: ["string", "null"], enum: [...values, null] });
@@ -98,6 +91,8 @@ export const Member = open({
 
 const position = open({ x: { type: "number" }, y: { type: "number" } });
 const size = open({ width: { type: "number" }, height: { type: "number" } });
+const taskOptions = open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } });
+const recipe = { type: ["object", "null"], properties: { type: en(ENUMS.taskType), prompt: { type: "string" }, options: taskOptions } };
 
 export const Node = open({
   id: { type: "string" },
@@ -119,6 +114,7 @@ export const Node = open({
   createdAt: time,
   updatedAt: time,
   deletedAt: time,
+  recipe,
 });
 
 export const NodeVersion = open({
@@ -129,6 +125,7 @@ export const NodeVersion = open({
   changeType: nen(ENUMS.changeType),
   createdBy: { type: "string" },
   taskId: nstr,
+  runId: nstr,
   createdAt: time,
 });
 
@@ -155,7 +152,7 @@ export const Task = open({
   resultNodeId: nstr,
   sourceNodeIds: { type: "array", items: { type: "string" } },
   prompt: { type: "string" },
-  options: open({ model: { type: "string" }, temperature: { type: "number" }, maxTokens: { type: "integer" } }),
+  options: taskOptions,
   attempts: { type: "integer" },
   result: { type: ["object", "null"], additionalProperties: true },
   error: { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } },
@@ -182,6 +179,24 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  runId: nstr,
+});
+
+const taskError = { type: ["object", "null"], properties: { code: { type: "string" }, message: { type: "string" } } };
+
+export const Run = open({
+  id: { type: "string" },
+  projectId: { type: "string" },
+  status: en(ENUMS.runStatus),
+  targets: { type: "array", items: { type: "string" } },
+  force: { type: "boolean" },
+  nodes: {
+    type: "array",
+    items: open({ nodeId: { type: "string" }, state: en(ENUMS.runNodeState), taskId: nstr, error: taskError, dependsOn: { type: "array", items: { type: "string" } } }),
+  },
+  createdBy: { type: "string" },
+  createdAt: time,
+  finishedAt: time,
 });
 
 export const Graph = open({ nodes: { type: "array", items: Node }, connections: { type: "array", items: Connection } });
@@ -190,70 +205,83 @@ export const Graph = open({ nodes: { type: "array", items: Node }, connections: 
 
 export const idParams = closed({ id: uuid }, ["id"]);
 export const pageQuery = {
-  limit: { type: "integer", minimum: 1, maximum: 500, default: 100 },
-  cursor: str(1000, 1),
+  limit: { type: "integer", minimum: 1, maximum: LIMITS.page.max, default: LIMITS.page.default },
+  cursor: str(LIMITS.page.cursor, 1),
 };
 
 const positionIn = closed({ x: { type: "number" }, y: { type: "number" } }, ["x", "y"]);
 const sizeIn = closed({ width: { type: "number", minimum: 0 }, height: { type: "number", minimum: 0 } }, ["width", "height"]);
-const tagsIn = { type: "array", maxItems: 50, items: str(64, 1) };
-const settingsIn = { type: "object", additionalProperties: true, maxProperties: 200 };
+const tagsIn = { type: "array", maxItems: LIMITS.node.tags, items: str(LIMITS.node.tagLength, 1) };
+/** A free JSON object within the contract's depth and byte limits (enforced by rest/ajv.ts). */
+const jsonIn = (maxBytes: number) => ({ type: "object", additionalProperties: true, "x-maxDepth": JSON_DEPTH, "x-maxBytes": maxBytes });
+const { user: U, project: P, node: N, task: T } = LIMITS;
+const importanceIn = { type: "integer", minimum: N.importanceMin, maximum: N.importanceMax };
+const unit = { type: "number", minimum: 0, maximum: 1 };
+const parentIn = { type: ["string", "null"], format: "uuid", pattern: UUID_PATTERN };
+const taskOptionsIn = closed({
+  model: str(T.model),
+  temperature: { type: "number", minimum: 0, maximum: T.temperatureMax },
+  maxTokens: { type: "integer", minimum: 1, maximum: T.maxTokens },
+});
+const recipeIn = closed({ type: en(ENUMS.taskType), prompt: str(T.prompt), options: taskOptionsIn }, ["type"]);
 
 export const bodies = {
   register: closed(
     {
-      email: { type: "string", format: "email", maxLength: 254 },
-      username: { type: "string", pattern: "^[a-zA-Z0-9_-]{3,32}$" },
-      password: str(256, 8),
-      displayName: str(100),
+      email: { type: "string", pattern: EMAIL_PATTERN, maxLength: U.email },
+      username: { type: "string", pattern: USERNAME_PATTERN },
+      password: str(U.passwordMax, U.passwordMin),
+      displayName: str(U.displayName),
     },
     ["email", "username", "password"],
   ),
-  login: closed({ email: str(254, 1), username: str(64, 1), password: str(256, 1) }, ["password"]),
-  refreshToken: closed({ refreshToken: str(1024, 1) }, ["refreshToken"]),
-  updateMe: closed({ displayName: str(100), avatarUrl: str(2048), settings: settingsIn }),
-  createApiKey: closed({ name: str(100, 1) }, ["name"]),
+  login: closed({ email: str(U.login, 1), username: str(U.login, 1), password: str(U.passwordMax, 1) }, ["password"]),
+  refreshToken: closed({ refreshToken: str(U.refreshToken, 1) }, ["refreshToken"]),
+  updateMe: closed({ displayName: str(U.displayName), avatarUrl: str(U.avatarUrl), settings: jsonIn(U.settingsBytes) }),
+  createApiKey: closed({ name: str(LIMITS.apiKey.name, 1) }, ["name"]),
   createProject: closed(
-    { name: str(200, 1), description: str(10_000), canvasData: settingsIn, settings: settingsIn },
+    { name: str(P.name, 1), description: str(P.description), canvasData: jsonIn(P.canvasDataBytes), settings: jsonIn(P.settingsBytes) },
     ["name"],
   ),
   updateProject: closed({
-    name: str(200, 1),
-    description: str(10_000),
+    name: str(P.name, 1),
+    description: str(P.description),
     status: en(ENUMS.projectStatus),
-    canvasData: settingsIn,
-    settings: settingsIn,
+    canvasData: jsonIn(P.canvasDataBytes),
+    settings: jsonIn(P.settingsBytes),
   }),
   putMember: closed({ role: en(ENUMS.role) }, ["role"]),
   createNode: closed(
     {
       projectId: uuid,
-      title: str(500),
-      content: str(100_000),
-      semanticType: str(100),
-      importance: { type: "integer", minimum: 1, maximum: 5 },
-      confidence: { type: "number", minimum: 0, maximum: 1 },
+      title: str(N.title),
+      content: str(N.content),
+      semanticType: str(N.semanticType),
+      importance: importanceIn,
+      confidence: unit,
       status: en(ENUMS.nodeStatus),
       tags: tagsIn,
       position: positionIn,
       size: sizeIn,
-      metadata: settingsIn,
-      parentId: { type: ["string", "null"], format: "uuid" },
+      metadata: jsonIn(N.metadataBytes),
+      parentId: parentIn,
+      recipe: recipeIn,
     },
     ["projectId"],
   ),
   updateNode: closed({
-    title: str(500),
-    content: str(100_000),
-    semanticType: str(100),
-    importance: { type: "integer", minimum: 1, maximum: 5 },
-    confidence: { type: "number", minimum: 0, maximum: 1 },
+    title: str(N.title),
+    content: str(N.content),
+    semanticType: str(N.semanticType),
+    importance: importanceIn,
+    confidence: unit,
     status: en(ENUMS.nodeStatus),
     tags: tagsIn,
     position: positionIn,
     size: sizeIn,
-    metadata: settingsIn,
-    parentId: { type: ["string", "null"], format: "uuid" },
+    metadata: jsonIn(N.metadataBytes),
+    parentId: parentIn,
+    recipe: { ...recipeIn, type: ["object", "null"], description: "null removes the recipe" },
   }),
   rollback: closed({ version: { type: "integer", minimum: 1, maximum: 2_147_483_647 } }, ["version"]),
   createConnection: closed(
@@ -262,30 +290,27 @@ export const bodies = {
       sourceNodeId: uuid,
       targetNodeId: uuid,
       type: en(ENUMS.connectionType),
-      label: str(200),
-      weight: { type: "number", minimum: 0, maximum: 1 },
+      label: str(LIMITS.connection.label),
+      weight: unit,
     },
     ["projectId", "sourceNodeId", "targetNodeId", "type"],
   ),
   updateConnection: closed({
     type: en(ENUMS.connectionType),
-    label: str(200),
-    weight: { type: "number", minimum: 0, maximum: 1 },
+    label: str(LIMITS.connection.label),
+    weight: unit,
   }),
   submitTask: closed(
     {
       projectId: uuid,
       type: en(ENUMS.taskType),
       nodeId: uuid,
-      sourceNodeIds: { type: "array", maxItems: 50, uniqueItems: true, items: uuid },
-      prompt: str(20_000),
-      options: closed({
-        model: str(100),
-        temperature: { type: "number", minimum: 0, maximum: 2 },
-        maxTokens: { type: "integer", minimum: 1, maximum: 200_000 },
-      }),
+      sourceNodeIds: { type: "array", maxItems: T.sourceNodeIds, uniqueItems: true, items: uuid },
+      prompt: str(T.prompt),
+      options: taskOptionsIn,
       priority: en(ENUMS.priority),
     },
     ["projectId", "type"],
   ),
+  startRun: closed({ targets: { type: "array", maxItems: LIMITS.run.targets, uniqueItems: true, items: uuid }, force: { type: "boolean" } }),
 };

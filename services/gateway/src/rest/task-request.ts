@@ -1,5 +1,6 @@
 import { invalid, toProtoEnum } from "@sker/kit";
 import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
+import { taskRuleProblem } from "@sker/contracts/task-rules";
 import type { SubmitTaskRequest } from "@sker/contracts/broker/v1/broker";
 
 /** The POST /ai-tasks body (also the WebSocket AI_GENERATE_REQUEST), already schema-checked. */
@@ -13,12 +14,10 @@ export interface TaskBody {
   priority?: string;
 }
 
-/** What each task type needs (DESIGN §3), checked here so the error names the field. */
+/** The broker's request; each task type's needs are checked here so the error names the field. */
 export function submitRequest(b: TaskBody, idempotencyKey: string | undefined): SubmitTaskRequest {
-  if (b.type === "generate" && !b.prompt?.trim()) throw invalid("prompt", "is required for a generate task");
-  if ((b.type === "optimize" || b.type === "analyze" || b.type === "expand") && !b.nodeId)
-    throw invalid("nodeId", `is required for an ${b.type} task`);
-  if (b.type === "fusion" && (b.sourceNodeIds?.length ?? 0) < 2) throw invalid("sourceNodeIds", "a fusion task needs at least 2 source nodes");
+  const problem = taskRuleProblem(b);
+  if (problem) throw invalid(problem.field, problem.message);
   return {
     projectId: b.projectId,
     type: toProtoEnum<TaskType>(b.type, "TASK_TYPE_"),

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { toProtoEnum } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import * as map from "../rest/map.js";
 import { bodies, ENUMS, idParams, listOf, ok, pageQuery, Task, uuid } from "../rest/schemas.js";
@@ -19,7 +20,7 @@ export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
         tags,
         summary: "Submit an AI task (202); the same Idempotency-Key from the same user answers the first task (200)",
         security: secured,
-        headers: { type: "object", properties: { "idempotency-key": { type: "string", minLength: 1, maxLength: 200 } } },
+        headers: { type: "object", properties: { "idempotency-key": { type: "string", minLength: 1, maxLength: LIMITS.task.idempotencyKey } } },
         body: bodies.submitTask,
         response: { 200: taskOk, 202: taskOk, ...errorResponses },
       },

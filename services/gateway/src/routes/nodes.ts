@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { invalid, toProtoEnum } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import { NodeStatus, type Node as PNode } from "@sker/contracts/store/v1/node";
 import * as map from "../rest/map.js";
 import { bodies, ENUMS, idParams, listOf, Node, NodeVersion, noContent, ok, pageQuery, uuid } from "../rest/schemas.js";
@@ -18,6 +19,7 @@ interface NodeFields {
   size?: { width: number; height: number };
   metadata?: Obj;
   parentId?: string | null;
+  recipe?: map.RecipeBody | null;
 }
 
 const status = (s: string | undefined) => (s ? toProtoEnum<NodeStatus>(s, "NODE_STATUS_") : NodeStatus.NODE_STATUS_UNSPECIFIED);
@@ -53,7 +55,7 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
         querystring: {
           type: "object",
           required: ["projectId"],
-          properties: { projectId: uuid, status: { type: "string", enum: [...ENUMS.nodeStatus] }, tag: { type: "string", maxLength: 64 }, q: { type: "string", maxLength: 200 }, ...pageQuery },
+          properties: { projectId: uuid, status: { type: "string", enum: [...ENUMS.nodeStatus] }, tag: { type: "string", maxLength: LIMITS.node.tagLength }, q: { type: "string", maxLength: LIMITS.node.query }, ...pageQuery },
         },
         response: { 200: listOf(Node), ...errorResponses },
       },
@@ -84,6 +86,7 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
           size: b.size,
           metadata: b.metadata,
           parentId: b.parentId ?? "",
+          recipe: b.recipe ? map.recipeIn(b.recipe) : undefined,
         },
         as(req),
       );
@@ -129,6 +132,9 @@ export const nodeRoutes: FastifyPluginAsync = async (app) => {
           metadata: b.metadata,
           // null clears the parent; absent leaves it.
           parentId: b.parentId === null ? "" : b.parentId,
+          // null removes the recipe; absent leaves it.
+          recipe: b.recipe ? map.recipeIn(b.recipe) : undefined,
+          clearRecipe: b.recipe === null,
         },
         as(req),
       );

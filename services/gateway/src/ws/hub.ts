@@ -1,27 +1,48 @@
 import type { BusEvent, EventBus, EventSubscription, Logger } from "@sker/kit";
 
-type Listener = (event: BusEvent) => void;
+type OnEvent = (event: BusEvent) => void;
+
+/** A listener that also keeps a position in the project's seq and can catch up from the store. */
+export interface SeqListener {
+  onEvent: OnEvent;
+  /**
+   * Brings the listener up to the project's latest seq: given it (known from another listener),
+   * or else by asking the store. Answers the latest seq it learnt, undefined when it could not.
+   */
+  catchUp(latest: number | undefined): Promise<number | undefined>;
+}
+type Listener = OnEvent | SeqListener;
 
 /**
  * This replica's one consumer of the event bus. Sockets register interest per project; the hub
  * binds the project on the bus when the first listener arrives and unbinds when the last one
  * leaves. Bind/unbind of one project run one after another, so a quick leave-and-rejoin never
  * ends unbound.
+ * Events published while the bus was detached (RabbitMQ restarting: the queue goes with the
+ * connection, and a store that reconnects first publishes into nothing) never arrive, and no
+ * later event may come to reveal the gap. So whenever the subscription is attached again, and
+ * every `seqCheckMs` besides, each watched project is caught up from the store: one listener
+ * asks for the latest seq, and only listeners behind it fetch what they missed.
  */
 export class ProjectHub {
   private sub: EventSubscription | undefined;
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly listeners = new Map<string, Set<SeqListener>>();
   private readonly bound = new Set<string>();
   private readonly ops = new Map<string, Promise<void>>();
+  private readonly checking = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly onBoundChange: (count: number) => void = () => {},
+    private readonly seqCheckMs = 5_000,
   ) {}
 
   async start(): Promise<void> {
-    this.sub = await this.bus.subscribe((e) => this.dispatch(e));
+    this.sub = await this.bus.subscribe((e) => this.dispatch(e), { onAttached: () => this.catchUpAll("bus attached") });
+    this.timer = setInterval(() => this.catchUpAll("periodic seq check"), this.seqCheckMs);
+    this.timer.unref();
   }
 
   private dispatch(e: BusEvent): void {
@@ -29,15 +50,38 @@ export class ProjectHub {
     if (!set) return;
     for (const l of [...set]) {
       try {
-        l(e);
+        l.onEvent(e);
       } catch (err) {
         this.log.warn({ err }, "event listener failed");
       }
     }
   }
 
+  /** Every watched project, each at most one check at a time. */
+  catchUpAll(reason: string): void {
+    for (const projectId of this.listeners.keys()) {
+      if (this.checking.has(projectId)) continue;
+      this.checking.add(projectId);
+      void this.catchUp(projectId)
+        .catch((err: unknown) => this.log.debug({ err, projectId, reason }, "seq check failed; next time"))
+        .finally(() => this.checking.delete(projectId));
+    }
+  }
+
+  private async catchUp(projectId: string): Promise<void> {
+    let latest: number | undefined;
+    for (const l of [...(this.listeners.get(projectId) ?? [])]) {
+      try {
+        latest = (await l.catchUp(latest)) ?? latest;
+      } catch (err) {
+        this.log.debug({ err, projectId }, "a listener could not catch up; next time");
+      }
+    }
+  }
+
   /** Resolves once the project is bound on the bus: events published after this reach the listener. */
-  async add(projectId: string, listener: Listener): Promise<() => Promise<void>> {
+  async add(projectId: string, given: Listener): Promise<() => Promise<void>> {
+    const listener: SeqListener = typeof given === "function" ? { onEvent: given, catchUp: async () => undefined } : given;
     let set = this.listeners.get(projectId);
     if (!set) this.listeners.set(projectId, (set = new Set()));
     set.add(listener);
@@ -55,7 +99,7 @@ export class ProjectHub {
     };
   }
 
-  private async remove(projectId: string, listener: Listener): Promise<void> {
+  private async remove(projectId: string, listener: SeqListener): Promise<void> {
     const set = this.listeners.get(projectId);
     set?.delete(listener);
     if (set && set.size === 0) this.listeners.delete(projectId);
@@ -90,6 +134,7 @@ export class ProjectHub {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.timer);
     this.listeners.clear();
     await this.sub?.close();
     this.sub = undefined;

@@ -1,4 +1,4 @@
-import type { BusEvent, CallOptions } from "@sker/kit";
+import { AppError, type BusEvent, type CallOptions } from "@sker/kit";
 import type { Clients } from "../clients.js";
 import * as map from "../rest/map.js";
 import type { ProjectHub } from "./hub.js";
@@ -22,7 +22,8 @@ function endsAccess(f: Frame, userId: string): boolean {
  * 3. send `subscribed` and replay everything after `since`;
  * 4. flush the buffer, dropping seq ≤ the last sent, then go live.
  * Live, a seq that skips ahead (a lost or reordered bus message) is filled from ListEvents, so
- * the client sees each seq once, in order.
+ * the client sees each seq once, in order; and the hub calls catchUp after a bus reconnect and
+ * periodically, for events lost with no later one to reveal the gap.
  * The membership check is made once, at subscribe; an event after that which takes the user's
  * access away (removed, or the project deleted) is sent and then ends the stream (onLost).
  * Such events in the replay are history: the check at subscribe found the user a member since.
@@ -49,7 +50,7 @@ export class ProjectStream {
   ) {}
 
   async start(since: number | undefined): Promise<void> {
-    this.unlisten = await this.hub.add(this.projectId, (e) => this.onBus(e));
+    this.unlisten = await this.hub.add(this.projectId, { onEvent: (e) => this.onBus(e), catchUp: (latest) => this.catchUp(latest) });
     if (this.closed) return this.close();
     const first = await this.clients.events.listEvents(
       { projectId: this.projectId, afterSeq: since ?? 0, limit: since === undefined ? 1 : PAGE },
@@ -97,6 +98,29 @@ export class ProjectStream {
       this.buffer.shift();
       this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at }]);
     }
+  }
+
+  /** See SeqListener.catchUp: only a live stream that is behind (or does not know) asks the store. */
+  async catchUp(latest: number | undefined): Promise<number | undefined> {
+    if (!this.live || this.closed || this.fetching) return latest;
+    if (latest !== undefined && this.lastSeq >= latest) return latest;
+    this.fetching = true;
+    try {
+      if (latest === undefined) {
+        const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
+        this.emit(res.events.map(map.event));
+        latest = res.latestSeq;
+      }
+      await this.fill(latest);
+    } catch (err) {
+      // Access gone is the end of this stream; anything else (the store away) waits for next time.
+      if (err instanceof AppError && err.code === "NOT_FOUND" && !this.closed) this.onFail(err);
+      else throw err;
+    } finally {
+      this.fetching = false;
+    }
+    this.drain();
+    return latest;
   }
 
   private async fillGap(upTo: number): Promise<void> {

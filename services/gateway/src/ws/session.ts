@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
-import { AppError, type CallOptions } from "@sker/kit";
+import { AppError, findBadText, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
@@ -11,8 +11,6 @@ import { runAiGenerate } from "./ai-generate.js";
 import type { ProjectHub } from "./hub.js";
 import { ProjectStream } from "./project-stream.js";
 import { CLOSE, sender, type Send } from "./sender.js";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SessionEnv {
   deps: GatewayDeps;
@@ -123,7 +121,7 @@ export class Session {
 
   private async subscribe(msg: Msg): Promise<void> {
     const { projectId, since } = msg;
-    if (typeof projectId !== "string" || !UUID.test(projectId))
+    if (!isUuid(projectId))
       return void this.send({ type: "error", code: "VALIDATION_ERROR", message: "projectId must be a UUID", details: { field: "projectId" } });
     if (since !== undefined && since !== null && !(Number.isSafeInteger(since) && (since as number) >= 0))
       return void this.send({ type: "error", code: "VALIDATION_ERROR", projectId, message: "since must be a non-negative integer", details: { field: "since" } });
@@ -179,6 +177,8 @@ export class Session {
     const body = { ...rest, type: taskType ?? "generate" };
     if (typeof requestId !== "string" || requestId === "" || requestId.length > 128)
       return void this.send({ type: "AI_GENERATE_ERROR", requestId: null, error: { code: "VALIDATION_ERROR", message: "requestId: a string of 1 to 128 characters is required", details: { field: "requestId" } } });
+    const bad = findBadText(body);
+    if (bad) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "VALIDATION_ERROR", message: `${bad.field}: ${bad.message}`, details: { field: bad.field } } });
     if (!this.env.validateTask(body)) {
       const { code, message, details } = validationError(this.env.validateTask.errors ?? [], "body");
       return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code, message, details } });

@@ -23,7 +23,11 @@ class RabbitSubscription implements EventSubscription {
   queue: string | undefined;
   closed = false;
 
-  constructor(private readonly bus: RabbitEventBus, readonly onEvent: (e: BusEvent) => void) {}
+  constructor(
+    private readonly bus: RabbitEventBus,
+    readonly onEvent: (e: BusEvent) => void,
+    private readonly onAttached: () => void = () => {},
+  ) {}
 
   /** (Re)creates the queue and its bindings on a fresh connection. */
   async attach(conn: ChannelModel, exchange: string, log: Logger): Promise<void> {
@@ -48,6 +52,7 @@ class RabbitSubscription implements EventSubscription {
     );
     this.channel = ch;
     this.queue = queue;
+    this.onAttached();
   }
 
   async watch(projectId: string): Promise<void> {
@@ -195,8 +200,8 @@ export class RabbitEventBus implements EventBus {
     });
   }
 
-  async subscribe(onEvent: (event: BusEvent) => void): Promise<EventSubscription> {
-    const sub = new RabbitSubscription(this, onEvent);
+  async subscribe(onEvent: (event: BusEvent) => void, hooks: { onAttached?: () => void } = {}): Promise<EventSubscription> {
+    const sub = new RabbitSubscription(this, onEvent, hooks.onAttached);
     this.subs.add(sub);
     // Normally the queue exists when this resolves (events published afterwards reach it). While
     // RabbitMQ is away it resolves anyway; the queue and its bindings are made on reconnect.

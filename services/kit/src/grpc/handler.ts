@@ -7,7 +7,9 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
-import { AppError, toServiceError, unauthenticated } from "../errors.js";
+import { AppError, invalid, toServiceError, unauthenticated } from "../errors.js";
+import { findBadText } from "../input.js";
+import { JSON_DEPTH } from "@sker/contracts/limits";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { extractTrace } from "../telemetry.js";
@@ -78,6 +80,7 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
             if (!token) throw unauthenticated("missing bearer token in authorization metadata");
             const caller = await kit.tokens.verify(token);
             await kit.authorize?.(caller);
+            checkRequest(call.request);
             const res = await handler(call.request as ReqOf<D[typeof name]>, { caller, token, requestId, method, log, signal: abort.signal });
             callback(null, res);
           } catch (err) {
@@ -100,6 +103,39 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
     };
   }
   return out;
+}
+
+const UNDECODABLE = Symbol("undecodable request");
+
+/**
+ * The definition with request decoding that cannot throw: grpc-js answers a decoder's throw
+ * (JSON in a Struct nested past the decoder's recursion limit) with INTERNAL, which is the
+ * server's fault in every client's eyes. A request that does not decode is the caller's.
+ */
+export function tolerantDecoding<D extends ServiceDef>(def: D): D {
+  const out: Record<string, MethodDef> = {};
+  for (const [name, m] of Object.entries(def)) {
+    const decode = m.requestDeserialize;
+    out[name] = {
+      ...m,
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return decode(b);
+        } catch (err) {
+          return { [UNDECODABLE]: (err as Error).message };
+        }
+      },
+    };
+  }
+  return out as D;
+}
+
+/** Every RPC refuses what cannot be stored or was not decoded, naming the field (INVALID_ARGUMENT). */
+function checkRequest(req: unknown): void {
+  const undecodable = (req as { [UNDECODABLE]?: string } | null)?.[UNDECODABLE];
+  if (undecodable !== undefined) throw invalid("request", `could not be decoded (${undecodable}); JSON fields must be nested at most ${JSON_DEPTH} levels deep`);
+  const bad = findBadText(req);
+  if (bad) throw invalid(bad.field, bad.message);
 }
 
 function headerOf(md: Metadata, key: string): string | undefined {

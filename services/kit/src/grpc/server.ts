@@ -1,7 +1,7 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { EventEmitter } from "node:events";
 import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
-import { implement, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
+import { implement, tolerantDecoding, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
 
 export interface ServiceBinding {
   /** Full protobuf name, as health checks and reflection know it (sker.store.v1.NodeService). */
@@ -12,7 +12,7 @@ export interface ServiceBinding {
 
 /** Pairs a generated service definition with its implementation, type-checked RPC by RPC. */
 export function bind<D extends ServiceDef>(name: string, definition: D, impl: Implementation<D>, kit: HandlerKit): ServiceBinding {
-  return { name, definition, implementation: implement(definition, impl, kit) };
+  return { name, definition: tolerantDecoding(definition), implementation: implement(definition, impl, kit) };
 }
 
 export interface GrpcServerOptions {

@@ -10,7 +10,7 @@ type Json = ColumnType<Record<string, unknown>, string | undefined, string>;
 
 export type Role = "owner" | "editor" | "viewer";
 export type NodeStatus = "idle" | "processing" | "completed" | "error";
-export type ChangeType = "create" | "edit" | "ai_generate" | "ai_optimize" | "ai_expand" | "ai_fusion" | "ai_analyze" | "rollback";
+export type ChangeType = "create" | "edit" | "ai_generate" | "ai_optimize" | "ai_expand" | "ai_fusion" | "ai_analyze" | "rollback" | "ai_run";
 export type ConnectionType = "related" | "dependency" | "reference" | "expand" | "fusion" | "input" | "output" | "bidirectional";
 export type TaskType = "generate" | "optimize" | "expand" | "fusion" | "analyze";
 export type TaskStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -97,6 +97,16 @@ export interface NodesTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
+  /** Set on AI nodes: what a run does to make the content. */
+  recipe: ColumnType<StoredRecipe | null, string | null | undefined, string | null>;
+  /** The hash of what made the current content (recipe, options, inputs); null until a run writes it. */
+  run_hash: string | null;
+}
+
+export interface StoredRecipe {
+  type: TaskType;
+  prompt?: string;
+  options?: { model?: string; temperature?: number; maxTokens?: number };
 }
 
 export interface NodeVersionsTable {
@@ -107,6 +117,7 @@ export interface NodeVersionsTable {
   change_type: ChangeType;
   created_by: string | null;
   task_id: string | null;
+  run_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
@@ -154,6 +165,7 @@ export interface TasksTable {
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   updated_at: Timestamp;
+  run_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Every provider call of every attempt (ModelCall in REST form), appended as attempts end. */
   calls: ColumnType<StoredCall[], string | undefined, string>;
   /** What all its calls cost, USD. */
@@ -191,6 +203,38 @@ export interface UsageLedgerTable {
   at: ColumnType<Date, Date | undefined, never>;
 }
 
+export type RunStatus = "running" | "completed" | "failed" | "cancelled";
+export type RunNodeState = "pending" | "cached" | "queued" | "running" | "completed" | "failed" | "skipped" | "cancelled";
+
+export interface RunsTable {
+  id: Generated<string>;
+  project_id: string;
+  status: Generated<RunStatus>;
+  targets: ColumnType<string[], string[] | undefined, string[]>;
+  force: Generated<boolean>;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface RunNodesTable {
+  run_id: string;
+  node_id: string;
+  /** Position in the run's topological order. */
+  ord: number;
+  state: Generated<RunNodeState>;
+  /** The AI nodes of the run this one waits for. */
+  depends_on: ColumnType<string[], string[] | undefined, string[]>;
+  /** The node's last content version when the run began: a newer one is a human edit (If-Match). */
+  base_version: number;
+  /** Set when queued: the hash the output will be stored under. */
+  hash: string | null;
+  task_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 /** The outbox: written in the same transaction as the change it describes. */
 export interface EventsTable {
   id: Generated<number>;
@@ -213,6 +257,8 @@ export interface Database {
   connections: ConnectionsTable;
   tasks: TasksTable;
   events: EventsTable;
+  runs: RunsTable;
+  run_nodes: RunNodesTable;
   usage_ledger: UsageLedgerTable;
 }
 
@@ -226,3 +272,5 @@ export type NodeVersionRow = Selectable<NodeVersionsTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type TaskRow = Selectable<TasksTable>;
 export type EventRow = Selectable<EventsTable>;
+export type RunRow = Selectable<RunsTable>;
+export type RunNodeRow = Selectable<RunNodesTable>;

@@ -14,6 +14,7 @@ type Trx = Transaction<Database>;
 export interface Author {
   userId: string | null;
   taskId?: string | null;
+  runId?: string | null;
 }
 
 export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
@@ -27,7 +28,8 @@ export async function createNodeTx(trx: Trx, values: NewNode, changeType: Change
 export function effectivePatch(before: NodeRow, patch: NodePatch): NodePatch {
   const out: NodePatch = {};
   for (const [key, value] of Object.entries(patch) as [keyof NodePatch, unknown][]) {
-    const same = key === "metadata" ? isDeepStrictEqual(before.metadata, JSON.parse(value as string)) : isDeepStrictEqual(before[key], value);
+    const json = key === "metadata" || key === "recipe";
+    const same = json ? isDeepStrictEqual(before[key], value === null ? null : JSON.parse(value as string)) : isDeepStrictEqual(before[key], value);
     if (!same) (out as Record<string, unknown>)[key] = value;
   }
   return out;
@@ -40,14 +42,14 @@ export function effectivePatch(before: NodeRow, patch: NodePatch): NodePatch {
 export async function changeNodeTx(
   trx: Trx,
   before: NodeRow,
-  patch: NodePatch,
+  patch: NodePatch & { run_hash?: string | null },
   changeType: ChangeType,
   by: Author,
   { alwaysVersion = false } = {},
 ): Promise<NodeRow> {
   const row = await patchNode(trx, before.id, patch);
   if (alwaysVersion || row.title !== before.title || row.content !== before.content) {
-    await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
+    await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null, by.runId ?? null);
   }
   await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row));
   return row;

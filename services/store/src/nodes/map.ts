@@ -1,6 +1,7 @@
 import { toProtoEnum } from "@sker/kit";
 import type { ChangeType, Node, NodeStatus, NodeVersion } from "@sker/contracts/store/v1/node";
 import type { NodeRow, NodeVersionRow } from "../db/schema.js";
+import { recipeToProto } from "./recipe.js";
 
 export const NODE_STATUS = "NODE_STATUS_";
 export const CHANGE_TYPE = "CHANGE_TYPE_";
@@ -26,6 +27,7 @@ export function nodeToProto(row: NodeRow): Node {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at ?? undefined,
+    recipe: recipeToProto(row.recipe),
   };
 }
 
@@ -50,6 +52,7 @@ export function nodeToRest(row: NodeRow) {
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    recipe: row.recipe,
   };
 }
 
@@ -63,6 +66,7 @@ export function versionToProto(row: NodeVersionRow): NodeVersion {
     createdBy: row.created_by ?? "",
     taskId: row.task_id ?? "",
     createdAt: row.created_at,
+    runId: row.run_id ?? "",
   };
 }
 

@@ -68,6 +68,7 @@ export async function insertVersion(
   changeType: ChangeType,
   createdBy: string | null,
   taskId: string | null = null,
+  runId: string | null = null,
 ): Promise<void> {
   await db
     .insertInto("node_versions")
@@ -79,13 +80,14 @@ export async function insertVersion(
       change_type: changeType,
       created_by: createdBy,
       task_id: taskId,
+      run_id: runId,
       created_at: nowMs,
     })
     .execute();
 }
 
 /** Applies a patch and bumps the version by one. */
-export async function patchNode(db: Db, id: string, patch: NodePatch): Promise<NodeRow> {
+export async function patchNode(db: Db, id: string, patch: NodePatch & { run_hash?: string | null }): Promise<NodeRow> {
   return db
     .updateTable("nodes")
     .set({ ...patch, version: sql`version + 1`, updated_at: nowMs })

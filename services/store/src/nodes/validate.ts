@@ -1,4 +1,5 @@
-import { invalid } from "@sker/kit";
+import { invalid, jsonProblem } from "@sker/kit";
+import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { Position, Size } from "@sker/contracts/common/v1/common";
 import type { CreateNodeRequest, ListNodesRequest, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type { NodeStatus } from "../db/schema.js";
@@ -6,16 +7,18 @@ import { parseEnum } from "../shared/enum.js";
 import { optionalId, parseId } from "../shared/ids.js";
 import { parsePage, type Page } from "../shared/page.js";
 import { NODE_STATUS } from "./map.js";
+import { checkRecipe } from "./recipe.js";
 
+const N = CONTRACT_LIMITS.node;
 export const LIMITS = {
-  title: 500,
-  content: 100_000,
-  semanticType: 100,
-  tags: 50,
-  tagLength: 50,
-  metadataBytes: 64 * 1024,
-  q: 200,
-  batch: 500,
+  title: N.title,
+  content: N.content,
+  semanticType: N.semanticType,
+  tags: N.tags,
+  tagLength: N.tagLength,
+  metadataBytes: N.metadataBytes,
+  q: N.query,
+  batch: N.batch,
 } as const;
 
 export function text(field: string, value: string, max: number, { required = false } = {}): string {
@@ -25,7 +28,8 @@ export function text(field: string, value: string, max: number, { required = fal
 }
 
 export function importance(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 5) throw invalid(field, "must be an integer from 1 to 5");
+  if (!Number.isInteger(value) || value < N.importanceMin || value > N.importanceMax)
+    throw invalid(field, `must be an integer from ${N.importanceMin} to ${N.importanceMax}`);
   return value;
 }
 
@@ -60,9 +64,9 @@ function size(field: string, s: Size): { width: number; height: number } {
 }
 
 function metadata(field: string, m: Record<string, unknown>): string {
-  const json = JSON.stringify(m);
-  if (Buffer.byteLength(json) > LIMITS.metadataBytes) throw invalid(field, `must be at most ${LIMITS.metadataBytes} bytes as JSON`);
-  return json;
+  const problem = jsonProblem(m, { depth: JSON_DEPTH, bytes: LIMITS.metadataBytes });
+  if (problem) throw invalid(field, problem);
+  return JSON.stringify(m);
 }
 
 export function nodeStatus(field: string, value: string): NodeStatus | undefined {
@@ -81,6 +85,7 @@ export interface NewNodeInput {
     status: NodeStatus;
     tags: string[];
     metadata: string;
+    recipe?: string;
     position_x?: number;
     position_y?: number;
     width?: number;
@@ -101,6 +106,7 @@ export function checkCreate(req: CreateNodeRequest): NewNodeInput {
       status: nodeStatus("status", req.status) ?? "idle",
       tags: tags("tags", req.tags),
       metadata: metadata("metadata", req.metadata ?? {}),
+      ...(req.recipe ? { recipe: JSON.stringify(checkRecipe("recipe", req.recipe)) } : {}),
       ...(req.position ? position("position", req.position) : {}),
       ...(req.size ? size("size", req.size) : {}),
     },
@@ -122,6 +128,8 @@ export interface NodePatch {
   width?: number;
   height?: number;
   parent_id?: string | null;
+  /** JSON; null removes the recipe. */
+  recipe?: string | null;
 }
 
 export function checkUpdate(req: UpdateNodeRequest): { id: string; expectedVersion: number | undefined; patch: NodePatch } {
@@ -139,6 +147,8 @@ export function checkUpdate(req: UpdateNodeRequest): { id: string; expectedVersi
   if (status) patch.status = status;
   if (req.tags) patch.tags = tags("tags", req.tags.values);
   if (req.metadata) patch.metadata = metadata("metadata", req.metadata);
+  if (req.clearRecipe) patch.recipe = null;
+  else if (req.recipe) patch.recipe = JSON.stringify(checkRecipe("recipe", req.recipe));
   if (req.position) Object.assign(patch, position("position", req.position));
   if (req.size) Object.assign(patch, size("size", req.size));
   if (req.parentId !== undefined) {

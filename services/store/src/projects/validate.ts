@@ -1,10 +1,11 @@
-import { invalid } from "@sker/kit";
+import { invalid, jsonProblem } from "@sker/kit";
+import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { CreateProjectRequest, UpdateProjectRequest } from "@sker/contracts/store/v1/project";
 import { parseEnum } from "../shared/enum.js";
 import { PROJECT_STATUS } from "./map.js";
 import { checkAiSettings } from "../usage/settings.js";
 
-const LIMITS = { name: 200, description: 5_000, jsonBytes: 1024 * 1024 };
+const LIMITS = CONTRACT_LIMITS.project;
 
 function name(raw: string): string {
   const v = raw.trim();
@@ -18,10 +19,10 @@ function description(raw: string): string {
   return raw;
 }
 
-function json(field: string, value: Record<string, unknown>): string {
-  const s = JSON.stringify(value);
-  if (Buffer.byteLength(s) > LIMITS.jsonBytes) throw invalid(field, `must be at most ${LIMITS.jsonBytes} bytes as JSON`);
-  return s;
+function json(field: string, value: Record<string, unknown>, maxBytes: number): string {
+  const problem = jsonProblem(value, { depth: JSON_DEPTH, bytes: maxBytes });
+  if (problem) throw invalid(field, problem);
+  return JSON.stringify(value);
 }
 
 function checked(settings: Record<string, unknown>): Record<string, unknown> {
@@ -33,8 +34,8 @@ export function checkCreate(req: CreateProjectRequest) {
   return {
     name: name(req.name ?? ""),
     description: description(req.description ?? ""),
-    canvas_data: json("canvasData", req.canvasData ?? {}),
-    settings: json("settings", checked(req.settings ?? {})),
+    canvas_data: json("canvasData", req.canvasData ?? {}, LIMITS.canvasDataBytes),
+    settings: json("settings", checked(req.settings ?? {}), LIMITS.settingsBytes),
   };
 }
 
@@ -44,7 +45,7 @@ export function checkUpdate(req: UpdateProjectRequest) {
   if (req.description !== undefined) patch.description = description(req.description);
   const status = parseEnum<"active" | "archived">("status", req.status, PROJECT_STATUS);
   if (status) patch.status = status;
-  if (req.canvasData !== undefined) patch.canvas_data = json("canvasData", req.canvasData);
-  if (req.settings !== undefined) patch.settings = json("settings", checked(req.settings));
+  if (req.canvasData !== undefined) patch.canvas_data = json("canvasData", req.canvasData, LIMITS.canvasDataBytes);
+  if (req.settings !== undefined) patch.settings = json("settings", checked(req.settings), LIMITS.settingsBytes);
   return patch;
 }

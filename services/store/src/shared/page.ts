@@ -1,8 +1,9 @@
 import { invalid, UUID } from "@sker/kit";
 import type { PageRequest } from "@sker/contracts/common/v1/common";
+import { LIMITS } from "@sker/contracts/limits";
 
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 500;
+export const DEFAULT_LIMIT = LIMITS.page.default;
+export const MAX_LIMIT = LIMITS.page.max;
 
 /** Keyset position: the (created_at, id) of the last row of the previous page. */
 export interface Cursor {

@@ -10,8 +10,9 @@ import { findNode } from "../nodes/repo.js";
 
 type Trx = Transaction<Database>;
 
-export function rewritesNode(task: Pick<TaskRow, "type" | "node_id">): boolean {
-  return task.node_id !== null && (task.type === "optimize" || task.type === "analyze" || task.type === "generate");
+export function rewritesNode(task: Pick<TaskRow, "type" | "node_id" | "run_id">): boolean {
+  // A graph run's task writes onto its own AI node, whatever the recipe's type.
+  return task.node_id !== null && (task.run_id !== null || task.type === "optimize" || task.type === "analyze" || task.type === "generate");
 }
 
 /**

@@ -21,7 +21,7 @@ export async function findByKey(db: Db, userId: string, key: string): Promise<Ta
  * Inserts the task, or nothing when the user already used this idempotency key: the unique
  * index decides, so two racing submits cannot both insert (the second waits for the first).
  */
-export async function insertTask(db: Db, t: NewTaskInput, userId: string): Promise<TaskRow | undefined> {
+export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
   return db
     .insertInto("tasks")
     .values({
@@ -34,7 +34,8 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string): Promi
       options: JSON.stringify(t.options),
       created_by: userId,
       idempotency_key: t.idempotencyKey,
-      estimated_cost_usd: t.estimatedCostUsd,
+      run_id: runId,
+      estimated_cost_usd: t.estimatedCostUsd ?? 0,
       created_at: nowMs,
       updated_at: nowMs,
       enqueued_at: nowMs,
@@ -153,4 +154,14 @@ export async function upstreamNodes(db: Db, projectId: string, nodeId: string | 
     .orderBy("n.created_at")
     .orderBy("n.id")
     .execute();
+}
+
+/** Seconds the oldest queued task has waited since it was last (re)queued; 0 when none waits. */
+export async function oldestQueuedSeconds(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom("tasks")
+    .select(sql<number>`coalesce(extract(epoch from now() - min(enqueued_at)), 0)::float8`.as("seconds"))
+    .where("status", "=", "queued")
+    .executeTakeFirstOrThrow();
+  return Number(row.seconds);
 }

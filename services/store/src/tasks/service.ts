@@ -14,8 +14,12 @@ import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
+import { enqueueTaskTx } from "./enqueue.js";
+import { taskFinished, taskStarted } from "../runs/advance.js";
+import { runTaskContext } from "../runs/context.js";
+import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, insertTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
+import { findByKey, findTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 
 type Trx = Transaction<Database>;
@@ -47,6 +51,7 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
     completed_at: nowMs,
   });
   await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  await taskFinished(trx, row, "failed");
   return row;
 }
 
@@ -81,10 +86,8 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
-        await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd);
-        const task = await insertTask(trx, input, userId);
-        if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
-        return task;
+        await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
+        return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
         // Lost the race on the idempotency key: the winner has committed, answer its task.
@@ -116,6 +119,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
         await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await taskFinished(trx, after, "cancelled");
         return after;
       });
       deps.afterCommit();
@@ -142,15 +146,17 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (task.node_id && !node) {
           return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
         }
-        const context = await upstreamNodes(trx, task.project_id, task.node_id, task.source_node_ids);
+        const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
+        const context = forRun ? forRun.context : await upstreamNodes(trx, task.project_id, task.node_id, task.source_node_ids);
         if (task.type === "fusion" && context.length < 2) {
           return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
         }
         if (!again) {
           await markTargetNode(trx, task, "processing");
           await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+          await taskStarted(trx, task);
         }
-        return { task, started: true, wrote: !again, node, context };
+        return { task, started: true, wrote: !again, node: forRun ? forRun.node : node, context };
       });
       if (out.wrote) deps.afterCommit();
       if (out.wrote) await forgetTarget(deps, out.task);
@@ -180,7 +186,8 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // Exactly once: a redelivery finds it completed. A worker that lost its lease (the task
         // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
         // applied=false with the task as it is, and the worker drops its message.
-        if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[] };
+        const none: TaskRow[] = [];
+        if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned: none };
         const spent = await recordCalls(trx, task, input.calls);
         // With calls, usage is what every call of the task spent; an older broker reports the last only.
         const usage = input.calls.length
@@ -188,11 +195,14 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           : input.usage;
         let applied;
         try {
-          applied = await applyOutput(trx, task, output);
+          applied = task.run_id ? await applyRunOutput(trx, task, output) : await applyOutput(trx, task, output);
         } catch (err) {
+          if (err instanceof EditedSinceRunStarted) {
+            return { task: await failTx(trx, task, "VERSION_CONFLICT", err.message), applied: false, wrote: true, touched: [], spawned: none };
+          }
           if (!(err instanceof NodeGone)) throw err;
         }
-        if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [] };
+        if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: none };
         const row = await setTask(trx, task.id, {
           status: "completed",
           result: JSON.stringify(output),
@@ -207,11 +217,12 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           error_message: null,
         });
         await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
-        return { task: row, applied: true, wrote: true, touched: applied.touched };
+        const spawned = await taskFinished(trx, row, "completed");
+        return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
       });
       if (out.wrote) deps.afterCommit();
       await forgetNodes(deps, out.touched);
-      return { task: taskToProto(out.task), applied: out.applied };
+      return { task: taskToProto(out.task), applied: out.applied, spawned: out.spawned.map(taskToProto) };
     },
 
     async failTask(req, ctx) {

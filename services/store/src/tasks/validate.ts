@@ -1,4 +1,6 @@
 import { invalid } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
+import { taskRuleProblem } from "@sker/contracts/task-rules";
 import type {
   CompleteTaskRequest,
   CreateTaskRequest,
@@ -17,12 +19,13 @@ import { optionalId, parseId } from "../shared/ids.js";
 import { parsePage, type Page } from "../shared/page.js";
 import { TASK_PRIORITY, TASK_STATUS, TASK_TYPE, type StoredOptions } from "./map.js";
 
+const T = LIMITS.task;
 export const TASK_LIMITS = {
-  prompt: 20_000,
-  sources: 100,
-  idempotencyKey: 200,
-  model: 100,
-  maxTokens: 32_000,
+  prompt: T.prompt,
+  sources: T.sourceNodeIds,
+  idempotencyKey: T.idempotencyKey,
+  model: T.model,
+  maxTokens: T.maxTokens,
   workerId: 200,
   leaseMs: 3_600_000,
   reclaim: 1_000,
@@ -40,7 +43,8 @@ function options(o: TaskOptions | undefined): StoredOptions {
   if (o.model.length > TASK_LIMITS.model) throw invalid("options.model", `must be at most ${TASK_LIMITS.model} characters`);
   if (o.model) out.model = o.model;
   if (o.temperature !== undefined) {
-    if (!Number.isFinite(o.temperature) || o.temperature < 0 || o.temperature > 2) throw invalid("options.temperature", "must be between 0 and 2");
+    if (!Number.isFinite(o.temperature) || o.temperature < 0 || o.temperature > T.temperatureMax)
+      throw invalid("options.temperature", `must be between 0 and ${T.temperatureMax}`);
     out.temperature = o.temperature;
   }
   if (o.maxTokens !== undefined) {
@@ -61,8 +65,8 @@ export interface NewTaskInput {
   options: StoredOptions;
   priority: TaskPriority;
   idempotencyKey: string | null;
-  /** The broker's estimate, reserved against the budgets while the task is active. */
-  estimatedCostUsd: number;
+  /** The broker's estimate, reserved against the budgets while the task is active (graph runs: 0). */
+  estimatedCostUsd?: number;
 }
 
 export function checkCreate(req: CreateTaskRequest): NewTaskInput {
@@ -72,9 +76,8 @@ export function checkCreate(req: CreateTaskRequest): NewTaskInput {
   if (req.sourceNodeIds.length > TASK_LIMITS.sources) throw invalid("sourceNodeIds", `must have at most ${TASK_LIMITS.sources} ids`);
   const sourceNodeIds = [...new Set(req.sourceNodeIds.map((id, i) => parseId(`sourceNodeIds[${i}]`, id)))];
   if (req.prompt.length > TASK_LIMITS.prompt) throw invalid("prompt", `must be at most ${TASK_LIMITS.prompt} characters (got ${req.prompt.length})`);
-  if (type === "generate" && req.prompt.trim() === "") throw invalid("prompt", "is required for a generate task");
-  if ((type === "optimize" || type === "analyze" || type === "expand") && !nodeId) throw invalid("nodeId", `is required for a ${type} task`);
-  if (type === "fusion" && sourceNodeIds.length < 2) throw invalid("sourceNodeIds", "a fusion task needs at least 2 distinct nodes");
+  const problem = taskRuleProblem({ type, nodeId: nodeId ?? undefined, sourceNodeIds, prompt: req.prompt });
+  if (problem) throw invalid(problem.field, problem.message);
   const key = req.idempotencyKey.trim();
   if (key.length > TASK_LIMITS.idempotencyKey) throw invalid("idempotencyKey", `must be at most ${TASK_LIMITS.idempotencyKey} characters`);
   return {

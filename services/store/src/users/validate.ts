@@ -1,27 +1,28 @@
-import { invalid } from "@sker/kit";
+import { invalid, jsonProblem } from "@sker/kit";
+import { EMAIL_PATTERN, JSON_DEPTH, LIMITS, USERNAME_PATTERN } from "@sker/contracts/limits";
 import type { RegisterRequest, UpdateMeRequest } from "@sker/contracts/store/v1/user";
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const USERNAME = /^[a-zA-Z0-9_-]{3,32}$/;
-const SETTINGS_BYTES = 64 * 1024;
+const EMAIL = new RegExp(EMAIL_PATTERN);
+const USERNAME = new RegExp(USERNAME_PATTERN);
+const U = LIMITS.user;
 
 export function checkEmail(raw: string | undefined): string {
   const email = (raw ?? "").trim();
   if (!email) throw invalid("email", "is required");
-  if (email.length > 254 || !EMAIL.test(email)) throw invalid("email", "is not a valid email address");
+  if (email.length > U.email || !EMAIL.test(email)) throw invalid("email", "is not a valid email address");
   return email;
 }
 
 export function checkPassword(raw: string | undefined, field = "password"): string {
   const pw = raw ?? "";
-  if (pw.length < 8) throw invalid(field, "must be at least 8 characters");
-  if (pw.length > 1024) throw invalid(field, "must be at most 1024 characters");
+  if (pw.length < U.passwordMin) throw invalid(field, `must be at least ${U.passwordMin} characters`);
+  if (pw.length > U.passwordMax) throw invalid(field, `must be at most ${U.passwordMax} characters`);
   return pw;
 }
 
 function displayName(raw: string): string {
   const v = raw.trim();
-  if (v.length > 100) throw invalid("displayName", "must be at most 100 characters");
+  if (v.length > U.displayName) throw invalid("displayName", `must be at most ${U.displayName} characters`);
   return v;
 }
 
@@ -45,14 +46,14 @@ export function checkUpdateMe(req: UpdateMeRequest) {
       } catch {
         ok = false;
       }
-      if (!ok || url.length > 2048) throw invalid("avatarUrl", "must be an http(s) URL of at most 2048 characters");
+      if (!ok || url.length > U.avatarUrl) throw invalid("avatarUrl", `must be an http(s) URL of at most ${U.avatarUrl} characters`);
     }
     patch.avatar_url = url;
   }
   if (req.settings !== undefined) {
-    const json = JSON.stringify(req.settings);
-    if (Buffer.byteLength(json) > SETTINGS_BYTES) throw invalid("settings", `must be at most ${SETTINGS_BYTES} bytes as JSON`);
-    patch.settings = json;
+    const problem = jsonProblem(req.settings, { depth: JSON_DEPTH, bytes: U.settingsBytes });
+    if (problem) throw invalid("settings", problem);
+    patch.settings = JSON.stringify(req.settings);
   }
   return patch;
 }
@@ -60,7 +61,7 @@ export function checkUpdateMe(req: UpdateMeRequest) {
 export function checkKeyName(raw: string | undefined): string {
   const name = (raw ?? "").trim();
   if (!name) throw invalid("name", "is required");
-  if (name.length > 100) throw invalid("name", "must be at most 100 characters");
+  if (name.length > LIMITS.apiKey.name) throw invalid("name", `must be at most ${LIMITS.apiKey.name} characters`);
   return name;
 }
 

@@ -25,6 +25,7 @@ import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
@@ -72,6 +73,7 @@ export type StoreClients = {
   connections: TestClient<typeof ConnectionServiceService>;
   tasks: TestClient<typeof TaskServiceService>;
   events: TestClient<typeof EventServiceService>;
+  runs: TestClient<typeof RunServiceService>;
   usage: TestClient<typeof UsageServiceService>;
 };
 
@@ -152,6 +154,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     connections: client(ConnectionServiceService),
     tasks: client(TaskServiceService),
     events: client(EventServiceService),
+    runs: client(RunServiceService),
     usage: client(UsageServiceService),
   };
   const tokens = new Tokens(config.common);

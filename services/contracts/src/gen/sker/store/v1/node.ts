@@ -105,6 +105,8 @@ export enum ChangeType {
   CHANGE_TYPE_AI_FUSION = "CHANGE_TYPE_AI_FUSION",
   CHANGE_TYPE_AI_ANALYZE = "CHANGE_TYPE_AI_ANALYZE",
   CHANGE_TYPE_ROLLBACK = "CHANGE_TYPE_ROLLBACK",
+  /** CHANGE_TYPE_AI_RUN - Written by a graph run (NodeVersion.run_id names it). */
+  CHANGE_TYPE_AI_RUN = "CHANGE_TYPE_AI_RUN",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -137,6 +139,9 @@ export function changeTypeFromJSON(object: any): ChangeType {
     case 8:
     case "CHANGE_TYPE_ROLLBACK":
       return ChangeType.CHANGE_TYPE_ROLLBACK;
+    case 9:
+    case "CHANGE_TYPE_AI_RUN":
+      return ChangeType.CHANGE_TYPE_AI_RUN;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -164,6 +169,8 @@ export function changeTypeToJSON(object: ChangeType): string {
       return "CHANGE_TYPE_AI_ANALYZE";
     case ChangeType.CHANGE_TYPE_ROLLBACK:
       return "CHANGE_TYPE_ROLLBACK";
+    case ChangeType.CHANGE_TYPE_AI_RUN:
+      return "CHANGE_TYPE_AI_RUN";
     case ChangeType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -190,10 +197,26 @@ export function changeTypeToNumber(object: ChangeType): number {
       return 7;
     case ChangeType.CHANGE_TYPE_ROLLBACK:
       return 8;
+    case ChangeType.CHANGE_TYPE_AI_RUN:
+      return 9;
     case ChangeType.UNRECOGNIZED:
     default:
       return -1;
   }
+}
+
+/**
+ * What makes a node an AI node: its content is the output of this task type over its inputs
+ * (the nodes linked into it by `input` and `dependency` connections). type is the REST name:
+ * generate | optimize | expand | analyze | fusion.
+ */
+export interface Recipe {
+  type: string;
+  prompt: string;
+  /** model, temperature, maxTokens (as the task's options). */
+  model: string;
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
 }
 
 export interface Node {
@@ -221,7 +244,11 @@ export interface Node {
     | Date
     | undefined;
   /** Set while the node is hidden (soft-deleted). */
-  deletedAt?: Date | undefined;
+  deletedAt?:
+    | Date
+    | undefined;
+  /** Set on AI nodes. */
+  recipe?: Recipe | undefined;
 }
 
 export interface NodeVersion {
@@ -232,7 +259,11 @@ export interface NodeVersion {
   changeType: ChangeType;
   createdBy: string;
   taskId: string;
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /** The graph run that wrote this version (change_type AI_RUN). */
+  runId: string;
 }
 
 /** A list with presence, so an update can tell "leave as is" from "clear". */
@@ -255,6 +286,7 @@ export interface CreateNodeRequest {
   size?: Size | undefined;
   metadata?: { [key: string]: any } | undefined;
   parentId: string;
+  recipe?: Recipe | undefined;
 }
 
 export interface CreateNodeResponse {
@@ -305,7 +337,15 @@ export interface UpdateNodeRequest {
   position?: Position | undefined;
   size?: Size | undefined;
   metadata?: { [key: string]: any } | undefined;
-  parentId?: string | undefined;
+  parentId?:
+    | string
+    | undefined;
+  /** Sets or changes the node's recipe. */
+  recipe?:
+    | Recipe
+    | undefined;
+  /** Removes the recipe (the node is a plain note again); wins over `recipe`. */
+  clearRecipe: boolean;
 }
 
 export interface UpdateNodeResponse {
@@ -348,6 +388,143 @@ export interface RollbackNodeResponse {
   node?: Node | undefined;
 }
 
+function createBaseRecipe(): Recipe {
+  return { type: "", prompt: "", model: "", temperature: undefined, maxTokens: undefined };
+}
+
+export const Recipe: MessageFns<Recipe> = {
+  encode(message: Recipe, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.prompt !== "") {
+      writer.uint32(18).string(message.prompt);
+    }
+    if (message.model !== "") {
+      writer.uint32(26).string(message.model);
+    }
+    if (message.temperature !== undefined) {
+      writer.uint32(33).double(message.temperature);
+    }
+    if (message.maxTokens !== undefined) {
+      writer.uint32(40).int32(message.maxTokens);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Recipe {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecipe();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.prompt = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.temperature = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxTokens = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Recipe {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      prompt: isSet(object.prompt) ? globalThis.String(object.prompt) : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      temperature: isSet(object.temperature) ? globalThis.Number(object.temperature) : undefined,
+      maxTokens: isSet(object.maxTokens)
+        ? globalThis.Number(object.maxTokens)
+        : isSet(object.max_tokens)
+        ? globalThis.Number(object.max_tokens)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Recipe): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.prompt !== "") {
+      obj.prompt = message.prompt;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.temperature !== undefined) {
+      obj.temperature = floatToJson(message.temperature);
+    }
+    if (message.maxTokens !== undefined) {
+      obj.maxTokens = Math.round(message.maxTokens);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Recipe>, I>>(base?: I): Recipe {
+    return Recipe.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Recipe>, I>>(object: I): Recipe {
+    const message = createBaseRecipe();
+    message.type = object.type ?? "";
+    message.prompt = object.prompt ?? "";
+    message.model = object.model ?? "";
+    message.temperature = object.temperature ?? undefined;
+    message.maxTokens = object.maxTokens ?? undefined;
+    return message;
+  },
+};
+
 function createBaseNode(): Node {
   return {
     id: "",
@@ -369,6 +546,7 @@ function createBaseNode(): Node {
     createdAt: undefined,
     updatedAt: undefined,
     deletedAt: undefined,
+    recipe: undefined,
   };
 }
 
@@ -430,6 +608,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.deletedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.deletedAt), writer.uint32(154).fork()).join();
+    }
+    if (message.recipe !== undefined) {
+      Recipe.encode(message.recipe, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -599,6 +780,14 @@ export const Node: MessageFns<Node> = {
             message.deletedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.recipe = Recipe.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -664,6 +853,7 @@ export const Node: MessageFns<Node> = {
         : isSet(object.deleted_at)
         ? fromJsonTimestamp(object.deleted_at)
         : undefined,
+      recipe: isSet(object.recipe) ? Recipe.fromJSON(object.recipe) : undefined,
     };
   },
 
@@ -726,6 +916,9 @@ export const Node: MessageFns<Node> = {
     if (message.deletedAt !== undefined) {
       obj.deletedAt = message.deletedAt.toISOString();
     }
+    if (message.recipe !== undefined) {
+      obj.recipe = Recipe.toJSON(message.recipe);
+    }
     return obj;
   },
 
@@ -755,6 +948,9 @@ export const Node: MessageFns<Node> = {
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
     message.deletedAt = object.deletedAt ?? undefined;
+    message.recipe = (object.recipe !== undefined && object.recipe !== null)
+      ? Recipe.fromPartial(object.recipe)
+      : undefined;
     return message;
   },
 };
@@ -769,6 +965,7 @@ function createBaseNodeVersion(): NodeVersion {
     createdBy: "",
     taskId: "",
     createdAt: undefined,
+    runId: "",
   };
 }
 
@@ -797,6 +994,9 @@ export const NodeVersion: MessageFns<NodeVersion> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(66).fork()).join();
+    }
+    if (message.runId !== "") {
+      writer.uint32(74).string(message.runId);
     }
     return writer;
   },
@@ -878,6 +1078,14 @@ export const NodeVersion: MessageFns<NodeVersion> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -920,6 +1128,11 @@ export const NodeVersion: MessageFns<NodeVersion> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
     };
   },
 
@@ -949,6 +1162,9 @@ export const NodeVersion: MessageFns<NodeVersion> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
     return obj;
   },
 
@@ -965,6 +1181,7 @@ export const NodeVersion: MessageFns<NodeVersion> = {
     message.createdBy = object.createdBy ?? "";
     message.taskId = object.taskId ?? "";
     message.createdAt = object.createdAt ?? undefined;
+    message.runId = object.runId ?? "";
     return message;
   },
 };
@@ -1052,6 +1269,7 @@ function createBaseCreateNodeRequest(): CreateNodeRequest {
     size: undefined,
     metadata: undefined,
     parentId: "",
+    recipe: undefined,
   };
 }
 
@@ -1092,6 +1310,9 @@ export const CreateNodeRequest: MessageFns<CreateNodeRequest> = {
     }
     if (message.parentId !== "") {
       writer.uint32(98).string(message.parentId);
+    }
+    if (message.recipe !== undefined) {
+      Recipe.encode(message.recipe, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1205,6 +1426,14 @@ export const CreateNodeRequest: MessageFns<CreateNodeRequest> = {
             message.parentId = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.recipe = Recipe.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1243,6 +1472,7 @@ export const CreateNodeRequest: MessageFns<CreateNodeRequest> = {
         : isSet(object.parent_id)
         ? globalThis.String(object.parent_id)
         : "",
+      recipe: isSet(object.recipe) ? Recipe.fromJSON(object.recipe) : undefined,
     };
   },
 
@@ -1284,6 +1514,9 @@ export const CreateNodeRequest: MessageFns<CreateNodeRequest> = {
     if (message.parentId !== "") {
       obj.parentId = message.parentId;
     }
+    if (message.recipe !== undefined) {
+      obj.recipe = Recipe.toJSON(message.recipe);
+    }
     return obj;
   },
 
@@ -1306,6 +1539,9 @@ export const CreateNodeRequest: MessageFns<CreateNodeRequest> = {
     message.size = (object.size !== undefined && object.size !== null) ? Size.fromPartial(object.size) : undefined;
     message.metadata = object.metadata ?? undefined;
     message.parentId = object.parentId ?? "";
+    message.recipe = (object.recipe !== undefined && object.recipe !== null)
+      ? Recipe.fromPartial(object.recipe)
+      : undefined;
     return message;
   },
 };
@@ -1888,6 +2124,8 @@ function createBaseUpdateNodeRequest(): UpdateNodeRequest {
     size: undefined,
     metadata: undefined,
     parentId: undefined,
+    recipe: undefined,
+    clearRecipe: false,
   };
 }
 
@@ -1931,6 +2169,12 @@ export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
     }
     if (message.parentId !== undefined) {
       writer.uint32(106).string(message.parentId);
+    }
+    if (message.recipe !== undefined) {
+      Recipe.encode(message.recipe, writer.uint32(114).fork()).join();
+    }
+    if (message.clearRecipe !== false) {
+      writer.uint32(120).bool(message.clearRecipe);
     }
     return writer;
   },
@@ -2052,6 +2296,22 @@ export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
             message.parentId = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.recipe = Recipe.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.clearRecipe = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2091,6 +2351,12 @@ export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
         : isSet(object.parent_id)
         ? globalThis.String(object.parent_id)
         : undefined,
+      recipe: isSet(object.recipe) ? Recipe.fromJSON(object.recipe) : undefined,
+      clearRecipe: isSet(object.clearRecipe)
+        ? globalThis.Boolean(object.clearRecipe)
+        : isSet(object.clear_recipe)
+        ? globalThis.Boolean(object.clear_recipe)
+        : false,
     };
   },
 
@@ -2135,6 +2401,12 @@ export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
     if (message.parentId !== undefined) {
       obj.parentId = message.parentId;
     }
+    if (message.recipe !== undefined) {
+      obj.recipe = Recipe.toJSON(message.recipe);
+    }
+    if (message.clearRecipe !== false) {
+      obj.clearRecipe = message.clearRecipe;
+    }
     return obj;
   },
 
@@ -2160,6 +2432,10 @@ export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
     message.size = (object.size !== undefined && object.size !== null) ? Size.fromPartial(object.size) : undefined;
     message.metadata = object.metadata ?? undefined;
     message.parentId = object.parentId ?? undefined;
+    message.recipe = (object.recipe !== undefined && object.recipe !== null)
+      ? Recipe.fromPartial(object.recipe)
+      : undefined;
+    message.clearRecipe = object.clearRecipe ?? false;
     return message;
   },
 };

@@ -308,6 +308,8 @@ export interface Task {
   completedAt?:
     | Date
     | undefined;
+  /** The graph run that made this task (empty for a task submitted on its own). */
+  runId: string;
   /** Every provider call of every attempt, in order (fallbacks included). */
   calls: ModelCall[];
 }
@@ -426,6 +428,8 @@ export interface CompleteTaskResponse {
     | undefined;
   /** false when the task had already been completed (a redelivery): nothing written. */
   applied: boolean;
+  /** Tasks of the same graph run that this completion made ready: the broker publishes them. */
+  spawned: Task[];
 }
 
 export interface FailTaskRequest {
@@ -1024,6 +1028,7 @@ function createBaseTask(): Task {
     createdAt: undefined,
     startedAt: undefined,
     completedAt: undefined,
+    runId: "",
     calls: [],
   };
 }
@@ -1090,8 +1095,11 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.completedAt), writer.uint32(162).fork()).join();
     }
+    if (message.runId !== "") {
+      writer.uint32(170).string(message.runId);
+    }
     for (const v of message.calls) {
-      ModelCall.encode(v!, writer.uint32(170).fork()).join();
+      ModelCall.encode(v!, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -1274,6 +1282,14 @@ export const Task: MessageFns<Task> = {
               break;
             }
 
+            message.runId = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
             message.calls.push(ModelCall.decode(reader, reader.uint32()));
             continue;
           }
@@ -1343,6 +1359,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.completed_at)
         ? fromJsonTimestamp(object.completed_at)
         : undefined,
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
       calls: globalThis.Array.isArray(object?.calls)
         ? object.calls.map((e: any) => ModelCall.fromJSON(e))
         : [],
@@ -1411,6 +1432,9 @@ export const Task: MessageFns<Task> = {
     if (message.completedAt !== undefined) {
       obj.completedAt = message.completedAt.toISOString();
     }
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
     if (message.calls?.length) {
       obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
     }
@@ -1448,6 +1472,7 @@ export const Task: MessageFns<Task> = {
     message.createdAt = object.createdAt ?? undefined;
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
+    message.runId = object.runId ?? "";
     message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
@@ -2978,7 +3003,7 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
 };
 
 function createBaseCompleteTaskResponse(): CompleteTaskResponse {
-  return { task: undefined, applied: false };
+  return { task: undefined, applied: false, spawned: [] };
 }
 
 export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
@@ -2988,6 +3013,9 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     }
     if (message.applied !== false) {
       writer.uint32(16).bool(message.applied);
+    }
+    for (const v of message.spawned) {
+      Task.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -3021,6 +3049,14 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
             message.applied = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spawned.push(Task.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3037,6 +3073,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     return {
       task: isSet(object.task) ? Task.fromJSON(object.task) : undefined,
       applied: isSet(object.applied) ? globalThis.Boolean(object.applied) : false,
+      spawned: globalThis.Array.isArray(object?.spawned) ? object.spawned.map((e: any) => Task.fromJSON(e)) : [],
     };
   },
 
@@ -3048,6 +3085,9 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     if (message.applied !== false) {
       obj.applied = message.applied;
     }
+    if (message.spawned?.length) {
+      obj.spawned = message.spawned.map((e) => Task.toJSON(e));
+    }
     return obj;
   },
 
@@ -3058,6 +3098,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
     const message = createBaseCompleteTaskResponse();
     message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
     message.applied = object.applied ?? false;
+    message.spawned = object.spawned?.map((e) => Task.fromPartial(e)) || [];
     return message;
   },
 };
