@@ -3,6 +3,7 @@ import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
 import { estimateCost } from "./models/estimate.js";
+import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
@@ -24,16 +25,20 @@ function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
   if (c.kind !== "user" || !adminEmails.includes(c.email.toLowerCase())) throw forbidden("only admins (SKER_ADMIN_EMAILS) may do this");
 }
 
-/** The project's default model (settings.ai.model), if it names one. */
-async function projectModel(deps: ServiceDeps, projectId: string, ctx: CallContext): Promise<string | undefined> {
-  const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
-  const ai = project?.settings?.ai as { model?: unknown } | undefined;
-  return typeof ai?.model === "string" && deps.catalog.has(ai.model) ? ai.model : undefined;
+/** The project's default model (settings.ai.model), if it names one of the models file. */
+async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
+  const model = await defaults.get(projectId, async () => {
+    const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
+    const ai = project?.settings?.ai as { model?: unknown } | undefined;
+    return typeof ai?.model === "string" ? ai.model : undefined;
+  });
+  return model && deps.catalog.has(model) ? model : undefined;
 }
 
 /** BrokerService: the user's token is forwarded to the store, which checks tenancy. */
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
+  const defaults = new ProjectDefaults();
   return {
     ...runHandlers(store, queue),
 
@@ -44,7 +49,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       if (asked && !catalog.has(asked)) throw new AppError("VALIDATION_ERROR", `options.model: unknown model "${asked}" (see GET /api/v1/ai/models)`, { field: "options.model" });
       // The alias is fixed at submission (project default, then the deployment's), so the
       // reservation and every attempt agree on the model even if settings change meanwhile.
-      const model = asked || (await projectModel(deps, req.projectId, ctx)) || catalog.defaultModel;
+      const model = asked || (await projectModel(deps, defaults, req.projectId, ctx)) || catalog.defaultModel;
       const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
       const { task, created } = await store.tasks.createTask({ ...req, options, estimatedCostUsd }, { token: ctx.token, requestId: ctx.requestId });

@@ -89,7 +89,8 @@ describe("budgets", () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => submit(projectId)));
     const accepted = results.filter((r) => r.status === 202);
     const refused = results.filter((r) => r.status === 402);
-    expect(accepted).toHaveLength(10);
+    const seen = JSON.stringify(results.filter((r) => r.status !== 202 && r.status !== 402).map((r) => r.body));
+    expect(accepted, seen).toHaveLength(10);
     expect(refused).toHaveLength(40);
     const err = refused[0].body.error;
     expect(err.code).toBe("BUDGET_EXCEEDED");

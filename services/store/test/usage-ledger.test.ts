@@ -16,7 +16,7 @@ describe.each(["pg", "pglite"] as const)("usage ledger on %s", (driver) => {
     store = await startTestStore({ driver, redis: false, env: { AI_USER_MONTHLY_BUDGET_USD: "100" } });
     alice = await store.register("alice");
     broker = { token: await store.serviceToken("broker") };
-  }, 60_000);
+  }, 180_000);
   afterAll(() => store?.shutdown());
 
   const as = (u: TestUser) => ({ token: u.token });

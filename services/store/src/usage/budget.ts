@@ -49,12 +49,16 @@ function refuse(scope: "project" | "user", s: BudgetState): never {
  * In CreateTask's transaction, before the task row (its reservation) is inserted. The project
  * row, then the user row, are locked first, so concurrent submissions against one budget are
  * checked one after the other, each seeing the reservations of those committed before it.
- * A free model (estimate 0) always passes.
+ * A free model (estimate 0) always passes, and nothing is locked where no budget is set.
  */
 export async function admitOrRefuse(trx: Db, deps: StoreDeps, projectId: string, userId: string, estimateUsd: number): Promise<void> {
-  const projectLimit = projectBudgetOf(await projectSettings(trx, projectId, { lock: true }));
-  const userMax = await userLimit(trx, deps, userId, { lock: true });
   if (estimateUsd <= 0) return;
+  // Unlocked first: with no budget set (the common case) nothing is serialized.
+  const hasProjectLimit = projectBudgetOf(await projectSettings(trx, projectId)) !== undefined;
+  const hasUserLimit = (await userLimit(trx, deps, userId)) !== undefined;
+  if (!hasProjectLimit && !hasUserLimit) return;
+  const projectLimit = projectBudgetOf(await projectSettings(trx, projectId, { lock: true }));
+  const userMax = hasUserLimit ? await userLimit(trx, deps, userId, { lock: true }) : undefined;
   if (projectLimit !== undefined) {
     const s = await budgetState(trx, { projectId }, projectLimit);
     if (s.spentUsd + s.reservedUsd + estimateUsd > projectLimit) refuse("project", s);

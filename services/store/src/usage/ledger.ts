@@ -43,8 +43,9 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Pr
     costUsd: billed.reduce((s, c) => s + c.costUsd, 0),
   };
   if (calls.length === 0) return added;
-  const limit = projectBudgetOf(await projectSettings(trx, task.project_id));
-  const before = limit !== undefined && added.costUsd > 0 ? await spentSince(trx, { projectId: task.project_id }, monthStart()) : 0;
+  // Only a call that cost something can cross a budget's 80% line.
+  const limit = added.costUsd > 0 ? projectBudgetOf(await projectSettings(trx, task.project_id)) : undefined;
+  const before = limit !== undefined ? await spentSince(trx, { projectId: task.project_id }, monthStart()) : 0;
   if (billed.length > 0) {
     await trx
       .insertInto("usage_ledger")
@@ -69,7 +70,7 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Pr
     .set({ calls: sql`calls || ${JSON.stringify(calls)}::jsonb`, cost_usd: sql`cost_usd + ${added.costUsd}` })
     .where("id", "=", task.id)
     .execute();
-  if (limit !== undefined && added.costUsd > 0) {
+  if (limit !== undefined) {
     const after = before + added.costUsd;
     if (before < WARN_AT * limit && after >= WARN_AT * limit) {
       await appendEvent(trx, task.project_id, "budget.warning", {
