@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_CI := timeout 900 npm ci --no-audit --no-fund
 
-.PHONY: run up down test build proto migrate bench install clean
+.PHONY: run up down test build proto docs migrate admin bench install clean
 
 node_modules/.package-lock.json: package-lock.json
 	$(NPM_CI)
@@ -16,6 +16,9 @@ proto: install
 	./node_modules/.bin/buf lint
 	./node_modules/.bin/buf generate
 	node scripts/gen-descriptors.mjs
+
+docs: build
+	node scripts/gen-api-docs.mjs
 
 test:
 	bash scripts/test.sh
@@ -31,6 +34,11 @@ down:
 
 migrate: build
 	node services/store/dist/migrate.js
+
+# make admin EMAIL=ada@example.com (REVOKE=1 takes it away)
+admin: build
+	@test -n "$(EMAIL)" || { echo "usage: make admin EMAIL=<email>"; exit 1; }
+	node services/store/dist/admin.js $(if $(REVOKE),revoke,grant) "$(EMAIL)"
 
 bench: build
 	bash scripts/bench.sh

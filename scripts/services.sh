@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts PostgreSQL, Redis and RabbitMQ when they are not answering (commands from TOOLCHAIN.md).
+# Starts PostgreSQL, Redis and RabbitMQ when they are not answering (commands from docs/toolchain.md).
 set -u
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for() { for _ in $(seq 1 60); do up "$2" && return 0; sleep 1; done; echo "services: $1 did not come up on :$2" >&2; return 1; }

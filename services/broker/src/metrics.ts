@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { createMetrics } from "@sker/kit";
 import type { TaskQueue } from "./queue/index.js";
 
-/** The broker's Prometheus metrics on top of the kit's RPC ones (DESIGN §8). */
+/** The broker's Prometheus metrics on top of the kit's RPC ones (docs/operations.md#monitoring). */
 export function brokerMetrics(queue: () => TaskQueue | undefined) {
   const base = createMetrics("broker");
   const registers = [base.registry];

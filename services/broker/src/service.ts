@@ -1,10 +1,11 @@
-import { AppError, forbidden, isUuid, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, isUuid, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
 import { estimateCost } from "./models/estimate.js";
 import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
+import type { BrokerAccess } from "./access.js";
 import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
@@ -13,17 +14,12 @@ export interface ServiceDeps {
   store: StoreTasks;
   queue: TaskQueue;
   catalog: Catalog;
-  adminEmails: string[];
+  access: BrokerAccess;
   log: Logger;
 }
 
 /** How long SubmitTask waits for the publisher confirm before answering anyway. */
 const PUBLISH_WAIT_MS = 2_000;
-
-function requireAdmin(ctx: CallContext, adminEmails: string[]): void {
-  const c = ctx.caller;
-  if (c.kind !== "user" || !adminEmails.includes(c.email.toLowerCase())) throw forbidden("only admins (SKER_ADMIN_EMAILS) may do this");
-}
 
 /** The project's default model (settings.ai.model), if it names one of the models file. */
 async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
@@ -84,12 +80,12 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getQueueStats(_req, ctx) {
-      requireAdmin(ctx, deps.adminEmails);
+      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
       return queue.stats();
     },
 
     async replayDeadLetter(req, ctx) {
-      requireAdmin(ctx, deps.adminEmails);
+      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
       if (!isUuid(req.taskId)) throw new AppError("VALIDATION_ERROR", "taskId: must be a UUID", { field: "taskId" });
       // The store is the truth, the letter only a record: requeue the failed task first, remove
       // its letter last. A crash in between leaves a queued task (the reaper publishes it) and

@@ -7,6 +7,7 @@ import { liveProviders } from "./models/providers.js";
 import type { Provider } from "./providers/index.js";
 import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
+import { BrokerAccess } from "./access.js";
 import { brokerService } from "./service.js";
 import { storeTasks } from "./store-client.js";
 import { startWorker } from "./worker/worker.js";
@@ -44,10 +45,11 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const worker = config.workers ? await startWorker({ config, store, queue, bus, catalog, providers, metrics, log }) : undefined;
   const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
 
-  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
+  const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
+  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
   const grpc = await startGrpcServer({
     port: config.port,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, catalog, adminEmails: config.adminEmails, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, catalog, access, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,

@@ -11,6 +11,7 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
   const tasks: TaskClient = promiseClient(TaskServiceService, pool, { deadlineMs, metrics });
   return {
     tasks,
+    pool,
     /** Graph runs: CreateRun and CancelRun act for the forwarded user. */
     runs: promiseClient(RunServiceService, pool, { deadlineMs, metrics }),
     /** Read for a project's default model at submission (the user's token). */

@@ -4,7 +4,7 @@ import { LIMITS } from "@sker/contracts/limits";
 import { taskRuleProblem } from "@sker/contracts/task-rules";
 import type { SubmitTaskRequest } from "@sker/contracts/broker/v1/broker";
 
-// SubmitTask's input rules (DESIGN §3), checked before the store is asked, so a bad request
+// SubmitTask's input rules (docs/api.md), checked before the store is asked, so a bad request
 // costs no store call and its error names the field. The store checks the same rules again;
 // both read their values from the contracts' limits.
 

@@ -1,4 +1,4 @@
-// What each task type needs (DESIGN §3). One function, asked by the gateway, the broker and the
+// What each task type needs (docs/api.md). One function, asked by the gateway, the broker and the
 // store alike, so the three answer the same request the same way.
 
 export interface TaskShape {

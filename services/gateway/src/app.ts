@@ -13,6 +13,7 @@ import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authRoutes } from "./routes/auth.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { healthRoutes } from "./routes/health.js";
+import { invitationRoutes } from "./routes/invitations.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
 import { runRoutes } from "./routes/runs.js";
@@ -71,6 +72,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(userRoutes);
       await api.register(apiKeyRoutes);
       await api.register(projectRoutes);
+      await api.register(invitationRoutes);
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
@@ -81,7 +83,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     },
     { prefix: "/api/v1" },
   );
-  // DESIGN §3 names the admin routes /api/system/*; /api/v1/system/* is the same thing.
+  // docs/api.md names the admin routes /api/system/*; /api/v1/system/* is the same thing.
   await app.register(
     async (api) => {
       api.addHook("onRequest", api.authenticate);

@@ -24,6 +24,8 @@ export interface GatewayConfig extends CommonConfig {
     authPerIp: number;
     /** Per client IP, failed authentications (bad tokens and API keys) on the API. */
     badAuthPerIp: number;
+    /** Per target email, password-reset requests. */
+    resetPerEmail: number;
     /** Per user, AI task submissions (REST and WebSocket). */
     aiPerUser: number;
   };
@@ -69,6 +71,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       authPerIp: e.int("RATE_LIMIT_AUTH_PER_IP", 20, { min: 1 }),
       badAuthPerIp: e.int("RATE_LIMIT_BAD_AUTH_PER_IP", 60, { min: 1 }),
       aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
+      resetPerEmail: e.int("RATE_LIMIT_RESET_PER_EMAIL", 3, { min: 1 }),
     },
     ws: {
       pingIntervalMs: e.int("WS_PING_INTERVAL_MS", 30_000, { min: 100, max: 600_000 }),

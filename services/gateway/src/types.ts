@@ -25,6 +25,8 @@ export interface RequestUser {
   /** How they proved it. */
   via: "jwt" | "api-key";
   apiKeyId?: string;
+  /** The access token's id (jti), to close the sockets of a logged-out token. */
+  tokenId?: string;
 }
 
 declare module "fastify" {

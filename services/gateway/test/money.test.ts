@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeLlm, type FakeLlm } from "../../broker/test/support/fake-llm.js";
+import { adminCli } from "./support/admin-cli.js";
 import { client, register, type Req } from "./support/http.js";
 import { startStack, type Stack } from "./support/stack.js";
 import { WsClient } from "./support/ws.js";
@@ -36,7 +37,7 @@ models:
   - { alias: local, provider: local, model: local-deterministic-1, contextWindow: 8000 }
 `,
   );
-  stack = await startStack({ env: { AI_MODELS_FILE: file, MONEY_TEST_KEY: "sk-fake", SKER_ADMIN_EMAILS: "admin@example.com", BROKER_CONCURRENCY: "64" } });
+  stack = await startStack({ env: { AI_MODELS_FILE: file, MONEY_TEST_KEY: "sk-fake", BROKER_CONCURRENCY: "64" } });
   req = client(stack.url);
   [owner, editor, viewer, stranger] = await Promise.all([register(req, "own"), register(req, "edi"), register(req, "vie"), register(req, "str")]);
 }, 60_000);
@@ -157,9 +158,10 @@ describe("budgets", () => {
     const adminToken = { token: admin.accessToken };
     // Not an admin: the route says so.
     expect((await req("PUT", `/api/system/users/${spender.user.id}/budget`, { ...adminToken, body: { monthlyBudgetUsd: 2 } })).status).toBe(403);
-    // The admin list is by email: the stack's admin is admin@example.com.
-    const root = await req("POST", "/api/v1/auth/register", { body: { email: "admin@example.com", username: `root${Date.now() % 1e6}`, password: "correct horse battery" } });
-    const rootToken = { token: root.body.data.accessToken };
+    // Admins are a role in the database, granted the way `make admin EMAIL=...` does.
+    const root = await register(req, "root");
+    expect((await adminCli(stack.env, "grant", root.user.email)).code).toBe(0);
+    const rootToken = { token: root.accessToken };
     const set = await req("PUT", `/api/system/users/${spender.user.id}/budget`, { ...rootToken, body: { monthlyBudgetUsd: 2 } });
     expect(set.status).toBe(200);
     expect(set.body.data.budget).toMatchObject({ monthlyBudgetUsd: 2, spentUsd: 0 });

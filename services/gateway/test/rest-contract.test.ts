@@ -1,7 +1,8 @@
-// The REST contract of DESIGN §3, route by route, against a real store and broker.
+// The REST contract of docs/api.md, route by route, against a real store and broker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "./support/stack.js";
 import { client, register, type Req } from "./support/http.js";
+import { tokenIn } from "./support/mailbox.js";
 
 let stack: Stack;
 let req: Req;
@@ -296,6 +297,13 @@ describe("system routes", () => {
     expectError(await req("GET", "/api/system/info"), 401, "UNAUTHENTICATED");
     const admin = await req("POST", "/api/v1/auth/register", { body: { email: "admin@example.com", username: "theadmin", password: "long enough" } });
     const token = admin.body.data.accessToken;
+    // Listed in SKER_ADMIN_EMAILS, but not an admin until the mailbox is proven.
+    expectError(await req("GET", "/api/system/info", { token }), 403, "FORBIDDEN");
+    expect((await req("POST", "/api/v1/users/me/verify-email", { token })).status).toBe(202);
+    const mail = await stack.mailbox.waitFor("admin@example.com", (m) => /Confirm your email/.test(m.subject));
+    const verified = await req("POST", "/api/v1/auth/verify-email", { body: { token: tokenIn(mail) } });
+    expect(verified.body.data).toMatchObject({ role: "admin", emailVerified: true });
+    // The role is read from the database on each admin call: the same token works at once.
     const info = await req("GET", "/api/system/info", { token });
     expect(info.status).toBe(200);
     expect(info.body.data.dependencies).toMatchObject({ store: "up", broker: "up", redis: "up" });

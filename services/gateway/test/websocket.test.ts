@@ -1,4 +1,4 @@
-// WebSocket (DESIGN §4) against a real store, broker, RabbitMQ bus and the outbox relay.
+// WebSocket (docs/api.md#websocket) against a real store, broker, RabbitMQ bus and the outbox relay.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Tokens } from "@sker/kit";
 import { loadGatewayConfig } from "../src/start.js";

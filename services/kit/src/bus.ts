@@ -29,3 +29,16 @@ export interface EventSubscription {
   unwatch(projectId: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Not a project: the bus channel (routing key `project.accounts`) on which the store announces
+ * that an account's tokens stopped working (`account.revoked {userId, tokenId?}`: disabled,
+ * deleted, password changed or reset, or one token logged out), so every gateway closes the
+ * sockets at once. Project ids are UUIDs, so this never meets a project's stream.
+ */
+export const ACCOUNTS_CHANNEL = "accounts";
+export interface AccountRevoked {
+  userId: string;
+  /** Only this token (a logout); absent: every token of the account. */
+  tokenId?: string;
+}

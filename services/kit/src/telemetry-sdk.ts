@@ -3,7 +3,7 @@ import type { tracing } from "@opentelemetry/sdk-node";
 // The OpenTelemetry SDK behind the API calls in grpc/handler.ts and grpc/client.ts: a tracer
 // provider, the W3C trace-context propagator (so trace ids cross gRPC metadata and AMQP
 // headers) and, when an endpoint is set, an OTLP/HTTP exporter. No auto-instrumentation: under
-// ESM it needs `node --import` hooks (TOOLCHAIN.md), and our spans come from the kit itself.
+// ESM it needs `node --import` hooks (docs/toolchain.md), and our spans come from the kit itself.
 
 export interface TelemetryOptions {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; spans go to <endpoint>/v1/traces. */

@@ -1,9 +1,21 @@
+import { randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { unauthenticated } from "./errors.js";
 
 /** Who is calling: an end user (access token or API key) or one of our services. */
 export type Caller =
-  | { kind: "user"; userId: string; email: string; username: string }
+  | {
+      kind: "user";
+      userId: string;
+      email: string;
+      username: string;
+      /** The token's id (jti): a logout puts it on the deny-list until it expires. */
+      tokenId: string;
+      /** The account's token version when signed: a password change or a disable bumps it. */
+      tokenVersion: number;
+      /** When the token expires (ms since epoch). */
+      expiresAt: number;
+    }
   | { kind: "service"; name: string };
 
 export interface TokenSettings {
@@ -23,9 +35,10 @@ export class Tokens {
     this.key = new TextEncoder().encode(settings.jwtSecret);
   }
 
-  async signAccess(user: { id: string; email: string; username: string }, ttlSeconds: number): Promise<string> {
-    return new SignJWT({ typ: "access", email: user.email, username: user.username })
+  async signAccess(user: { id: string; email: string; username: string; token_version?: number }, ttlSeconds: number): Promise<string> {
+    return new SignJWT({ typ: "access", email: user.email, username: user.username, tv: user.token_version ?? 0 })
       .setProtectedHeader({ alg: ALG })
+      .setJti(randomUUID())
       .setSubject(user.id)
       .setIssuer(this.settings.jwtIssuer)
       .setAudience(this.settings.jwtAudience)
@@ -81,7 +94,15 @@ export class Tokens {
         payload.typ === "service" && sub.startsWith("service:")
           ? { kind: "service", name: sub.slice(8) }
           : payload.typ === "access" && typeof payload.email === "string"
-            ? { kind: "user", userId: sub, email: payload.email, username: String(payload.username ?? "") }
+            ? {
+                kind: "user",
+                userId: sub,
+                email: payload.email,
+                username: String(payload.username ?? ""),
+                tokenId: typeof payload.jti === "string" ? payload.jti : "",
+                tokenVersion: typeof payload.tv === "number" ? payload.tv : 0,
+                expiresAt: payload.exp! * 1000,
+              }
             : undefined;
       if (!caller) throw unauthenticated("token type not accepted");
       this.verified.set(token, { caller, expMs: payload.exp! * 1000 });

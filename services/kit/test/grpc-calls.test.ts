@@ -71,7 +71,11 @@ describe("authentication", () => {
     const res = await server.client.listEvents(req("p1"), { token, requestId: "req-123" });
     expect(res.events[0]).toMatchObject({ projectId: "p1", seq: 1, name: "ada", data: { ok: true } });
     expect(seen.ctx?.requestId).toBe("req-123");
-    expect(seen.ctx?.caller).toEqual({ kind: "user", userId: "00000000-0000-4000-8000-000000000001", email: "ada@example.com", username: "ada" });
+    expect(seen.ctx?.caller).toMatchObject({ kind: "user", userId: "00000000-0000-4000-8000-000000000001", email: "ada@example.com", username: "ada", tokenVersion: 0 });
+    const caller = seen.ctx!.caller as { tokenId: string; expiresAt: number };
+    // Every access token has its own id (what a logout puts on the deny-list) and its expiry.
+    expect(caller.tokenId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(caller.expiresAt).toBeGreaterThan(Date.now());
   });
 
   it("accepts a service token as a service caller", async () => {

@@ -17,8 +17,15 @@ export interface StoreConfig {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   apiKeyTokenTtlSeconds: number;
-  /** scrypt cost N (a power of two); lower only in tests. */
+  /** scrypt cost N (a power of two); 2^17 (OWASP's minimum) and up in production, lower only for tests and development. */
   scryptCost: number;
+  /** SMTP server (smtp:// or smtps://); unset → mail is written to the log in development. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Base URL of the links in mail (invitations, password reset, email verification). */
+  publicUrl: string;
+  invitationTtlSeconds: number;
+  mailPollMs: number;
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
   /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
@@ -32,12 +39,16 @@ function usd(name: string, raw: string | undefined): number | undefined {
   return n;
 }
 
+/** scrypt N=2^17, r=8, p=1: OWASP's current minimum for password storage. */
+export const OWASP_SCRYPT_N = 1 << 17;
+
 /** Read and validated once at start; a bad variable throws a ConfigError naming it. */
 export function loadStoreConfig(env: Record<string, string | undefined> = process.env): StoreConfig {
   const e = envReader(env);
-  const scryptCost = e.int("SCRYPT_COST", 1 << 15, { min: 1 << 10, max: 1 << 20 });
+  const scryptCost = e.int("SCRYPT_COST", OWASP_SCRYPT_N, { min: 1 << 10, max: 1 << 20 });
   if ((scryptCost & (scryptCost - 1)) !== 0) throw new ConfigError("SCRYPT_COST", `must be a power of two, got ${scryptCost}`);
   const common = commonConfig(env);
+  if (common.production && scryptCost < OWASP_SCRYPT_N) throw new ConfigError("SCRYPT_COST", `must be at least ${OWASP_SCRYPT_N} when NODE_ENV=production (a lower cost is a test knob)`);
   const databaseUrl = e.url("DATABASE_URL", ["postgres", "postgresql"]);
   // PGlite is one session in WASM on the event loop: for trying SKER out, not for production.
   if (common.production && !databaseUrl) throw new ConfigError("DATABASE_URL", "is required when NODE_ENV=production (the embedded PGlite is for development)");
@@ -56,6 +67,11 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
     refreshTokenTtlSeconds: e.int("REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400, { min: 60, max: 365 * 86_400 }),
     apiKeyTokenTtlSeconds: e.int("API_KEY_TOKEN_TTL_SECONDS", 300, { min: 10, max: 3_600 }),
     scryptCost,
+    smtpUrl: e.url("SMTP_URL", ["smtp", "smtps"]),
+    mailFrom: e.str("MAIL_FROM", "SKER <no-reply@localhost>"),
+    publicUrl: (e.url("PUBLIC_URL", ["http", "https"]) ?? "http://localhost:3000").replace(/\/+$/, ""),
+    invitationTtlSeconds: e.int("INVITATION_TTL_SECONDS", 7 * 86_400, { min: 60, max: 90 * 86_400 }),
+    mailPollMs: e.int("MAIL_POLL_MS", 1_000, { min: 10, max: 60_000 }),
     outboxPollMs: e.int("OUTBOX_POLL_MS", 1_000, { min: 10, max: 60_000 }),
     userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
   };

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
-import type { Logger, Tokens } from "@sker/kit";
+import type { AccountRevoked, Logger, Tokens } from "@sker/kit";
 import type { Database } from "./db/schema.js";
+import type { DenyList } from "./users/deny-list.js";
 
 /**
  * What every store handler gets. `cache` is Redis or in-memory (cache-aside, never fails a
@@ -12,15 +13,26 @@ export interface StoreDeps {
   tokens: Tokens;
   log: Logger;
   afterCommit(): void;
+  /** Logged-out access-token ids. */
+  denyList: DenyList;
+  /** Announces on the bus that tokens stopped working (gateways close the sockets); never throws. */
+  notifyRevoked(event: AccountRevoked): Promise<void>;
+  /** Pokes the mail relay after a commit that queued mail. */
+  afterMail(): void;
   config: {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     /** Lifetime of the access token VerifyApiKey mints (default 300). */
     apiKeyTokenTtlSeconds?: number;
-    /** scrypt N for new password hashes (default 2^15). */
+    /** scrypt N for new password hashes (default 2^17). */
     scryptCost?: number;
-    /** SKER_ADMIN_EMAILS, lower-cased: who may read system usage and set user budgets. */
+    /** Emails that become admins once the mailbox is verified (SKER_ADMIN_EMAILS). */
     adminEmails?: string[];
+    /** The first account of an empty database becomes admin (embedded installs). */
+    firstUserIsAdmin?: boolean;
+    /** Base of the links in mail (PUBLIC_URL). */
+    publicUrl?: string;
+    invitationTtlSeconds?: number;
     /** AI_USER_MONTHLY_BUDGET_USD. */
     userMonthlyBudgetUsd?: number;
   };

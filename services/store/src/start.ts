@@ -2,6 +2,7 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Kysely } from "kysely";
 import {
+  ACCOUNTS_CHANNEL,
   createEventBus,
   createLogger,
   createMetrics,
@@ -22,7 +23,10 @@ import { cacheMetrics } from "./cache/metrics.js";
 import { OutboxRelay } from "./outbox/relay.js";
 import { outboxMetrics } from "./outbox/metrics.js";
 import { backlogMetrics } from "./backlog-metrics.js";
-import { userAlive } from "./users/alive.js";
+import { checkAccess } from "./users/access.js";
+import { DenyList } from "./users/deny-list.js";
+import { MailRelay } from "./mail/relay.js";
+import { createTransport, type MailTransport } from "./mail/transport.js";
 import { storeBindings } from "./services.js";
 
 export { loadStoreConfig, type StoreConfig } from "./config.js";
@@ -46,6 +50,8 @@ export interface StoreOverrides {
   log?: Logger;
   /** A cache instead of the configured one (benchmarks measure the store without one). */
   cache?: Cache;
+  /** Where mail goes instead of SMTP_URL (tests read what was sent). */
+  mail?: MailTransport;
 }
 
 /** Everything wired and listening. Port 0 picks a free port (tests). */
@@ -66,22 +72,33 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     const relay = new OutboxRelay({ db, bus, log, pollMs: config.outboxPollMs, metrics: outboxMetrics(metrics) });
     backlogMetrics(metrics, db, log);
     const tokens = new Tokens(config.common);
+    const denyList = new DenyList(config.redisUrl, config.redisKeyPrefix, log);
+    const mail = new MailRelay(db, overrides.mail ?? createTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, production: config.common.production }, log), log, config.mailPollMs);
     const deps: StoreDeps = {
       db,
       cache,
       tokens,
       log,
       afterCommit: () => relay.poke(),
+      denyList,
+      notifyRevoked: (event) =>
+        bus
+          .publish({ projectId: ACCOUNTS_CHANNEL, seq: null, name: "account.revoked", data: event, at: new Date().toISOString() })
+          .catch((err: unknown) => log.warn({ err, userId: event.userId }, "could not announce revoked tokens; open sockets close when their token expires")),
+      afterMail: () => mail.poke(),
       config: {
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,
         scryptCost: config.scryptCost,
         adminEmails: config.common.adminEmails,
+        firstUserIsAdmin: !config.databaseUrl,
+        publicUrl: config.publicUrl,
+        invitationTtlSeconds: config.invitationTtlSeconds,
         userMonthlyBudgetUsd: config.userMonthlyBudgetUsd,
       },
     };
-    const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: userAlive(deps) };
+    const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: checkAccess(deps) };
     const grpc = await startGrpcServer({
       host: config.host,
       port: config.port,
@@ -93,8 +110,11 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     cleanups.push({ name: "grpc", run: () => grpc.shutdown() });
     relay.start();
     cleanups.push({ name: "relay", run: () => relay.stop() });
+    mail.start();
+    cleanups.push({ name: "mail", run: () => mail.stop() });
     if (!overrides.bus) cleanups.push({ name: "bus", run: () => bus.close() });
     cleanups.push({ name: "cache", run: () => cache.close() });
+    cleanups.push({ name: "deny-list", run: () => denyList.close() });
     const metricsServer: HttpServer = await serveMetrics(metrics, config.metricsPort);
     cleanups.push({ name: "metrics", run: () => new Promise((r) => metricsServer.close(() => r(undefined))) });
     if (!overrides.db) cleanups.push({ name: "db", run: () => db.destroy() });

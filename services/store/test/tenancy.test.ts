@@ -56,6 +56,21 @@ const CASES: Table = {
     },
     listApiKeys: { check: async (c, w, t) => expect((await c.users.listApiKeys({}, t)).apiKeys.map((k) => k.id)).not.toContain(w.q.apiKey) },
     deleteApiKey: nf((c, w, t) => c.users.deleteApiKey({ id: w.q.apiKey }, t)),
+    changePassword: {
+      check: async (c, w, t) => {
+        const carol = await w.store.register("carol");
+        await c.users.changePassword({ currentPassword: carol.password, newPassword: "another long one" }, { token: carol.token });
+        // Only the caller's password changes (Bob's row is in the snapshot compared below).
+        await expectAppError(c.users.changePassword({ currentPassword: w.bob.password, newPassword: "another long one" }, t), "FORBIDDEN");
+      },
+    },
+    requestPasswordReset: svc((c, w) => c.users.requestPasswordReset({ email: w.bob.email }, as())),
+    confirmPasswordReset: svc((c) => c.users.confirmPasswordReset({ token: "pr_x", newPassword: "long enough" }, as())),
+    requestEmailVerification: { check: async (c, w, t) => expect(await c.users.requestEmailVerification({}, t)).toEqual({}) },
+    verifyEmail: svc((c) => c.users.verifyEmail({ token: "ve_x" }, as())),
+    // Admin RPCs: a plain member gets FORBIDDEN, and nothing of Bob's.
+    listUsers: { check: async (c, _w, t) => void (await expectAppError(c.users.listUsers({}, t), "FORBIDDEN")) },
+    setUserDisabled: { check: async (c, w, t) => void (await expectAppError(c.users.setUserDisabled({ userId: w.bob.id, disabled: true }, t), "FORBIDDEN")) },
   },
   "sker.store.v1.ProjectService": {
     createProject: {
@@ -72,6 +87,10 @@ const CASES: Table = {
     listMembers: nf((c, w, t) => c.projects.listMembers({ projectId: w.q.project }, t)),
     putMember: nf((c, w, t) => c.projects.putMember({ projectId: w.q.project, userId: w.alice.id, role: "ROLE_OWNER" }, t)),
     removeMember: nf((c, w, t) => c.projects.removeMember({ projectId: w.q.project, userId: w.bob.id }, t)),
+    createInvitation: nf((c, w, t) => c.projects.createInvitation({ projectId: w.q.project, email: "someone@example.test", role: "ROLE_EDITOR" }, t)),
+    listInvitations: nf((c, w, t) => c.projects.listInvitations({ projectId: w.q.project }, t)),
+    revokeInvitation: nf((c, w, t) => c.projects.revokeInvitation({ projectId: w.q.project, id: "00000000-0000-4000-8000-000000000009" }, t)),
+    acceptInvitation: nf((c, _w, t) => c.projects.acceptInvitation({ token: "inv_not-a-real-one" }, t)),
   },
   "sker.store.v1.NodeService": {
     createNode: nf((c, w, t) => c.nodes.createNode({ projectId: w.q.project, title: "pwned" }, t)),

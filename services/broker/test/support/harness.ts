@@ -39,7 +39,6 @@ export async function startHarness(opts: HarnessOptions = {}) {
   const id = randomBytes(4).toString("hex");
   const prefix = `test.broker.${id}`;
   const exchange = `test.broker.${id}.events`;
-  const adminEmail = `admin-${id}@example.test`;
   const brokers: RunningBroker[] = [];
   const children: ChildProcess[] = [];
   const log = createLogger("broker-test", "silent");
@@ -53,7 +52,6 @@ export async function startHarness(opts: HarnessOptions = {}) {
     RABBITMQ_URL: opts.rabbitmqUrl ?? RABBITMQ_URL,
     SKER_QUEUE_PREFIX: prefix,
     SKER_EVENTS_EXCHANGE: exchange,
-    SKER_ADMIN_EMAILS: adminEmail,
     LOG_LEVEL: "silent",
     LOCAL_AI_TOKEN_DELAY_MS: "0",
     BROKER_LEASE_MS: "3000",
@@ -74,7 +72,6 @@ export async function startHarness(opts: HarnessOptions = {}) {
     store,
     prefix,
     exchange,
-    adminEmail,
     env,
 
     async startBroker(extra: Record<string, string> = {}, overrides: BrokerOverrides = {}): Promise<RunningBroker> {
@@ -131,9 +128,9 @@ export async function startHarness(opts: HarnessOptions = {}) {
 
     async admin(): Promise<TestUser> {
       const u = await store.register("admin");
-      // The admin list is by email: sign a token for this user with the admin's email.
-      const token = await store.tokens.signAccess({ id: u.id, email: adminEmail, username: u.username }, 600);
-      return { ...u, email: adminEmail, token };
+      // Admins are a role in the database (what `make admin EMAIL=...` sets).
+      await store.db.updateTable("users").set({ role: "admin" }).where("id", "=", u.id).execute();
+      return u;
     },
 
     async task(id: string): Promise<Task> {

@@ -1,6 +1,7 @@
 import fp from "fastify-plugin";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError, bearer, forbidden, unauthenticated, type Tokens } from "@sker/kit";
+import { UserRole } from "@sker/contracts/store/v1/user";
 import { ApiKeyCache } from "../auth/api-key-cache.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
 
@@ -12,7 +13,7 @@ declare module "fastify" {
      * from that IP are not sent to the store until the window ends.
      */
     authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
-    /** onRequest hook after authenticate: the caller's email must be in SKER_ADMIN_EMAILS. */
+    /** onRequest hook after authenticate: the store must say the caller is an admin now. */
     requireAdmin: (req: FastifyRequest) => Promise<void>;
     apiKeys: ApiKeyCache;
     /** The gateway's own service token, for Register/Login/Refresh/Logout/VerifyApiKey. */
@@ -27,14 +28,13 @@ const TOKEN_EXPIRED = "token expired";
 export async function userFromAccessToken(tokens: Tokens, token: string): Promise<RequestUser> {
   const caller = await tokens.verify(token);
   if (caller.kind !== "user") throw unauthenticated("not a user token");
-  return { userId: caller.userId, email: caller.email, username: caller.username, via: "jwt" };
+  return { userId: caller.userId, email: caller.email, username: caller.username, via: "jwt", tokenId: caller.tokenId };
 }
 
 export const authPlugin = fp<{ deps: GatewayDeps }>(
   async (app, { deps }) => {
     const serviceToken = () => deps.tokens.service("gateway");
     const apiKeys = new ApiKeyCache(deps.clients, serviceToken, deps.config.apiKeyCacheMs);
-    const admins = new Set(deps.config.adminEmails);
 
     app.decorateRequest("user", null);
     app.decorateRequest("userToken", "");
@@ -68,8 +68,12 @@ export const authPlugin = fp<{ deps: GatewayDeps }>(
       }
     });
 
+    // Roles live in the database: asking the store each time means a demoted, disabled or
+    // deleted admin is refused at once (admin routes are rare; the cost is one call).
     app.decorate("requireAdmin", async (req: FastifyRequest) => {
-      if (!req.user || !admins.has(req.user.email.toLowerCase())) throw forbidden("administrators only");
+      if (!req.user) throw unauthenticated();
+      const { user } = await deps.clients.users.getMe({}, { token: req.userToken, requestId: req.id });
+      if (user?.role !== UserRole.USER_ROLE_ADMIN) throw forbidden("administrators only");
     });
   },
   { name: "sker-auth", dependencies: ["sker-rate-limit"] },

@@ -5,7 +5,7 @@ import { AppError, ERRORS, type ErrorCode, type ErrorDetails } from "@sker/kit";
 import { createAjv } from "../rest/ajv.js";
 
 // The one error path of the gateway: whatever is thrown (an AppError from a handler or from a
-// gRPC call through promiseClient, a schema violation, a parser error) becomes the DESIGN §3
+// gRPC call through promiseClient, a schema violation, a parser error) becomes the docs/api.md
 // envelope with the status of kit's ERRORS table. Nothing a client sends may produce a 500.
 
 /** "/position/x" + missing "y" → "position.y"; the field a client has to fix. */

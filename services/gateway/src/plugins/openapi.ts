@@ -9,7 +9,7 @@ export const openapiPlugin = fp<{ deps: GatewayDeps }>(
     await app.register(swagger, {
       openapi: {
         openapi: "3.0.3",
-        info: { title: "SKER mesh API", version: deps.config.version, description: "REST API of the SKER gateway (DESIGN §3)." },
+        info: { title: "SKER mesh API", version: deps.config.version, description: "REST API of the SKER gateway (docs/api.md)." },
         components: {
           securitySchemes: {
             bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },

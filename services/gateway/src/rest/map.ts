@@ -1,14 +1,14 @@
 import { fromProtoEnum } from "@sker/kit";
 import type { Role } from "@sker/contracts/common/v1/common";
 import type { User, ApiKey } from "@sker/contracts/store/v1/user";
-import type { Project, Member } from "@sker/contracts/store/v1/project";
+import type { Project, Member, Invitation } from "@sker/contracts/store/v1/project";
 import type { Node, NodeVersion, Recipe } from "@sker/contracts/store/v1/node";
 import type { Run } from "@sker/contracts/store/v1/run";
 import type { Connection } from "@sker/contracts/store/v1/connection";
 import type { Task } from "@sker/contracts/store/v1/task";
 import type { Event } from "@sker/contracts/store/v1/event";
 
-// Protobuf messages → the REST JSON of DESIGN §3: camelCase (ts-proto already is), lowercase
+// Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
 // WebSocket alike.
 
@@ -29,6 +29,36 @@ export function user(u: User | undefined) {
     settings: obj(u.settings),
     createdAt: iso(u.createdAt),
     updatedAt: iso(u.updatedAt),
+    role: fromProtoEnum(u.role, "USER_ROLE_") ?? "user",
+    emailVerified: u.emailVerified,
+  };
+}
+
+/** A user as admins see them: account state and last login. */
+export function adminUser(u: User) {
+  return {
+    id: u.id,
+    email: u.email,
+    username: u.username,
+    displayName: u.displayName,
+    role: fromProtoEnum(u.role, "USER_ROLE_") ?? "user",
+    disabled: u.disabled,
+    emailVerified: u.emailVerified,
+    lastLoginAt: iso(u.lastLoginAt),
+    createdAt: iso(u.createdAt),
+  };
+}
+
+export function invitation(i: Invitation | undefined) {
+  return {
+    id: i?.id ?? "",
+    projectId: i?.projectId ?? "",
+    email: i?.email ?? "",
+    role: role(i?.role),
+    invitedBy: orNull(i?.invitedBy),
+    createdAt: iso(i?.createdAt),
+    expiresAt: iso(i?.expiresAt),
+    ...(i?.token ? { token: i.token, link: i.link } : {}),
   };
 }
 
@@ -64,8 +94,9 @@ export function member(m: Member | undefined) {
     projectId: m?.projectId ?? "",
     userId: m?.userId ?? "",
     username: m?.username ?? "",
-    email: m?.email ?? "",
+    ...(m?.email ? { email: m.email } : {}),
     role: role(m?.role),
+    joinedAt: iso(m?.createdAt),
     createdAt: iso(m?.createdAt),
   };
 }

@@ -1,4 +1,4 @@
-// JSON schemas of the REST contract (DESIGN §3). Request bodies are closed
+// JSON schemas of the REST contract (docs/api.md). Request bodies are closed
 // (additionalProperties: false): an unknown field is a 400 naming it. Responses are the shapes
 // rest/map.ts produces; fast-json-stringify serializes them and @fastify/swagger publishes them.
 
@@ -48,6 +48,8 @@ export const User = open({
   settings: freeObject,
   createdAt: time,
   updatedAt: time,
+  role: { type: "string", enum: ["user", "admin"] },
+  emailVerified: { type: "boolean" },
 });
 
 export const AuthSession = open({
@@ -84,8 +86,9 @@ export const Member = open({
   projectId: { type: "string" },
   userId: { type: "string" },
   username: { type: "string" },
-  email: { type: "string" },
+  email: { type: "string", description: "Shown to the project's owners only" },
   role: nen(ENUMS.role),
+  joinedAt: time,
   createdAt: time,
 });
 
@@ -232,6 +235,7 @@ export const bodies = {
       username: { type: "string", pattern: USERNAME_PATTERN },
       password: str(U.passwordMax, U.passwordMin),
       displayName: str(U.displayName),
+      invitationToken: { type: "string", minLength: 1, maxLength: 200, description: "The token of an invitation mailed to this email: its project is joined at once" },
     },
     ["email", "username", "password"],
   ),

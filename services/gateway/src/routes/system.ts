@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync } from "fastify";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
-import { ok, Task } from "../rest/schemas.js";
+import { listOf, ok, pageQuery, Task } from "../rest/schemas.js";
 import { BudgetSchema, budgetOut, usageOut, UsageReport, usageQuery, usageRequest, type UsageQuery } from "../rest/usage.js";
 import * as map from "../rest/map.js";
+import { AdminUser, userIdParams } from "../rest/team-schemas.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 import { dependencyHealth } from "./health.js";
 
-// Admin routes (SKER_ADMIN_EMAILS). The broker checks the forwarded identity again.
+// Admin routes (users whose role is admin in the database). The store and broker check the
+// forwarded identity again.
 
 export const systemRoutes: FastifyPluginAsync = async (app) => {
   app.addHook("onRequest", app.requireAdmin);
@@ -93,6 +95,43 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
     },
     async (req) => okBody(map.task((await deps.clients.broker.replayDeadLetter({ taskId: req.params.taskId }, as(req))).task)),
   );
+
+  app.get<{ Querystring: { limit: number; cursor?: string; q?: string } }>(
+    "/users",
+    {
+      schema: {
+        tags,
+        summary: "Every account, with role, state and last login",
+        security: secured,
+        querystring: { type: "object", properties: { ...pageQuery, q: { type: "string", maxLength: 254, description: "part of an email or username" } } },
+        response: { 200: listOf(AdminUser), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const res = await deps.clients.users.listUsers({ page: { limit: req.query.limit, cursor: req.query.cursor ?? "" }, query: req.query.q ?? "" }, as(req));
+      return okBody(map.page(res.users.map(map.adminUser), res.nextCursor));
+    },
+  );
+
+  for (const [action, disabled] of [["disable", true], ["enable", false]] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/users/:id/${action}`,
+      {
+        schema: {
+          tags,
+          summary: disabled ? "Disable an account: it cannot sign in, and its tokens and sockets stop working at once" : "Re-enable a disabled account",
+          security: secured,
+          params: userIdParams,
+          response: { 200: ok(AdminUser), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const { user } = await deps.clients.users.setUserDisabled({ userId: req.params.id, disabled }, as(req));
+        if (disabled) app.apiKeys.forgetUser(req.params.id);
+        return okBody(user ? map.adminUser(user) : null);
+      },
+    );
+  }
 
   app.get<{ Querystring: UsageQuery }>(
     "/usage",

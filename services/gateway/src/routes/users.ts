@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from "fastify";
 import * as map from "../rest/map.js";
-import { bodies, noContent, ok, User } from "../rest/schemas.js";
+import { AuthSession, bodies, noContent, ok, User } from "../rest/schemas.js";
+import { teamBodies } from "../rest/team-schemas.js";
+import { session } from "./session.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
 export const userRoutes: FastifyPluginAsync = async (app) => {
@@ -19,6 +21,33 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
       const { displayName, avatarUrl, settings } = req.body;
       const res = await users.updateMe({ displayName, avatarUrl, settings }, as(req));
       return okBody(map.user(res.user));
+    },
+  );
+
+  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    "/users/me/password",
+    {
+      schema: {
+        tags,
+        summary: "Change the password: every session of the account ends (on every hop); the answer is a fresh one",
+        security: secured,
+        body: teamBodies.changePassword,
+        response: { 200: ok(AuthSession), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const res = await users.changePassword({ currentPassword: req.body.currentPassword, newPassword: req.body.newPassword }, as(req));
+      app.apiKeys.forgetUser(req.user!.userId);
+      return okBody(session(res.session));
+    },
+  );
+
+  app.post(
+    "/users/me/verify-email",
+    { schema: { tags, summary: "Mail a link that proves the mailbox (202)", security: secured, response: { 202: noContent, ...errorResponses } } },
+    async (req, reply) => {
+      await users.requestEmailVerification({}, as(req));
+      return reply.code(202).send();
     },
   );
 

@@ -1,6 +1,7 @@
 import fp from "fastify-plugin";
 import websocket from "@fastify/websocket";
 import { randomUUID } from "node:crypto";
+import { ACCOUNTS_CHANNEL, type AccountRevoked } from "@sker/kit";
 import { createAjv } from "../rest/ajv.js";
 import { bodies } from "../rest/schemas.js";
 import type { GatewayDeps } from "../types.js";
@@ -8,7 +9,7 @@ import type { ProjectHub } from "./hub.js";
 import { CLOSE } from "./sender.js";
 import { Session, type SessionEnv } from "./session.js";
 
-/** GET /ws (DESIGN §4). Sessions are closed with 1001 when the gateway shuts down. */
+/** GET /ws (docs/api.md#websocket). Sessions are closed with 1001 when the gateway shuts down. */
 export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
   async (app, { deps, hub }) => {
     const sessions = new Set<Session>();
@@ -29,6 +30,18 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       onSlow: () => app.wsMetrics.slowClosed.inc(),
       onSent: (kind) => app.wsMetrics.eventsSent.inc({ kind }),
     };
+
+    // The store announces revoked accounts and tokens on the bus: their sockets close at once,
+    // and API keys verified for that account are asked about again.
+    let stopRevocations: (() => Promise<void>) | undefined;
+    app.addHook("onReady", async () => {
+      stopRevocations = await hub.add(ACCOUNTS_CHANNEL, (e) => {
+        const event = e.data as AccountRevoked;
+        if (!event.tokenId) app.apiKeys.forgetUser(event.userId);
+        for (const s of sessions) s.revoked(event);
+      });
+    });
+    app.addHook("onClose", async () => stopRevocations?.());
 
     const ping = setInterval(() => {
       for (const s of sessions) s.heartbeat();

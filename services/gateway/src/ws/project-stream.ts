@@ -16,7 +16,7 @@ function endsAccess(f: Frame, userId: string): boolean {
 }
 
 /**
- * One socket's subscription to one project: the replay/live seam of DESIGN §4.
+ * One socket's subscription to one project: the replay/live seam of docs/api.md#websocket.
  * 1. bind the project on the bus first, buffering live events;
  * 2. ListEvents (this is also the membership check: non-members get NOT_FOUND);
  * 3. send `subscribed` and replay everything after `since`;

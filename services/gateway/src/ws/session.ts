@@ -23,7 +23,7 @@ export interface SessionEnv {
 
 type Msg = Record<string, unknown> & { type?: unknown };
 
-/** One WebSocket connection: authentication, subscriptions, AI requests, liveness (DESIGN §4). */
+/** One WebSocket connection: authentication, subscriptions, AI requests, liveness (docs/api.md#websocket). */
 export class Session {
   user: RequestUser | undefined;
   private token = "";
@@ -75,6 +75,8 @@ export class Session {
       const user = await userFromAccessToken(this.env.deps.tokens, token);
       // A fresh token for the same user may replace an expiring one; another user's may not.
       if (this.user && this.user.userId !== user.userId) throw new AppError("UNAUTHENTICATED", "a socket stays with one user");
+      // The store refuses a well-signed token of a disabled or deleted account, an old password or a logout.
+      await this.env.deps.clients.users.getMe({}, { token, requestId: this.requestId });
       this.user = user;
       this.token = token;
       this.expireAt(decodeJwt(token).exp! * 1000);
@@ -206,6 +208,13 @@ export class Session {
     if (!this.alive) return void this.socket.terminate();
     this.alive = false;
     this.socket.ping();
+  }
+
+  /** The account's tokens (or this socket's token) were revoked: closed with 4401 at once. */
+  revoked(event: { userId: string; tokenId?: string }): void {
+    if (!this.user || this.user.userId !== event.userId) return;
+    if (event.tokenId && event.tokenId !== this.user.tokenId) return;
+    this.reject("this session was revoked");
   }
 
   close(code: number, reason: string): void {

@@ -11,6 +11,7 @@ import amqp from "amqplib";
 import { loadStoreConfig, startStore } from "@sker/store";
 import { loadBrokerConfig, startBroker } from "@sker/broker";
 import { loadGatewayConfig, startGateway } from "../../src/start.js";
+import { startMailbox, type Mailbox } from "./mailbox.js";
 
 export const PG_ADMIN = process.env.TEST_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -27,6 +28,8 @@ export interface StackOptions {
 
 export interface Stack {
   env: Record<string, string>;
+  /** The SMTP server the store sends mail to. */
+  mailbox: Mailbox;
   urls: string[];
   url: string;
   storePort: number;
@@ -43,6 +46,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const dataDir = mkdtempSync(join(tmpdir(), "sker-gw-"));
+  const mailbox = await startMailbox();
   const dbUrl = new URL(PG_ADMIN);
   dbUrl.pathname = `/${dbName}`;
 
@@ -67,6 +71,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SHUTDOWN_DRAIN_DELAY_MS: "0",
     SKER_ADMIN_EMAILS: "admin@example.com",
     OUTBOX_POLL_MS: "200",
+    SMTP_URL: mailbox.url,
+    MAIL_FROM: "SKER test <no-reply@example.test>",
     ...opts.env,
   };
 
@@ -96,6 +102,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   return {
     env,
+    mailbox,
     urls,
     url: urls[0],
     storePort: store.port,
@@ -106,6 +113,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await stopBroker().catch(() => {});
       for (const c of cleanups.reverse()) await c().catch(() => {});
       await dropAll(id, dbName).catch(() => {});
+      await mailbox.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

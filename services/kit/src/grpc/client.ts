@@ -27,7 +27,7 @@ export interface ChannelPool {
 
 /**
  * A few channels to one target. The grpc-js client is the costly side of a call and one
- * channel saturates early; callers spreading over 2–4 channels measured +24–43% (TOOLCHAIN.md).
+ * channel saturates early; callers spreading over 2–4 channels measured +24–43% (docs/toolchain.md).
  * With a dns:/// target and round_robin, each channel also balances across replicas.
  */
 export function channelPool(target: string, size = 3): ChannelPool {

@@ -41,8 +41,8 @@ export interface HandlerKit {
   tokens: Tokens;
   log: Logger;
   metrics: Metrics;
-  /** Extra check of a verified caller (the store rejects tokens of deleted users here). */
-  authorize?: (caller: Caller) => Promise<void>;
+  /** Extra check of a verified caller and its token (the store and broker refuse revoked accounts and tokens here). */
+  authorize?: (caller: Caller, token: string) => Promise<void>;
   /** Track in-flight calls so shutdown can wait for them. */
   inflight: Set<Promise<unknown>>;
 }
@@ -79,7 +79,7 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
             const token = bearer(headerOf(md, "authorization"));
             if (!token) throw unauthenticated("missing bearer token in authorization metadata");
             const caller = await kit.tokens.verify(token);
-            await kit.authorize?.(caller);
+            await kit.authorize?.(caller, token);
             checkRequest(call.request);
             const res = await handler(call.request as ReqOf<D[typeof name]>, { caller, token, requestId, method, log, signal: abort.signal });
             callback(null, res);

@@ -4,7 +4,9 @@ import { migrations } from "./migrations/index.js";
 
 /** Applies every pending migration; kysely's migration lock keeps concurrent replicas in line. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Migration numbers are handed out ahead of time to parallel work, so 0005 may land after a
+  // database already ran 0007: apply whatever has not run, in name order, rather than refuse.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;

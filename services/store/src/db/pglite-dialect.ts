@@ -14,7 +14,7 @@ import {
 
 // PGlite is ONE session. Kysely acquires a connection per query and holds it for a whole
 // transaction, so the driver hands that one session out to a single holder at a time; everyone
-// else queues here. (The published kysely-pglite dialects interleave transactions: TOOLCHAIN.md.)
+// else queues here. (The published kysely-pglite dialects interleave transactions: docs/toolchain.md.)
 // Consequence for handlers: inside db.transaction() use only `trx`, never `deps.db` — a query
 // on `deps.db` would wait for the transaction that is waiting for it.
 

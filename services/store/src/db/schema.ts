@@ -28,6 +28,52 @@ export interface UsersTable {
   updated_at: Timestamp;
   /** An admin's override of AI_USER_MONTHLY_BUDGET_USD; null: the default applies. */
   ai_monthly_budget_usd: ColumnType<number | null, number | null | undefined, number | null>;
+  role: Generated<"user" | "admin">;
+  disabled_at: Timestamp | null;
+  last_login_at: Timestamp | null;
+  email_verified_at: Timestamp | null;
+  /** Bumped by a password change or reset and by disabling: access tokens of older versions stop working. */
+  token_version: Generated<number>;
+}
+
+/** A pending (or spent) invitation of an email address to a project; the token is stored hashed. */
+export interface InvitationsTable {
+  id: Generated<string>;
+  project_id: string;
+  email: string;
+  role: Role;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: string | null;
+  revoked_at: Timestamp | null;
+}
+
+/** Single-use tokens mailed to a user (password reset, email verification), stored hashed. */
+export interface UserTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  purpose: "password_reset" | "verify_email";
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** Mail written in the transaction that decided to send it; the store's mail relay sends it. */
+export interface MailOutboxTable {
+  id: Generated<string>;
+  to_address: string;
+  subject: string;
+  /** Emptied once sent: the links it carries are credentials. */
+  body: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
 }
 
 /** One row per refresh token; a family is one login's chain of rotations. */
@@ -257,6 +303,9 @@ export interface Database {
   connections: ConnectionsTable;
   tasks: TasksTable;
   events: EventsTable;
+  invitations: InvitationsTable;
+  user_tokens: UserTokensTable;
+  mail_outbox: MailOutboxTable;
   runs: RunsTable;
   run_nodes: RunNodesTable;
   usage_ledger: UsageLedgerTable;

@@ -93,13 +93,29 @@ export interface NewNodeInput {
   };
 }
 
+/** A title from the content's first non-blank line, trimmed, at most 80 characters (code points). */
+export function titleFromContent(content: string): string {
+  const line = content.split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
+  return Array.from(line.trim()).slice(0, 80).join("").trim();
+}
+
+/** `title` is optional: a sticky note with only content is titled by its first line. */
+function createTitle(req: CreateNodeRequest, content: string): string {
+  const given = text("title", req.title, LIMITS.title);
+  if (given.trim() !== "") return given;
+  const derived = titleFromContent(content);
+  if (derived === "") throw invalid("title", "a node needs a title or some content");
+  return derived;
+}
+
 export function checkCreate(req: CreateNodeRequest): NewNodeInput {
+  const content = text("content", req.content, LIMITS.content);
   return {
     projectId: parseId("projectId", req.projectId),
     parentId: optionalId("parentId", req.parentId),
     values: {
-      title: text("title", req.title, LIMITS.title, { required: true }),
-      content: text("content", req.content, LIMITS.content),
+      title: createTitle(req, content),
+      content,
       semantic_type: text("semanticType", req.semanticType, LIMITS.semanticType),
       importance: req.importance === 0 ? 3 : importance("importance", req.importance),
       confidence: req.confidence === undefined ? 1 : confidence("confidence", req.confidence),

@@ -49,7 +49,11 @@ export function memberToProto(m: MemberView): Member {
   return { projectId: m.project_id, userId: m.user_id, username: m.username, email: m.email, role: toProtoEnum<Role>(m.role, ROLE), createdAt: m.created_at };
 }
 
-/** The data of member.updated (role null when the member left or was removed). */
+/**
+ * The data of member.added and member.updated (role null when the member left or was removed).
+ * Without the email: every subscriber sees events, and emails are for owners.
+ */
 export function memberToRest(m: MemberView) {
-  return { projectId: m.project_id, userId: m.user_id, username: m.username, email: m.email, role: m.role, createdAt: m.created_at.toISOString() };
+  const at = m.created_at.toISOString();
+  return { projectId: m.project_id, userId: m.user_id, username: m.username, role: m.role, joinedAt: at, createdAt: at };
 }

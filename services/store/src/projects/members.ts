@@ -48,9 +48,10 @@ export function memberHandlers(deps: StoreDeps): {
   return {
     async listMembers(req, ctx) {
       const projectId = parseId("projectId", req.projectId);
-      await requireRole(deps, ctx, projectId, "viewer");
+      const role = await requireRole(deps, ctx, projectId, "viewer");
       const rows = await memberQuery(db, projectId).orderBy("m.created_at").orderBy("m.user_id").execute();
-      return { members: rows.map(memberToProto) };
+      // Email addresses are for owners (who invite by them); others see usernames.
+      return { members: rows.map((m) => memberToProto(role === "owner" ? m : { ...m, email: "" })) };
     },
 
     async putMember(req, ctx: CallContext) {

@@ -11,6 +11,7 @@ import { cachedProject, forgetProject } from "./cache.js";
 import { getGraph } from "./graph.js";
 import { PROJECT_STATUS, projectToProto, projectToRest } from "./map.js";
 import { memberHandlers } from "./members.js";
+import { invitationHandlers } from "../invitations/service.js";
 import { keepBudget } from "../usage/budget.js";
 import { checkCreate, checkUpdate } from "./validate.js";
 
@@ -100,5 +101,6 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
 
     getGraph: getGraph(deps),
     ...memberHandlers(deps),
+    ...invitationHandlers(deps),
   };
 }

@@ -7,10 +7,10 @@ import { projectSettings, setUserBudget, usageSums, type Scope } from "./repo.js
 import { projectBudgetOf } from "./settings.js";
 import { checkGetUsage, checkSetUserBudget } from "./validate.js";
 
-function requireAdmin(deps: StoreDeps, ctx: CallContext): void {
-  const c = ctx.caller;
-  userOf(c);
-  if (c.kind !== "user" || !(deps.config.adminEmails ?? []).includes(c.email.toLowerCase())) throw forbidden("only admins (SKER_ADMIN_EMAILS) may do this");
+/** Read from the database each time, not from the token: a demoted admin stops at once. */
+async function requireAdmin(deps: StoreDeps, ctx: CallContext): Promise<void> {
+  const row = await deps.db.selectFrom("users").select("role").where("id", "=", userOf(ctx.caller)).executeTakeFirst();
+  if (row?.role !== "admin") throw forbidden("administrators only");
 }
 
 async function budgetOf(deps: StoreDeps, scope: BudgetScope, limit: number | undefined): Promise<Budget> {
@@ -35,7 +35,7 @@ export function usageService(deps: StoreDeps): Implementation<typeof UsageServic
         scope = { userId: userOf(ctx.caller) };
         budget = await budgetOf(deps, scope, await userLimit(deps.db, deps, scope.userId));
       } else {
-        requireAdmin(deps, ctx);
+        await requireAdmin(deps, ctx);
       }
       const [items, totals] = await Promise.all([q.groupBy ? usageSums(deps.db, scope, q.from, q.to, q.groupBy) : Promise.resolve([]), usageSums(deps.db, scope, q.from, q.to, "")]);
       const total = totals[0] ?? { key: "", inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };
@@ -43,7 +43,7 @@ export function usageService(deps: StoreDeps): Implementation<typeof UsageServic
     },
 
     async setUserBudget(req, ctx) {
-      requireAdmin(deps, ctx);
+      await requireAdmin(deps, ctx);
       const { userId, usd } = checkSetUserBudget(req);
       if (!(await setUserBudget(deps.db, userId, usd))) throw notFound("user");
       return { budget: await budgetOf(deps, { userId }, await userLimit(deps.db, deps, userId)) };

@@ -1,4 +1,5 @@
-import type { ApiKey, User } from "@sker/contracts/store/v1/user";
+import { toProtoEnum } from "@sker/kit";
+import type { ApiKey, User, UserRole } from "@sker/contracts/store/v1/user";
 import type { UserRow } from "../db/schema.js";
 import type { Selectable } from "kysely";
 import type { ApiKeysTable } from "../db/schema.js";
@@ -13,6 +14,10 @@ export function userToProto(row: UserRow): User {
     settings: row.settings,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    role: toProtoEnum<UserRole>(row.role, "USER_ROLE_"),
+    disabled: row.disabled_at !== null,
+    lastLoginAt: row.last_login_at ?? undefined,
+    emailVerified: row.email_verified_at !== null,
   };
 }
 

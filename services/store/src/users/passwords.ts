@@ -11,7 +11,7 @@ const P = 1;
 
 const maxmem = (N: number, r: number) => 128 * N * r * 2;
 
-export async function hashPassword(password: string, N = 1 << 15): Promise<string> {
+export async function hashPassword(password: string, N: number): Promise<string> {
   const salt = randomBytes(16);
   const key = await scrypt(password.normalize("NFKC"), salt, KEY_LEN, { N, r: R, p: P, maxmem: maxmem(N, R) });
   return `scrypt$${N}$${R}$${P}$${salt.toString("base64url")}$${key.toString("base64url")}`;
@@ -29,6 +29,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
     maxmem: maxmem(N, Number(r)),
   });
   return timingSafeEqual(key, expected);
+}
+
+/** A hash made with less than today's cost: rehashed on the next successful login. */
+export function needsRehash(stored: string, N: number): boolean {
+  const [, n, r, p] = stored.split("$");
+  return Number(n) < N || Number(r) !== R || Number(p) !== P;
 }
 
 /** A hash nobody's password matches, verified when the login names no user (same timing). */

@@ -1,21 +1,33 @@
 import { AppError, invalid, notFound, unauthenticated, type Implementation } from "@sker/kit";
 import type { UserServiceService } from "@sker/contracts/store/v1/user";
-import { requireService, userOf } from "../authz.js";
+import { memberKey, requireService, userOf } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
+import { acceptInvitationToken, acceptPendingFor } from "../invitations/repo.js";
 import { parseId } from "../shared/ids.js";
+import { adminUserHandlers } from "./admin-users.js";
 import { apiKeyToProto, userToProto } from "./map.js";
-import { dummyHash, hashPassword, verifyPassword } from "./passwords.js";
+import { passwordHandlers } from "./password.js";
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
+import { announceRevoked } from "./revoke.js";
 import { newSecret, sha256 } from "./secrets.js";
 import { issueSession, logout, rotate } from "./sessions.js";
 import { checkKeyName, checkRegister, checkUpdateMe, uniqueViolation } from "./validate.js";
 import { deleteAccount } from "./delete.js";
+import { verifyEmailHandlers } from "./verify-email.js";
 
-const DEFAULT_SCRYPT_N = 1 << 15;
+const DEFAULT_SCRYPT_N = 1 << 17;
 const MAX_API_KEYS = 100;
 
 export function userService(deps: StoreDeps): Implementation<typeof UserServiceService> {
   const { db } = deps;
   const scryptN = deps.config.scryptCost ?? DEFAULT_SCRYPT_N;
+
+  /** After a commit that made the user a member somewhere: their cached "not a member" goes. */
+  const joined = async (userId: string, projectIds: string[]) => {
+    if (projectIds.length === 0) return;
+    await deps.cache.del(...projectIds.map((p) => memberKey(p, userId)));
+    deps.afterCommit();
+  };
 
   const me = async (userId: string) => {
     const row = await db.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
@@ -37,14 +49,26 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       if (taken.length) throw conflict("username");
       const passwordHash = await hashPassword(input.password, scryptN);
       try {
-        const session = await db.transaction().execute(async (trx) => {
+        const { session, projects } = await db.transaction().execute(async (trx) => {
+          // The first account of an empty embedded install administers it (inside the
+          // transaction: PGlite runs one at a time, so two first registrations cannot both win).
+          const first = deps.config.firstUserIsAdmin && !(await trx.selectFrom("users").select("id").limit(1).executeTakeFirst());
           const user = await trx
             .insertInto("users")
-            .values({ email: input.email, username: input.username, password_hash: passwordHash, display_name: input.displayName || input.username, settings: "{}" })
+            .values({
+              email: input.email,
+              username: input.username,
+              password_hash: passwordHash,
+              display_name: input.displayName || input.username,
+              settings: "{}",
+              ...(first ? { role: "admin" as const } : {}),
+            })
             .returningAll()
             .executeTakeFirstOrThrow();
-          return issueSession(trx, deps, user);
+          const projects = req.invitationToken ? await acceptInvitationToken(trx, req.invitationToken, user) : [];
+          return { session: await issueSession(trx, deps, user), projects };
         });
+        await joined(session.user!.id, projects);
         return { session };
       } catch (err) {
         // Lost a race with a concurrent registration of the same name: the unique index decides.
@@ -68,7 +92,21 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       // Verify against a dummy hash when nobody matches, so timing does not reveal accounts.
       const ok = await verifyPassword(req.password, user?.password_hash ?? (await dummyHash(scryptN)));
       if (!user || !ok) throw unauthenticated("invalid credentials");
-      return { session: await issueSession(db, deps, user) };
+      if (user.disabled_at) throw unauthenticated("this account is disabled");
+      // An old, cheaper hash is replaced now that the password is at hand.
+      const rehash = needsRehash(user.password_hash, scryptN) ? await hashPassword(req.password, scryptN) : undefined;
+      const { session, projects } = await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("users")
+          .set({ last_login_at: new Date(), ...(rehash ? { password_hash: rehash } : {}) })
+          .where("id", "=", user.id)
+          .execute();
+        // Invitations sent to a proven mailbox since the last sign-in are joined now.
+        const projects = user.email_verified_at ? await acceptPendingFor(trx, user.id, user.email) : [];
+        return { session: await issueSession(trx, deps, user), projects };
+      });
+      await joined(user.id, projects);
+      return { session };
     },
 
     async refresh(req, ctx) {
@@ -80,7 +118,15 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
     async logout(req, ctx) {
       requireService(ctx.caller, "gateway");
       if (!req.refreshToken) throw invalid("refreshToken", "is required");
-      await logout(deps, req.refreshToken);
+      const loggedOut = await logout(deps, req.refreshToken);
+      if (req.accessToken && loggedOut) {
+        // The access token of that session is refused on every hop until it expires.
+        const caller = await deps.tokens.verify(req.accessToken).catch(() => undefined);
+        if (caller?.kind === "user" && caller.userId === loggedOut) {
+          await deps.denyList.add(caller.tokenId, caller.expiresAt);
+          await announceRevoked(deps, caller.userId, caller.tokenId);
+        }
+      }
       return {};
     },
 
@@ -94,7 +140,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
         .select(["k.id as key_id", "k.last_used_at as key_last_used_at"])
         .where("k.key_hash", "=", sha256(req.key))
         .executeTakeFirst();
-      if (!row) throw unauthenticated("invalid API key");
+      if (!row || row.disabled_at) throw unauthenticated("invalid API key");
       // last_used_at at minute resolution: a busy key does not write on every request.
       if (!row.key_last_used_at || Date.now() - row.key_last_used_at.getTime() > 60_000)
         await db.updateTable("api_keys").set({ last_used_at: new Date() }).where("id", "=", row.key_id).execute();
@@ -122,7 +168,9 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
     },
 
     async deleteMe(_req, ctx) {
-      await deleteAccount(deps, userOf(ctx.caller));
+      const userId = userOf(ctx.caller);
+      await deleteAccount(deps, userId);
+      await announceRevoked(deps, userId);
       return {};
     },
 
@@ -146,6 +194,10 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       const rows = await db.selectFrom("api_keys").selectAll().where("user_id", "=", userOf(ctx.caller)).orderBy("created_at").orderBy("id").execute();
       return { apiKeys: rows.map((r) => apiKeyToProto(r)) };
     },
+
+    ...passwordHandlers(deps, scryptN),
+    ...verifyEmailHandlers(deps, joined),
+    ...adminUserHandlers(deps),
 
     async deleteApiKey(req, ctx) {
       const id = parseId("id", req.id);

@@ -50,7 +50,7 @@ export async function rotate(deps: StoreDeps, refreshToken: string): Promise<Aut
       .executeTakeFirst();
     if (!spent) return undefined;
     const user = await trx.selectFrom("users").selectAll().where("id", "=", row.user_id).executeTakeFirst();
-    if (!user) return undefined;
+    if (!user || user.disabled_at) return undefined;
     return issueSession(trx, deps, user, row.family_id);
   });
   if (!session) {
@@ -60,7 +60,9 @@ export async function rotate(deps: StoreDeps, refreshToken: string): Promise<Aut
   return session;
 }
 
-export async function logout(deps: StoreDeps, refreshToken: string): Promise<void> {
-  const row = await deps.db.selectFrom("refresh_tokens").select("family_id").where("token_hash", "=", sha256(refreshToken)).executeTakeFirst();
+/** Revokes the refresh token's family; answers its user (undefined for an unknown token). */
+export async function logout(deps: StoreDeps, refreshToken: string): Promise<string | undefined> {
+  const row = await deps.db.selectFrom("refresh_tokens").select(["family_id", "user_id"]).where("token_hash", "=", sha256(refreshToken)).executeTakeFirst();
   if (row) await revokeFamily(deps.db, row.family_id);
+  return row?.user_id;
 }

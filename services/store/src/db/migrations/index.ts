@@ -1,6 +1,7 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_millisecond_timestamps.js";
+import * as m0005 from "./0005_teams.js";
 import * as m0007 from "./0007_runs.js";
 import * as m0008 from "./0008_usage_ledger.js";
 
@@ -9,6 +10,7 @@ import * as m0008 from "./0008_usage_ledger.js";
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
   "0002_millisecond_timestamps": m0002,
+  "0005_teams": m0005,
   "0007_runs": m0007,
   "0008_usage_ledger": m0008,
 };
