@@ -37,7 +37,9 @@ models:
   - { alias: local, provider: local, model: local-deterministic-1, contextWindow: 8000 }
 `,
   );
-  stack = await startStack({ env: { AI_MODELS_FILE: file, MONEY_TEST_KEY: "sk-fake", BROKER_CONCURRENCY: "64" } });
+  // 50 submissions to one project are checked one after another under its row lock: on a loaded
+  // machine the last waits seconds, so internal deadlines are generous here (correctness is tested).
+  stack = await startStack({ env: { AI_MODELS_FILE: file, MONEY_TEST_KEY: "sk-fake", BROKER_CONCURRENCY: "64", GRPC_DEADLINE_MS: "30000" } });
   req = client(stack.url);
   [owner, editor, viewer, stranger] = await Promise.all([register(req, "own"), register(req, "edi"), register(req, "vie"), register(req, "str")]);
 }, 60_000);
