@@ -4,6 +4,8 @@ import Ajv from "ajv";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { QUOTA_DEFAULTS } from "@sker/contracts/limits";
+import { loadStoreConfig } from "@sker/store";
 import { CHART, chartValues, ciFiles, coalesce, readYaml, valuesWith, type Obj } from "./lib.js";
 
 const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8"));
@@ -68,6 +70,21 @@ describe("values.schema.json", () => {
     const text = problems(withChange({ secret: { create: true, data: { JWT_SECRET: "short" } }, services: { broker: { env: { BROKER_CONCURRENCY: 8 } } } })).join("\n");
     expect(text).toMatch(/\/secret\/data\/JWT_SECRET must NOT have fewer than 32 characters/);
     expect(text).toMatch(/\/services\/broker\/env\/BROKER_CONCURRENCY must be string/);
+  });
+
+  it("rejects a quota that is not a positive whole number", () => {
+    for (const bad of ["0", "-5", "lots", "1e6"]) {
+      const text = problems(withChange({ services: { store: { env: { QUOTA_NODES_PER_PROJECT: bad } } } })).join("\n");
+      expect(text, bad).toMatch(/\/services\/store\/env\/QUOTA_NODES_PER_PROJECT must match pattern/);
+    }
+    expect(problems(withChange({ services: { store: { env: { QUOTA_NODES_PER_PROJECT: "20000" } } } }))).toEqual([]);
+  });
+
+  it("sets the store's quotas to the store's own defaults", () => {
+    const env = ((chartValues().services as Obj).store as Obj).env as Record<string, string>;
+    const { quotas } = loadStoreConfig(env);
+    expect(quotas).toEqual(QUOTA_DEFAULTS);
+    expect(Object.keys(env).filter((k) => k.startsWith("QUOTA_"))).toHaveLength(Object.keys(QUOTA_DEFAULTS).length);
   });
 
   it("rejects a service name that cannot be a Kubernetes name", () => {

@@ -33,7 +33,7 @@ function bash(script: string, env: Record<string, string>): Promise<{ code: numb
 }
 
 it("the README walkthrough works as written", async () => {
-  const [setup, watch, task] = walkthroughBlocks();
+  const [setup, watch, task, run] = walkthroughBlocks();
   expect(watch).toContain("scripts/watch.mjs");
   const here = (s: string) => s.replaceAll("http://localhost:3000", mesh.url);
   // One shell, like a reader's terminals: the watcher runs in the background meanwhile.
@@ -44,6 +44,7 @@ it("the README walkthrough works as written", async () => {
     "WATCHER=$!",
     "sleep 1",
     here(task),
+    here(run),
     "sleep 1; kill $WATCHER",
   ].join("\n");
   const watchLog = `/tmp/sker-readme-watch-${process.pid}.log`;
@@ -58,4 +59,10 @@ it("the README walkthrough works as written", async () => {
   const names = frames.filter((f) => f.type === "event").map((f) => f.name);
   expect(frames.slice(0, 2).map((f) => f.type)).toEqual(["authenticated", "subscribed"]);
   expect(names).toEqual(expect.arrayContaining(["node.created", "task.queued", "task.started", "task.progress", "task.completed"]));
+  // The graph run: two AI nodes run, then both cached, then the edited input re-runs the target.
+  expect(out).toContain('{"status":"completed","states":["completed","completed"]}');
+  expect(out).toMatch(/\{"changeType":"ai_run","runId":"[0-9a-f-]{36}","taskId":"[0-9a-f-]{36}"\}/);
+  expect(out).toContain('{"status":"completed","states":["cached","cached"]}');
+  expect(out).toContain('["queued"]');
+  expect(names).toEqual(expect.arrayContaining(["run.started", "run.node", "run.finished"]));
 }, 60_000);

@@ -2,12 +2,9 @@
 // at 0 delay, with 1 and with 2 broker processes on the real RabbitMQ and PostgreSQL. Prints
 // tasks/s, p50/p99 of submit → started and submit → completed, store calls and SQL statements
 // per task, and writes bench-results/broker.json for scripts/bench-summary.mjs.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import type { KyselyPlugin } from "kysely";
 import { channelPool, createEventBus, createLogger, promiseClient, Tokens } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
@@ -17,6 +14,7 @@ import { loadStoreConfig } from "../../store/src/config.js";
 import { startStore } from "../../store/src/start.js";
 import { createTestDb } from "../../store/test/support/db.js";
 import { deleteTopology } from "../test/support/rabbit.js";
+import { spawnBroker, statementCounter } from "./support.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const TASKS = QUICK ? 150 : 400;
@@ -24,41 +22,6 @@ const IN_FLIGHT = 16;
 /** Tasks spread over this many projects (each project serializes its own event sequence). */
 const PROJECTS = Number(process.env.BENCH_PROJECTS ?? 1);
 const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-const BROKER_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
-
-/** Counts every statement the store sends through kysely (the outbox relay's polling included). */
-function statementCounter() {
-  const counter = { n: 0 };
-  const plugin: KyselyPlugin = {
-    transformQuery: (args) => {
-      counter.n++;
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
-  return { counter, plugin };
-}
-
-const children = new Set<ChildProcess>();
-// However the bench ends, no broker process outlives it.
-process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
-
-async function spawnBroker(env: Record<string, string>): Promise<{ child: ChildProcess; metricsPort: number; port: number }> {
-  const child = spawn(process.execPath, [BROKER_MAIN], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /"port":(\d+),"metricsPort":(\d+).*"broker ready"/.exec(out);
-      if (m) resolve([Number(m[1]), Number(m[2])]);
-    });
-    child.on("exit", (code) => reject(new Error(`broker exited (${code}): ${out.slice(-1000)}`)));
-  });
-  child.stdout!.resume();
-  return { child, port, metricsPort };
-}
 
 async function storeCalls(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -56,3 +56,18 @@ export const LIMITS = {
   /** Graph runs: node ids a run may name as targets. */
   run: { targets: 1_000 },
 } as const;
+
+/**
+ * Quotas, defaults a small team never meets (each a store setting: QUOTA_*). Over one, a write
+ * is refused with 403 QUOTA_EXCEEDED and details {quota, limit, used}. A project's bytes are the
+ * UTF-8 bytes of its nodes' title, content and metadata; hidden nodes count until deleted
+ * permanently.
+ */
+export const QUOTA_DEFAULTS = {
+  projectsPerUser: 1_000,
+  nodesPerProject: 10_000,
+  bytesPerProject: 50 * 1024 * 1024,
+  apiKeysPerUser: 100,
+} as const;
+
+export type Quotas = { [K in keyof typeof QUOTA_DEFAULTS]: number };

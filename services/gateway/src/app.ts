@@ -9,6 +9,7 @@ import { requestIdFrom, requestIdPlugin } from "./plugins/request-id.js";
 import { securityPlugin } from "./plugins/security.js";
 import { tracingPlugin } from "./plugins/tracing.js";
 import { aiTaskRoutes } from "./routes/ai-tasks.js";
+import { collabRoutes } from "./routes/collab.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authRoutes } from "./routes/auth.js";
 import { connectionRoutes } from "./routes/connections.js";
@@ -76,6 +77,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(nodeRoutes);
       await api.register(connectionRoutes);
       await api.register(aiTaskRoutes);
+      await api.register(collabRoutes);
       await api.register(runRoutes);
       await api.register(modelRoutes);
       await api.register(usageRoutes);

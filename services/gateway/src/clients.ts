@@ -7,6 +7,7 @@ import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
+import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
@@ -25,6 +26,7 @@ export function createClients(opts: { storeAddr: string; brokerAddr: string; dea
     connections: promiseClient(ConnectionServiceService, storePool, d),
     tasks: promiseClient(TaskServiceService, storePool, d),
     events: promiseClient(EventServiceService, storePool, d),
+    collab: promiseClient(CollabServiceService, storePool, d),
     runs: promiseClient(RunServiceService, storePool, d),
     usage: promiseClient(UsageServiceService, storePool, d),
     broker: promiseClient(BrokerServiceService, brokerPool, d),

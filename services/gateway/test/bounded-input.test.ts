@@ -131,6 +131,11 @@ describe("free JSON has a depth and a byte limit, at the gateway and in the stor
       expect(project.status).toBe(400);
       expect(project.body.error.details.field).toBe("canvasData");
     }
+    // Too deep for JSON.stringify's recursion (the fuzz test found this one as a 500).
+    const raw = `{"projectId":"${projectId}","title":"deep","metadata":${'{"d":'.repeat(60_000)}1${"}".repeat(60_000)}}`;
+    const deepest = await req("POST", "/api/v1/nodes", { token, raw });
+    expect(deepest.status).toBe(400);
+    expect(deepest.body.error.details.field).toBe("metadata");
     expect(await seq()).toBe(before);
     expect((await req("POST", "/api/v1/nodes", { token, body: { projectId, title: "deep", metadata: nested(JSON_DEPTH) } })).status).toBe(201);
   });

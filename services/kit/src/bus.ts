@@ -10,6 +10,8 @@ export interface BusEvent {
   data: unknown;
   /** ISO 8601 */
   at: string;
+  /** Who caused it (persisted events): a user, or an AI task with its user; null for the system. */
+  actor?: { userId: string; taskId?: string } | null;
 }
 
 export interface EventBus {

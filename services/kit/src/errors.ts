@@ -8,6 +8,8 @@ export const ERRORS = {
   INVALID_JSON: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401 },
   FORBIDDEN: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
+  // A quota of the account or project (details: quota, limit, used), not a rate: waiting does not help.
+  QUOTA_EXCEEDED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 403 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, http: 409 },
   VERSION_CONFLICT: { grpc: GrpcStatus.ABORTED, http: 409 },

@@ -1,4 +1,5 @@
 import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
+import { QUOTA_DEFAULTS as Q, type Quotas } from "@sker/contracts/limits";
 
 export interface StoreConfig {
   common: CommonConfig;
@@ -28,6 +29,7 @@ export interface StoreConfig {
   mailPollMs: number;
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
+  quotas: Quotas;
   /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
   userMonthlyBudgetUsd: number | undefined;
 }
@@ -73,6 +75,12 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
     invitationTtlSeconds: e.int("INVITATION_TTL_SECONDS", 7 * 86_400, { min: 60, max: 90 * 86_400 }),
     mailPollMs: e.int("MAIL_POLL_MS", 1_000, { min: 10, max: 60_000 }),
     outboxPollMs: e.int("OUTBOX_POLL_MS", 1_000, { min: 10, max: 60_000 }),
+    quotas: {
+      projectsPerUser: e.int("QUOTA_PROJECTS_PER_USER", Q.projectsPerUser, { min: 1, max: 1_000_000 }),
+      nodesPerProject: e.int("QUOTA_NODES_PER_PROJECT", Q.nodesPerProject, { min: 1, max: 10_000_000 }),
+      bytesPerProject: e.int("QUOTA_BYTES_PER_PROJECT", Q.bytesPerProject, { min: 1, max: Number.MAX_SAFE_INTEGER }),
+      apiKeysPerUser: e.int("QUOTA_API_KEYS_PER_USER", Q.apiKeysPerUser, { min: 1, max: 100_000 }),
+    },
     userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
   };
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { AccountRevoked, Logger, Tokens } from "@sker/kit";
+import type { Quotas } from "@sker/contracts/limits";
 import type { Database } from "./db/schema.js";
 import type { DenyList } from "./users/deny-list.js";
 
@@ -26,6 +27,7 @@ export interface StoreDeps {
     apiKeyTokenTtlSeconds?: number;
     /** scrypt N for new password hashes (default 2^17). */
     scryptCost?: number;
+    quotas: Quotas;
     /** Emails that become admins once the mailbox is verified (SKER_ADMIN_EMAILS). */
     adminEmails?: string[];
     /** The first account of an empty database becomes admin (embedded installs). */

@@ -5,6 +5,7 @@ import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
+import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import type { StoreDeps } from "./deps.js";
@@ -14,6 +15,7 @@ import { nodeService } from "./nodes/service.js";
 import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
 import { eventService } from "./events/service.js";
+import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
 import { usageService } from "./usage/service.js";
 
@@ -25,6 +27,7 @@ export const STORE_SERVICES = {
   "sker.store.v1.ConnectionService": ConnectionServiceService,
   "sker.store.v1.TaskService": TaskServiceService,
   "sker.store.v1.EventService": EventServiceService,
+  "sker.store.v1.CollabService": CollabServiceService,
   "sker.store.v1.RunService": RunServiceService,
   "sker.store.v1.UsageService": UsageServiceService,
 } as const;
@@ -37,6 +40,7 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
     bind("sker.store.v1.TaskService", TaskServiceService, taskService(deps), kit),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
+    bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),
     bind("sker.store.v1.UsageService", UsageServiceService, usageService(deps), kit),
   ];

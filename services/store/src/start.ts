@@ -91,6 +91,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,
         scryptCost: config.scryptCost,
+        quotas: config.quotas,
         adminEmails: config.common.adminEmails,
         firstUserIsAdmin: !config.databaseUrl,
         publicUrl: config.publicUrl,

@@ -50,7 +50,7 @@ describe.each(["pg", "pglite"] as const)("database on %s", (driver) => {
   it("rolls a failed transaction back and keeps serving", async () => {
     await expect(
       t.db.transaction().execute(async (trx) => {
-        await appendEvent(trx, projectId, "x", {});
+        await appendEvent(trx, projectId, "x", {}, { userId: null });
         await trx.insertInto("nodes").values({ project_id: projectId, importance: 9, metadata: "{}" }).execute(); // CHECK fails
       }),
     ).rejects.toThrow();
@@ -60,7 +60,7 @@ describe.each(["pg", "pglite"] as const)("database on %s", (driver) => {
   });
 
   it("hands out gap-free seqs to 30 concurrent writers", async () => {
-    await Promise.all(Array.from({ length: 30 }, (_, i) => t.db.transaction().execute((trx) => appendEvent(trx, projectId, "e", { i }))));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => t.db.transaction().execute((trx) => appendEvent(trx, projectId, "e", { i }, { userId: null }))));
     const seqs = await t.db.selectFrom("events").select("seq").where("project_id", "=", projectId).orderBy("seq").execute();
     expect(seqs.map((s) => s.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });

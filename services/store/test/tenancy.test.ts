@@ -125,6 +125,28 @@ const CASES: Table = {
   "sker.store.v1.EventService": {
     listEvents: nf((c, w, t) => c.events.listEvents({ projectId: w.q.project }, t)),
   },
+  "sker.store.v1.CollabService": {
+    // Q's node holds "secret": the caller finds their own nodes, never that one.
+    search: {
+      check: async (c, w, t) => {
+        expect((await c.collab.search({ query: "p1" }, t)).hits.map((h) => h.nodeId)).toEqual([w.p.node]);
+        expect((await c.collab.search({ query: "secret" }, t)).hits).toEqual([]);
+        expect((await c.collab.search({ query: "secret" }, { token: w.bob.token })).hits.map((h) => h.projectId)).toEqual([w.q.project]);
+        expect((await c.collab.search({ query: "q", projectId: w.q.project }, t)).hits).toEqual([]);
+      },
+    },
+    listActivity: nf((c, w, t) => c.collab.listActivity({ projectId: w.q.project }, t)),
+    exportProject: nf((c, w, t) => c.collab.exportProject({ projectId: w.q.project, format: "sker" }, t)),
+    duplicateProject: nf((c, w, t) => c.collab.duplicateProject({ projectId: w.q.project }, t)),
+    // Import makes a project of the caller's own; it names nothing of anyone else's.
+    importProject: {
+      check: async (c, w, t) => {
+        const { project } = await c.collab.importProject({ format: "jsoncanvas", document: JSON.stringify({ nodes: [], edges: [] }) }, t);
+        expect(project?.role).toBe("ROLE_OWNER");
+        await expectAppError(c.projects.getProject({ id: project!.id }, { token: w.bob.token }), "NOT_FOUND");
+      },
+    },
+  },
   "sker.store.v1.RunService": {
     createRun: nf((c, w, t) => c.runs.createRun({ projectId: w.q.project }, t)),
     getRun: nf((c, w, t) => c.runs.getRun({ id: w.q.run }, t)),

@@ -1,6 +1,7 @@
 import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { jsonDepth } from "@sker/kit";
+import { JSON_DEPTH } from "@sker/contracts/limits";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -45,7 +46,9 @@ function addJsonLimits(ajv: Ajv): Ajv {
     keyword: "x-maxBytes",
     schemaType: "number",
     error: { message: ({ schema }) => `must be at most ${schema} bytes as JSON` },
-    validate: (max: number, data: unknown) => Buffer.byteLength(JSON.stringify(data) ?? "") <= max,
+    // JSON.stringify recurses: a value nested thousands deep would overflow the stack. Such a
+    // value is refused by x-maxDepth, which every field with x-maxBytes also carries.
+    validate: (max: number, data: unknown) => jsonDepth(data) > 2 * JSON_DEPTH || Buffer.byteLength(JSON.stringify(data) ?? "") <= max,
   });
   return ajv;
 }

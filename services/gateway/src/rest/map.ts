@@ -230,13 +230,20 @@ export function task(t: Task | undefined) {
     createdAt: iso(t.createdAt),
     startedAt: iso(t.startedAt),
     completedAt: iso(t.completedAt),
+    retryOf: orNull(t.retryOf),
     runId: orNull(t.runId),
   };
 }
 
 /** A replayed event in the WebSocket frame shape (live events from the bus have the same). */
 export function event(e: Event) {
-  return { type: "event" as const, projectId: e.projectId, seq: e.seq, name: e.name, data: e.data ?? {}, at: iso(e.at) };
+  return { type: "event" as const, projectId: e.projectId, seq: e.seq, name: e.name, data: e.data ?? {}, at: iso(e.at), actor: actor(e.actor) };
+}
+
+/** `{userId}`, `{userId, taskId}` for AI work, null for the system. */
+export function actor(a: { userId: string; taskId: string } | undefined) {
+  if (!a || (!a.userId && !a.taskId)) return null;
+  return a.taskId ? { userId: a.userId, taskId: a.taskId } : { userId: a.userId };
 }
 
 /** A list page: `nextCursor` is null on the last page. */

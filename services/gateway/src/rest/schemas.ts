@@ -182,6 +182,7 @@ export const Task = open({
   createdAt: time,
   startedAt: time,
   completedAt: time,
+  retryOf: nstr,
   runId: nstr,
 });
 

@@ -1,5 +1,5 @@
 import { invalid, toProtoEnum } from "@sker/kit";
-import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
+import { TaskPriority, TaskType, type Task } from "@sker/contracts/store/v1/task";
 import { taskRuleProblem } from "@sker/contracts/task-rules";
 import type { SubmitTaskRequest } from "@sker/contracts/broker/v1/broker";
 
@@ -27,5 +27,21 @@ export function submitRequest(b: TaskBody, idempotencyKey: string | undefined): 
     options: b.options ? { model: b.options.model ?? "", temperature: b.options.temperature, maxTokens: b.options.maxTokens } : undefined,
     priority: b.priority ? toProtoEnum<TaskPriority>(b.priority, "TASK_PRIORITY_") : TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: idempotencyKey ?? "",
+    retryOf: "",
+  };
+}
+
+/** The same input again, as a new task that records which one it retries. */
+export function retryRequest(t: Task, idempotencyKey: string | undefined): SubmitTaskRequest {
+  return {
+    projectId: t.projectId,
+    type: t.type,
+    nodeId: t.nodeId,
+    sourceNodeIds: t.sourceNodeIds,
+    prompt: t.prompt,
+    options: t.options,
+    priority: t.priority,
+    idempotencyKey: idempotencyKey ?? "",
+    retryOf: t.id,
   };
 }

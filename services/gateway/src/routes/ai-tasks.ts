@@ -4,7 +4,7 @@ import { LIMITS } from "@sker/contracts/limits";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import * as map from "../rest/map.js";
 import { bodies, ENUMS, idParams, listOf, ok, pageQuery, Task, uuid } from "../rest/schemas.js";
-import { submitRequest, type TaskBody } from "../rest/task-request.js";
+import { retryRequest, submitRequest, type TaskBody } from "../rest/task-request.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
 export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
@@ -69,5 +69,26 @@ export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
     "/ai-tasks/:id/cancel",
     { schema: { tags, summary: "Cancel a task; a running provider call is aborted", security: secured, params: idParams, response: { 200: taskOk, ...errorResponses } } },
     async (req) => okBody(map.task((await broker.cancelTask({ id: req.params.id }, as(req))).task)),
+  );
+
+  app.post<{ Params: { id: string }; Headers: { "idempotency-key"?: string } }>(
+    "/ai-tasks/:id/retry",
+    {
+      preHandler: app.limits.ai,
+      schema: {
+        tags,
+        summary: "Start a new task with the input of a failed or cancelled one (202, retryOf set); editors. 409 FAILED_PRECONDITION for any other status",
+        security: secured,
+        params: idParams,
+        headers: { type: "object", properties: { "idempotency-key": { type: "string", minLength: 1, maxLength: 200 } } },
+        response: { 200: taskOk, 202: taskOk, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      // The store checks again, in the transaction that creates the retry: editor, same project, failed or cancelled.
+      const { task } = await tasks.getTask({ id: req.params.id }, as(req));
+      const res = await broker.submitTask(retryRequest(task!, req.headers["idempotency-key"]), as(req));
+      return reply.code(res.created ? 202 : 200).send(okBody(map.task(res.task)));
+    },
   );
 };

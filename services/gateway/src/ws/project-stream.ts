@@ -6,7 +6,7 @@ import type { Send } from "./sender.js";
 
 const PAGE = 500;
 
-type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null };
+type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null; actor: { userId: string; taskId?: string } | null };
 
 /** project.deleted, or member.updated saying this user is no longer a member (role null). */
 function endsAccess(f: Frame, userId: string): boolean {
@@ -96,7 +96,7 @@ export class ProjectStream {
         return;
       }
       this.buffer.shift();
-      this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at }]);
+      this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at, actor: e.actor ?? null }]);
     }
   }
 

@@ -22,8 +22,10 @@ export interface StackOptions {
   /** Extra gateway env (rate limits, timeouts). */
   gatewayEnv?: Record<string, string>;
   withBroker?: boolean;
-  /** Extra env for every service (models file, budgets). */
+  /** Extra env for every service (wins over the defaults here). */
   env?: Record<string, string>;
+  /** Extra store env (quotas). */
+  storeEnv?: Record<string, string>;
 }
 
 export interface Stack {
@@ -77,7 +79,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   const cleanups: (() => Promise<unknown>)[] = [];
-  const store = await startStore(loadStoreConfig(env));
+  const store = await startStore(loadStoreConfig({ ...env, ...opts.storeEnv }));
   cleanups.push(() => store.shutdown());
   env.STORE_ADDR = `127.0.0.1:${store.port}`;
   let broker: { shutdown(): Promise<void> } | undefined;

@@ -1,7 +1,7 @@
 import { AppError } from "@sker/kit";
 import type { Transaction } from "kysely";
 import type { ConnectionRow, ConnectionType, Database } from "../db/schema.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, type Actor } from "../events/append.js";
 import { connectionToRest } from "./map.js";
 import { insertConnection } from "./repo.js";
 
@@ -13,9 +13,10 @@ export const alreadyExists = () => new AppError("CONFLICT", "a connection of thi
 export async function createConnectionTx(
   trx: Transaction<Database>,
   v: { projectId: string; sourceNodeId: string; targetNodeId: string; type: ConnectionType; label?: string; weight?: number; createdBy: string | null },
+  by: Actor,
 ): Promise<ConnectionRow> {
   const row = await insertConnection(trx, v);
   if (!row) throw alreadyExists();
-  await appendEvent(trx, row.project_id, "connection.created", connectionToRest(row));
+  await appendEvent(trx, row.project_id, "connection.created", connectionToRest(row), by);
   return row;
 }

@@ -32,7 +32,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
         for (const field of ["sourceNodeId", "targetNodeId"] as const) {
           if (!ends.some((n) => n.id === input[field])) throw invalid(field, "must be a live node of the same project");
         }
-        return createConnectionTx(trx, { ...input, createdBy: userId });
+        return createConnectionTx(trx, { ...input, createdBy: userId }, { userId });
       });
       deps.afterCommit();
       return { connection: connectionToProto(row) };
@@ -59,7 +59,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
           if (!before) throw notFound("connection");
           if (Object.keys(patch).length === 0) return undefined;
           const after = await patchConnection(trx, id, patch);
-          await appendEvent(trx, after.project_id, "connection.updated", connectionToRest(after));
+          await appendEvent(trx, after.project_id, "connection.updated", connectionToRest(after), { userId: userOf(ctx.caller) });
           return after;
         })
         .catch((err: unknown) => {
@@ -77,7 +77,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
         const before = await findConnection(trx, id, { lock: true });
         if (!before) throw notFound("connection");
         await deleteConnection(trx, id);
-        await appendEvent(trx, before.project_id, "connection.deleted", { id });
+        await appendEvent(trx, before.project_id, "connection.deleted", { id }, { userId: userOf(ctx.caller) });
       });
       deps.afterCommit();
       return {};

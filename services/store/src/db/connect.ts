@@ -1,4 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Kysely } from "kysely";
@@ -19,9 +20,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Kysely<Databa
   if (opts.databaseUrl) return new Kysely<Database>({ dialect: pgDialect(pgPool({ connectionString: opts.databaseUrl, max: opts.poolSize, onIdleError: opts.onIdleError })) });
   const dir = join(opts.dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create(dir);
+  const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
   return new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
 }
+
+/** What the migrations need of PGlite beyond the core (search uses trigram indexes). */
+export const PGLITE_EXTENSIONS = { pg_trgm };
 
 /** A kysely over a PGlite instance the caller owns (tests, templates); destroy() leaves it open. */
 export function kyselyOverPGlite(pglite: PGlite, closeOnDestroy = false): Kysely<Database> {

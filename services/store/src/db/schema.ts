@@ -109,6 +109,12 @@ export interface ProjectsTable {
   owner_id: string;
   /** The last event seq handed out: bumped under the row lock, so seqs are gap-free. */
   event_seq: Generated<number>;
+  /** Events up to this seq were removed by retention (0: none). */
+  pruned_seq: Generated<number>;
+  /** Kept by the nodes_usage trigger (migration 0003): rows in nodes, hidden ones included. */
+  node_count: Generated<number>;
+  /** Kept by the same trigger: UTF-8 bytes of the nodes' title, content and metadata. */
+  content_bytes: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: Timestamp | null;
@@ -211,6 +217,8 @@ export interface TasksTable {
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   updated_at: Timestamp;
+  /** The failed or cancelled task this one retries. */
+  retry_of: string | null;
   run_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Every provider call of every attempt (ModelCall in REST form), appended as attempts end. */
   calls: ColumnType<StoredCall[], string | undefined, string>;
@@ -290,6 +298,9 @@ export interface EventsTable {
   data: Json;
   created_at: Timestamp;
   published_at: Timestamp | null;
+  /** Who caused the event: a user, or an AI task (with the user it works for); null for the system. */
+  actor_user_id: string | null;
+  actor_task_id: string | null;
 }
 
 export interface Database {

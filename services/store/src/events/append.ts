@@ -2,18 +2,33 @@ import type { Transaction } from "kysely";
 import type { Database } from "../db/schema.js";
 
 /**
+ * Who caused an event: a user, or an AI task working for its user. `userId` null is the
+ * system (a user deleted since, a reclaim by the broker's reaper).
+ */
+export interface Actor {
+  userId: string | null;
+  taskId?: string | null;
+}
+
+/** The actor of work an AI task does (or that is done to it on the worker's side). */
+export const taskActor = (task: { id: string; created_by: string }): Actor => ({ userId: task.created_by, taskId: task.id });
+
+/**
  * Writes one event row in the caller's transaction. The seq comes from bumping the project's
  * counter under its row lock: concurrent writers on one project queue here, a rollback gives
  * the number back, so seqs are gap-free and strictly increasing. The outbox relay publishes
  * the row after commit.
  */
-export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, data: unknown): Promise<number> {
+export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, data: unknown, actor: Actor): Promise<number> {
   const { event_seq } = await trx
     .updateTable("projects")
     .set((eb) => ({ event_seq: eb("event_seq", "+", 1) }))
     .where("id", "=", projectId)
     .returning("event_seq")
     .executeTakeFirstOrThrow();
-  await trx.insertInto("events").values({ project_id: projectId, seq: event_seq, name, data: JSON.stringify(data) }).execute();
+  await trx
+    .insertInto("events")
+    .values({ project_id: projectId, seq: event_seq, name, data: JSON.stringify(data), actor_user_id: actor.userId, actor_task_id: actor.taskId ?? null })
+    .execute();
   return event_seq;
 }

@@ -3,6 +3,7 @@ import type { EventServiceService } from "@sker/contracts/store/v1/event";
 import { requireRole } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { parseId } from "../shared/ids.js";
+import { eventToProto } from "./map.js";
 
 const DEFAULT_LIMIT = 500;
 const MAX_LIMIT = 1000;
@@ -18,11 +19,11 @@ export function eventService(deps: StoreDeps): Implementation<typeof EventServic
       if (limit < 1 || limit > MAX_LIMIT) throw invalid("limit", `must be between 1 and ${MAX_LIMIT}`);
       await requireRole(deps, ctx, projectId, "viewer");
       // Read the counter first: every seq up to it is committed (it is bumped in the same transaction).
-      const project = await deps.db.selectFrom("projects").select("event_seq").where("id", "=", projectId).executeTakeFirst();
+      const project = await deps.db.selectFrom("projects").select(["event_seq", "pruned_seq"]).where("id", "=", projectId).executeTakeFirst();
       if (!project) throw notFound("project");
       const rows = await deps.db
         .selectFrom("events")
-        .select(["project_id", "seq", "name", "data", "created_at"])
+        .select(["project_id", "seq", "name", "data", "created_at", "actor_user_id", "actor_task_id"])
         .where("project_id", "=", projectId)
         .where("seq", ">", afterSeq)
         .where("seq", "<=", project.event_seq)
@@ -30,8 +31,9 @@ export function eventService(deps: StoreDeps): Implementation<typeof EventServic
         .limit(limit)
         .execute();
       return {
-        events: rows.map((e) => ({ projectId: e.project_id, seq: e.seq, name: e.name, data: e.data, at: e.created_at })),
+        events: rows.map(eventToProto),
         latestSeq: project.event_seq,
+        prunedSeq: project.pruned_seq,
       };
     },
   };

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database, Role } from "../db/schema.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, type Actor } from "../events/append.js";
 import { memberToRest, type MemberView } from "../projects/map.js";
 import { sha256 } from "../users/secrets.js";
 
@@ -32,7 +32,7 @@ export function memberView(db: Kysely<Database>, projectId: string, userId: stri
  * its role), writing `member.added`. Answers the membership and whether it is new; undefined
  * when the project is gone.
  */
-export async function addMember(trx: Transaction<Database>, projectId: string, userId: string, role: Role): Promise<{ view: MemberView; added: boolean } | undefined> {
+export async function addMember(trx: Transaction<Database>, projectId: string, userId: string, role: Role, by: Actor): Promise<{ view: MemberView; added: boolean } | undefined> {
   const live = await trx.selectFrom("projects").select("id").where("id", "=", projectId).where("deleted_at", "is", null).forUpdate().executeTakeFirst();
   if (!live) return undefined;
   const inserted = await trx
@@ -42,7 +42,7 @@ export async function addMember(trx: Transaction<Database>, projectId: string, u
     .returning("user_id")
     .executeTakeFirst();
   const view = (await memberView(trx, projectId, userId))!;
-  if (inserted) await appendEvent(trx, projectId, "member.added", memberToRest(view));
+  if (inserted) await appendEvent(trx, projectId, "member.added", memberToRest(view), by);
   return { view, added: inserted !== undefined };
 }
 
@@ -60,7 +60,7 @@ export async function acceptPendingFor(trx: Transaction<Database>, userId: strin
     .execute();
   const joined: string[] = [];
   for (const inv of invites) {
-    const res = await addMember(trx, inv.project_id, userId, inv.role);
+    const res = await addMember(trx, inv.project_id, userId, inv.role, { userId });
     await trx.updateTable("invitations").set({ accepted_at: new Date(), accepted_by: userId }).where("id", "=", inv.id).execute();
     if (res?.added) joined.push(inv.project_id);
   }
@@ -77,6 +77,6 @@ export async function acceptInvitationToken(trx: Transaction<Database>, token: s
   const inv = await findPendingByToken(trx, token);
   if (!inv || inv.email.toLowerCase() !== user.email.toLowerCase()) return [];
   await trx.updateTable("invitations").set({ accepted_at: new Date(), accepted_by: user.id }).where("id", "=", inv.id).execute();
-  const res = await addMember(trx, inv.project_id, user.id, inv.role);
+  const res = await addMember(trx, inv.project_id, user.id, inv.role, { userId: user.id });
   return res?.added ? [inv.project_id] : [];
 }

@@ -64,7 +64,7 @@ export function invitationHandlers(deps: StoreDeps): {
         .where((eb) => eb(eb.fn("lower", ["email"]), "=", email.toLowerCase()))
         .executeTakeFirst();
       if (existing) {
-        const res = await db.transaction().execute((trx) => addMember(trx, projectId, existing.id, role));
+        const res = await db.transaction().execute((trx) => addMember(trx, projectId, existing.id, role, { userId: inviterId }));
         if (!res) throw notFound("project");
         if (!res.added) throw new AppError("CONFLICT", "email: is already a member of this project", { field: "email" });
         await deps.cache.del(memberKey(projectId, existing.id));
@@ -130,7 +130,7 @@ export function invitationHandlers(deps: StoreDeps): {
       const res = await db.transaction().execute(async (trx) => {
         const spent = await trx.updateTable("invitations").set({ accepted_at: new Date(), accepted_by: userId }).where("id", "=", inv.id).where(pending).executeTakeFirst();
         if (!spent.numUpdatedRows) return undefined;
-        return addMember(trx, inv.project_id, userId, inv.role);
+        return addMember(trx, inv.project_id, userId, inv.role, { userId });
       });
       if (!res) throw notFound("invitation");
       await deps.cache.del(memberKey(inv.project_id, userId));

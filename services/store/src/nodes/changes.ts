@@ -1,7 +1,7 @@
 import type { Transaction } from "kysely";
 import { isDeepStrictEqual } from "node:util";
 import type { ChangeType, Database, NewNode, NodeRow } from "../db/schema.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, type Actor } from "../events/append.js";
 import { nodeToRest } from "./map.js";
 import { insertNode, insertVersion, patchNode } from "./repo.js";
 import type { NodePatch } from "./validate.js";
@@ -11,16 +11,15 @@ import type { NodePatch } from "./validate.js";
 
 type Trx = Transaction<Database>;
 
-export interface Author {
-  userId: string | null;
-  taskId?: string | null;
+/** An actor, and the graph run the change belongs to (if any). */
+export interface Author extends Actor {
   runId?: string | null;
 }
 
 export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
   const row = await insertNode(trx, values);
   await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
-  await appendEvent(trx, row.project_id, "node.created", nodeToRest(row));
+  await appendEvent(trx, row.project_id, "node.created", nodeToRest(row), by);
   return row;
 }
 
@@ -51,6 +50,6 @@ export async function changeNodeTx(
   if (alwaysVersion || row.title !== before.title || row.content !== before.content) {
     await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null, by.runId ?? null);
   }
-  await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row));
+  await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row), by);
   return row;
 }

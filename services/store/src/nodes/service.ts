@@ -6,6 +6,7 @@ import type { Database, NodeRow, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { connectionToRest } from "../connections/map.js";
 import { appendEvent } from "../events/append.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { parseId } from "../shared/ids.js";
 import { encodeCursor, pageOf, parsePage } from "../shared/page.js";
 import { cachedLiveNode, forgetNodes } from "./cache.js";
@@ -36,6 +37,7 @@ export async function requireLiveNode(db: Kysely<Database>, projectId: string, i
 }
 
 export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceService> {
+  const { quotas } = deps.config;
   const commit = async (ids: string[]) => {
     deps.afterCommit();
     await forgetNodes(deps, ids);
@@ -48,7 +50,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
       await requireRole(deps, ctx, input.projectId, "editor");
       const row = await deps.db.transaction().execute(async (trx) => {
         if (input.parentId) await requireLiveNode(trx, input.projectId, input.parentId, "parentId");
-        return createNodeTx(trx, { ...input.values, project_id: input.projectId, parent_id: input.parentId, created_by: userId }, "create", { userId });
+        const values = { ...input.values, project_id: input.projectId, parent_id: input.parentId, created_by: userId };
+        return withinProjectQuota(trx, input.projectId, quotas, () => createNodeTx(trx, values, "create", { userId }));
       });
       deps.afterCommit();
       return { node: nodeToProto(row) };
@@ -88,7 +91,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
           await requireLiveNode(trx, seen.project_id, change.parent_id, "parentId");
           if (await wouldCycle(trx, id, change.parent_id)) throw invalid("parentId", "would make the node its own ancestor");
         }
-        return { node: await changeNodeTx(trx, before, change, "edit", { userId }), changed: true };
+        const node = await withinProjectQuota(trx, before.project_id, quotas, () => changeNodeTx(trx, before, change, "edit", { userId }));
+        return { node, changed: true };
       });
       if (row.changed) await commit([id]);
       return { node: nodeToProto(row.node) };
@@ -98,19 +102,20 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
       const id = parseId("id", req.id);
       // A hidden node can still be removed for good; hiding it twice is NOT_FOUND.
       const seen = await nodeForRole(deps, ctx, id, "editor", { withDeleted: req.permanent });
+      const by = { userId: userOf(ctx.caller) };
       const touched = await deps.db.transaction().execute(async (trx) => {
         const before = await lockNode(trx, id, { withDeleted: req.permanent });
         const wasLive = before.deleted_at === null;
         if (req.permanent) {
           const { connections, orphans } = await hardDelete(trx, id);
-          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", { id });
-          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id });
-          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", nodeToRest(o));
+          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
+          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
+          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", nodeToRest(o), by);
           return [id, ...orphans.map((o) => o.id)];
         }
         const hidden = await softDelete(trx, id);
-        await appendEvent(trx, seen.project_id, "node.deleted", { id });
-        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id });
+        await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
+        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
         return [id];
       });
       await commit(touched);
@@ -120,13 +125,14 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
     async restoreNode(req, ctx) {
       const id = parseId("id", req.id);
       await nodeForRole(deps, ctx, id, "editor", { withDeleted: true });
+      const by = { userId: userOf(ctx.caller) };
       const result = await deps.db.transaction().execute(async (trx) => {
         const before = await lockNode(trx, id, { withDeleted: true });
         if (before.deleted_at === null) return undefined;
         const { node, connections } = await restore(trx, id);
         // To a client the node appears again: the same event as its creation, so it simply adds it back.
-        await appendEvent(trx, node.project_id, "node.created", nodeToRest(node));
-        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c));
+        await appendEvent(trx, node.project_id, "node.created", nodeToRest(node), by);
+        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c), by);
         return node;
       });
       if (!result) return { node: nodeToProto((await findNode(deps.db, id))!) };
@@ -155,7 +161,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
         const before = await lockNode(trx, id);
         const old = await findVersion(trx, id, version);
         if (!old) throw notFound("version");
-        return changeNodeTx(trx, before, { title: old.title, content: old.content }, "rollback", { userId }, { alwaysVersion: true });
+        const back = { title: old.title, content: old.content };
+        return withinProjectQuota(trx, before.project_id, quotas, () => changeNodeTx(trx, before, back, "rollback", { userId }, { alwaysVersion: true }));
       });
       await commit([id]);
       return { node: nodeToProto(row) };

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { BusEvent, EventBus, Logger } from "@sker/kit";
 import type { Database, EventRow } from "../db/schema.js";
+import { actorOf } from "../events/map.js";
 import type { OutboxMetrics } from "./metrics.js";
 
 /** One relay per database across all store replicas: whoever holds this lock publishes. */
@@ -19,7 +20,7 @@ export interface RelayOptions {
 type Pass = { published: number; more: boolean; failed: boolean; busy: boolean };
 
 export function toBusEvent(e: EventRow): BusEvent {
-  return { projectId: e.project_id, seq: e.seq, name: e.name, data: e.data, at: e.created_at.toISOString() };
+  return { projectId: e.project_id, seq: e.seq, name: e.name, data: e.data, at: e.created_at.toISOString(), actor: actorOf(e) };
 }
 
 /**

@@ -71,7 +71,7 @@ export function memberHandlers(deps: StoreDeps): {
           .onConflict((oc) => oc.columns(["project_id", "user_id"]).doUpdateSet({ role }))
           .execute();
         const view = await memberQuery(trx, projectId).where("m.user_id", "=", userId).executeTakeFirstOrThrow();
-        if (current?.role !== role) await appendEvent(trx, projectId, "member.updated", memberToRest(view));
+        if (current?.role !== role) await appendEvent(trx, projectId, "member.updated", memberToRest(view), { userId: userOf(ctx.caller) });
         return view;
       });
       await deps.cache.del(memberKey(projectId, userId));
@@ -90,7 +90,7 @@ export function memberHandlers(deps: StoreDeps): {
         if (!current) throw notFound("member");
         if (current.role === "owner" && owners <= 1) throw lastOwner();
         await trx.deleteFrom("project_members").where("project_id", "=", projectId).where("user_id", "=", userId).execute();
-        await appendEvent(trx, projectId, "member.updated", { projectId, userId, role: null });
+        await appendEvent(trx, projectId, "member.updated", { projectId, userId, role: null }, { userId: userOf(ctx.caller) });
       });
       await deps.cache.del(memberKey(projectId, userId));
       deps.afterCommit();

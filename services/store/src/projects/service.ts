@@ -4,6 +4,7 @@ import { sql } from "kysely";
 import { requireRole, userOf } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { reserveProject } from "../quotas/enforce.js";
 import { parseEnum } from "../shared/enum.js";
 import { parseId } from "../shared/ids.js";
 import { pageOf, parsePage } from "../shared/page.js";
@@ -23,6 +24,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
       const input = checkCreate(req);
       // No event: nobody can be subscribed to a project that does not exist yet.
       const row = await db.transaction().execute(async (trx) => {
+        await reserveProject(trx, userId, deps.config.quotas);
         const p = await trx.insertInto("projects").values({ ...input, owner_id: userId }).returningAll().executeTakeFirstOrThrow();
         await trx.insertInto("project_members").values({ project_id: p.id, user_id: userId, role: "owner" }).execute();
         return p;
@@ -75,7 +77,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
           .returningAll()
           .executeTakeFirst();
         if (!p) throw notFound("project");
-        await appendEvent(trx, id, "project.updated", projectToRest(p));
+        await appendEvent(trx, id, "project.updated", projectToRest(p), { userId: userOf(ctx.caller) });
         return p;
       });
       await forgetProject(deps, id);
@@ -90,7 +92,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
       const memberIds = await db.transaction().execute(async (trx) => {
         const p = await trx.updateTable("projects").set({ deleted_at: new Date() }).where("id", "=", id).where("deleted_at", "is", null).returning("id").executeTakeFirst();
         if (!p) throw notFound("project");
-        await appendEvent(trx, id, "project.deleted", { id });
+        await appendEvent(trx, id, "project.deleted", { id }, { userId: userOf(ctx.caller) });
         const members = await trx.selectFrom("project_members").select("user_id").where("project_id", "=", id).execute();
         return members.map((m) => m.user_id);
       });

@@ -23,7 +23,7 @@ const MIN_INPUTS: Record<StoredRecipe["type"], number> = { generate: 0, optimize
 
 export async function setNodeState(trx: Trx, run: RunRow, nodeId: string, set: Partial<Pick<RunNodeRow, "state" | "task_id" | "hash" | "error_code" | "error_message">>, onlyFrom?: RunNodeState[]) {
   const row = await setRunNode(trx, run.id, nodeId, set, onlyFrom);
-  if (row) await appendEvent(trx, run.project_id, "run.node", runNodeToRest(row));
+  if (row) await appendEvent(trx, run.project_id, "run.node", runNodeToRest(row), { userId: run.created_by });
   return row;
 }
 
@@ -64,6 +64,7 @@ async function startNode(trx: Trx, run: RunRow, rn: RunNodeRow): Promise<{ state
       options: recipe.options ?? {},
       priority: "normal",
       idempotencyKey: null,
+      retryOf: null,
     },
     run.created_by,
     run.id,
@@ -98,7 +99,7 @@ export async function advanceRun(trx: Trx, run: RunRow): Promise<TaskRow[]> {
   if (states.every((s) => TERMINAL.includes(s))) {
     const status = states.some((s) => s === "failed" || s === "cancelled") ? "failed" : "completed";
     const done = await setRun(trx, run.id, { status, finished_at: nowMs });
-    await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [run.id])));
+    await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [run.id])), { userId: run.created_by });
   }
   return spawned;
 }

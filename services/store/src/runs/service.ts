@@ -54,7 +54,7 @@ async function planAndInsert(trx: Trx, input: ReturnType<typeof checkCreateRun>,
     trx,
     plan.order.map((n, ord) => ({ run_id: run.id, node_id: n.id, ord, depends_on: n.dependsOn, base_version: versions.get(n.id) ?? 0 })),
   );
-  await appendEvent(trx, run.project_id, "run.started", runToRest(run, await runNodesOf(trx, [run.id])));
+  await appendEvent(trx, run.project_id, "run.started", runToRest(run, await runNodesOf(trx, [run.id])), { userId });
   return run;
 }
 
@@ -105,13 +105,13 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
           const node = await markTargetNode(trx, task, "idle", "processing");
           if (node) touched.push(node);
           const after = await setTask(trx, task.id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-          await appendEvent(trx, run.project_id, "task.cancelled", taskToRest(after));
+          await appendEvent(trx, run.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
         }
         for (const rn of await runNodesOf(trx, [id])) {
           if (["pending", "queued", "running"].includes(rn.state)) await setNodeState(trx, run, rn.node_id, { state: "cancelled" });
         }
         const done = await setRun(trx, id, { status: "cancelled", finished_at: nowMs });
-        await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [id])));
+        await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
         return { run: done, cancelled: tasks.map((t) => t.id), touched };
       });
       deps.afterCommit();

@@ -91,7 +91,7 @@ async function newLinkedNode(
     by,
   );
   for (const s of sources) {
-    await createConnectionTx(trx, { projectId: task.project_id, sourceNodeId: s.id, targetNodeId: node.id, type: linkType, createdBy: task.created_by });
+    await createConnectionTx(trx, { projectId: task.project_id, sourceNodeId: s.id, targetNodeId: node.id, type: linkType, createdBy: task.created_by }, by);
   }
   return node;
 }

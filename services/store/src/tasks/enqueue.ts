@@ -13,6 +13,6 @@ import type { NewTaskInput } from "./validate.js";
  */
 export async function enqueueTaskTx(trx: Transaction<Database>, input: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
   const task = await insertTask(trx, input, userId, runId);
-  if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task));
+  if (task) await appendEvent(trx, task.project_id, "task.queued", taskToRest(task), { userId });
   return task;
 }

@@ -37,6 +37,7 @@ export function taskToProto(row: TaskRow): Task {
     calls: row.calls.map((c) => ({ ...c, at: new Date(c.at) })),
     startedAt: row.started_at ?? undefined,
     completedAt: row.completed_at ?? undefined,
+    retryOf: row.retry_of ?? "",
     runId: row.run_id ?? "",
   };
 }
@@ -65,6 +66,7 @@ export function taskToRest(row: TaskRow) {
     createdAt: row.created_at.toISOString(),
     startedAt: row.started_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
+    retryOf: row.retry_of,
     runId: row.run_id,
   };
 }

@@ -34,6 +34,7 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId:
       options: JSON.stringify(t.options),
       created_by: userId,
       idempotency_key: t.idempotencyKey,
+      retry_of: t.retryOf,
       run_id: runId,
       estimated_cost_usd: t.estimatedCostUsd ?? 0,
       created_at: nowMs,

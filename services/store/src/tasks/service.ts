@@ -4,7 +4,7 @@ import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { admitOrRefuse } from "../usage/budget.js";
@@ -12,6 +12,7 @@ import { recordCalls } from "../usage/ledger.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
+import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { enqueueTaskTx } from "./enqueue.js";
@@ -50,12 +51,35 @@ async function failTx(trx: Trx, task: TaskRow, code: string, message: string): P
     lease_expires_at: null,
     completed_at: nowMs,
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row));
+  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
   await taskFinished(trx, row, "failed");
   return row;
 }
 
 const NODE_GONE = "NODE_NOT_FOUND";
+
+/** A retry names a finished-without-result task of the same project (else it is no retry). */
+async function checkRetryOf(trx: Trx, id: string, projectId: string): Promise<void> {
+  const earlier = await findTask(trx, id);
+  if (!earlier || earlier.project_id !== projectId) throw invalid("retryOf", "must be a task of the same project");
+  if (earlier.status !== "failed" && earlier.status !== "cancelled")
+    throw new AppError("FAILED_PRECONDITION", `only a failed or cancelled task can be retried; this one is ${earlier.status}`, { status: earlier.status, field: "retryOf" });
+}
+
+/**
+ * An output that would take the project past a quota wrote nothing (its transaction rolled
+ * back); the task then fails for good with QUOTA_EXCEEDED, which the user can read.
+ */
+async function failOverQuota(deps: StoreDeps, err: unknown, id: string, workerId: string) {
+  if (!(err instanceof AppError && err.code === "QUOTA_EXCEEDED")) throw err;
+  return deps.db.transaction().execute(async (trx) => {
+    const task = await lockTask(trx, id);
+    const spawned: TaskRow[] = [];
+    if (task.status !== "running" || task.lease_owner !== workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned };
+    const failed = await failTx(trx, task, "QUOTA_EXCEEDED", err.message);
+    return { task: failed, applied: false, wrote: true, touched: rewritesNode(task) ? [task.node_id!] : [], spawned };
+  });
+}
 
 /** After a commit that may have changed the task's node status: drop the node's cached copy. */
 const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
@@ -86,6 +110,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         input.sourceNodeIds.forEach((id, i) => {
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
+        if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
         return enqueueTaskTx(trx, input, userId);
       });
@@ -118,7 +143,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
         await taskFinished(trx, after, "cancelled");
         return after;
       });
@@ -153,7 +178,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         }
         if (!again) {
           await markTargetNode(trx, task, "processing");
-          await appendEvent(trx, task.project_id, "task.started", taskToRest(task));
+          await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
           await taskStarted(trx, task);
         }
         return { task, started: true, wrote: !again, node: forRun ? forRun.node : node, context };
@@ -195,7 +220,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           : input.usage;
         let applied;
         try {
-          applied = task.run_id ? await applyRunOutput(trx, task, output) : await applyOutput(trx, task, output);
+          applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
         } catch (err) {
           if (err instanceof EditedSinceRunStarted) {
             return { task: await failTx(trx, task, "VERSION_CONFLICT", err.message), applied: false, wrote: true, touched: [], spawned: none };
@@ -216,10 +241,10 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           error_code: null,
           error_message: null,
         });
-        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row));
+        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
         const spawned = await taskFinished(trx, row, "completed");
         return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
-      });
+      }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
       if (out.wrote) deps.afterCommit();
       await forgetNodes(deps, out.touched);
       return { task: taskToProto(out.task), applied: out.applied, spawned: out.spawned.map(taskToProto) };
@@ -245,7 +270,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           lease_expires_at: null,
           enqueued_at: nowMs,
         });
-        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row));
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row), taskActor(row));
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
@@ -260,7 +285,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         const taken = await reclaim(trx, queuedAfterMs, limit);
         // A task back from a dead worker changes status for the people watching it.
         for (const { before, after } of taken) {
-          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
         return taken.map((t) => t.after);
       });
@@ -284,7 +309,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           completed_at: null,
           enqueued_at: nowMs,
         });
-        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after));
+        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         return after;
       });
       deps.afterCommit();

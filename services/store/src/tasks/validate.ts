@@ -65,6 +65,7 @@ export interface NewTaskInput {
   options: StoredOptions;
   priority: TaskPriority;
   idempotencyKey: string | null;
+  retryOf: string | null;
   /** The broker's estimate, reserved against the budgets while the task is active (graph runs: 0). */
   estimatedCostUsd?: number;
 }
@@ -89,6 +90,7 @@ export function checkCreate(req: CreateTaskRequest): NewTaskInput {
     options: options(req.options),
     priority: parseEnum<TaskPriority>("priority", req.priority, TASK_PRIORITY) ?? "normal",
     idempotencyKey: key || null,
+    retryOf: optionalId("retryOf", req.retryOf),
     estimatedCostUsd: cost("estimatedCostUsd", req.estimatedCostUsd),
   };
 }

@@ -1,7 +1,7 @@
 import { sql, type Transaction } from "kysely";
 import type { ModelCall } from "@sker/contracts/store/v1/task";
 import type { Database, StoredCall, TaskRow } from "../db/schema.js";
-import { appendEvent } from "../events/append.js";
+import { appendEvent, taskActor } from "../events/append.js";
 import { monthStart, resetsAt } from "./budget.js";
 import { projectSettings, spentSince } from "./repo.js";
 import { projectBudgetOf } from "./settings.js";
@@ -80,7 +80,7 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Pr
         spent: Math.round(after * 1e6) / 1e6,
         percent: Math.round((after / Math.max(limit, 1e-12)) * 100),
         resetsAt: resetsAt().toISOString(),
-      });
+      }, taskActor(task));
     }
   }
   return added;

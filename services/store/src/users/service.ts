@@ -9,6 +9,7 @@ import { apiKeyToProto, userToProto } from "./map.js";
 import { passwordHandlers } from "./password.js";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.js";
 import { announceRevoked } from "./revoke.js";
+import { reserveApiKey } from "../quotas/enforce.js";
 import { newSecret, sha256 } from "./secrets.js";
 import { issueSession, logout, rotate } from "./sessions.js";
 import { checkKeyName, checkRegister, checkUpdateMe, uniqueViolation } from "./validate.js";
@@ -16,7 +17,6 @@ import { deleteAccount } from "./delete.js";
 import { verifyEmailHandlers } from "./verify-email.js";
 
 const DEFAULT_SCRYPT_N = 1 << 17;
-const MAX_API_KEYS = 100;
 
 export function userService(deps: StoreDeps): Implementation<typeof UserServiceService> {
   const { db } = deps;
@@ -179,8 +179,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       const name = checkKeyName(req.name);
       const key = newSecret("sk_");
       const row = await db.transaction().execute(async (trx) => {
-        const { n } = await trx.selectFrom("api_keys").select((eb) => eb.fn.countAll<number>().as("n")).where("user_id", "=", userId).executeTakeFirstOrThrow();
-        if (n >= MAX_API_KEYS) throw new AppError("FAILED_PRECONDITION", `at most ${MAX_API_KEYS} API keys per user`);
+        await reserveApiKey(trx, userId, deps.config.quotas);
         return trx
           .insertInto("api_keys")
           .values({ user_id: userId, name, prefix: key.slice(0, 10), key_hash: sha256(key) })

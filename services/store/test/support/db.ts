@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { Kysely } from "kysely";
-import { kyselyOverPGlite, openDatabase } from "../../src/db/connect.js";
+import { kyselyOverPGlite, openDatabase, PGLITE_EXTENSIONS } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { migrations } from "../../src/db/migrations/index.js";
 import type { Database } from "../../src/db/schema.js";
@@ -78,7 +78,7 @@ async function pgliteTemplate(): Promise<Blob> {
   try {
     return new Blob([await readFile(file)]);
   } catch {
-    const pglite = await PGlite.create();
+    const pglite = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
     const db = kyselyOverPGlite(pglite);
     await migrateToLatest(db);
     const blob = await pglite.dumpDataDir("none");
@@ -91,7 +91,7 @@ async function pgliteTemplate(): Promise<Blob> {
 }
 
 async function createPglite(): Promise<TestDb> {
-  const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate() });
+  const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate(), extensions: PGLITE_EXTENSIONS });
   const db = kyselyOverPGlite(pglite, true);
   await migrateToLatest(db);
   return { driver: "pglite", db, cleanup: () => db.destroy() };

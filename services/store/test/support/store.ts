@@ -27,6 +27,7 @@ import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
+import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
 import { startStore, type RunningStore } from "../../src/start.js";
@@ -73,6 +74,7 @@ export type StoreClients = {
   connections: TestClient<typeof ConnectionServiceService>;
   tasks: TestClient<typeof TaskServiceService>;
   events: TestClient<typeof EventServiceService>;
+  collab: TestClient<typeof CollabServiceService>;
   runs: TestClient<typeof RunServiceService>;
   usage: TestClient<typeof UsageServiceService>;
 };
@@ -154,6 +156,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     connections: client(ConnectionServiceService),
     tasks: client(TaskServiceService),
     events: client(EventServiceService),
+    collab: client(CollabServiceService),
     runs: client(RunServiceService),
     usage: client(UsageServiceService),
   };

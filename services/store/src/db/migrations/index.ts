@@ -1,7 +1,9 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_millisecond_timestamps.js";
+import * as m0003 from "./0003_project_usage.js";
 import * as m0005 from "./0005_teams.js";
+import * as m0006 from "./0006_collab.js";
 import * as m0007 from "./0007_runs.js";
 import * as m0008 from "./0008_usage_ledger.js";
 
@@ -10,7 +12,9 @@ import * as m0008 from "./0008_usage_ledger.js";
 export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
   "0002_millisecond_timestamps": m0002,
+  "0003_project_usage": m0003,
   "0005_teams": m0005,
+  "0006_collab": m0006,
   "0007_runs": m0007,
   "0008_usage_ledger": m0008,
 };

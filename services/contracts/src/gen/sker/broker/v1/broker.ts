@@ -51,6 +51,8 @@ export interface SubmitTaskRequest {
   options?: TaskOptions | undefined;
   priority: TaskPriority;
   idempotencyKey: string;
+  /** Passed to the store's CreateTask: this task retries that one. */
+  retryOf: string;
 }
 
 export interface SubmitTaskResponse {
@@ -239,6 +241,7 @@ function createBaseSubmitTaskRequest(): SubmitTaskRequest {
     options: undefined,
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
+    retryOf: "",
   };
 }
 
@@ -267,6 +270,9 @@ export const SubmitTaskRequest: MessageFns<SubmitTaskRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
+    }
+    if (message.retryOf !== "") {
+      writer.uint32(74).string(message.retryOf);
     }
     return writer;
   },
@@ -348,6 +354,14 @@ export const SubmitTaskRequest: MessageFns<SubmitTaskRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.retryOf = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -386,6 +400,11 @@ export const SubmitTaskRequest: MessageFns<SubmitTaskRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
     };
   },
 
@@ -415,6 +434,9 @@ export const SubmitTaskRequest: MessageFns<SubmitTaskRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     return obj;
   },
 
@@ -433,6 +455,7 @@ export const SubmitTaskRequest: MessageFns<SubmitTaskRequest> = {
       : undefined;
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.retryOf = object.retryOf ?? "";
     return message;
   },
 };

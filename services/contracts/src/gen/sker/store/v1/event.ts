@@ -31,7 +31,17 @@ export interface Event {
   seq: number;
   name: string;
   data?: { [key: string]: any } | undefined;
-  at?: Date | undefined;
+  at?:
+    | Date
+    | undefined;
+  /** Who caused it; unset for the system. */
+  actor?: Actor | undefined;
+}
+
+/** A user, or an AI task working for its user (task_id set). */
+export interface Actor {
+  userId: string;
+  taskId: string;
 }
 
 export interface ListEventsRequest {
@@ -46,10 +56,12 @@ export interface ListEventsResponse {
   events: Event[];
   /** The project's latest seq at the time of the read. */
   latestSeq: number;
+  /** Events up to this seq were removed by retention: a replay from before it cannot be whole. */
+  prunedSeq: number;
 }
 
 function createBaseEvent(): Event {
-  return { projectId: "", seq: 0, name: "", data: undefined, at: undefined };
+  return { projectId: "", seq: 0, name: "", data: undefined, at: undefined, actor: undefined };
 }
 
 export const Event: MessageFns<Event> = {
@@ -68,6 +80,9 @@ export const Event: MessageFns<Event> = {
     }
     if (message.at !== undefined) {
       Timestamp.encode(toTimestamp(message.at), writer.uint32(42).fork()).join();
+    }
+    if (message.actor !== undefined) {
+      Actor.encode(message.actor, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -125,6 +140,14 @@ export const Event: MessageFns<Event> = {
             message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.actor = Actor.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -148,6 +171,7 @@ export const Event: MessageFns<Event> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       data: isObject(object.data) ? object.data : undefined,
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      actor: isSet(object.actor) ? Actor.fromJSON(object.actor) : undefined,
     };
   },
 
@@ -168,6 +192,9 @@ export const Event: MessageFns<Event> = {
     if (message.at !== undefined) {
       obj.at = message.at.toISOString();
     }
+    if (message.actor !== undefined) {
+      obj.actor = Actor.toJSON(message.actor);
+    }
     return obj;
   },
 
@@ -181,6 +208,100 @@ export const Event: MessageFns<Event> = {
     message.name = object.name ?? "";
     message.data = object.data ?? undefined;
     message.at = object.at ?? undefined;
+    message.actor = (object.actor !== undefined && object.actor !== null) ? Actor.fromPartial(object.actor) : undefined;
+    return message;
+  },
+};
+
+function createBaseActor(): Actor {
+  return { userId: "", taskId: "" };
+}
+
+export const Actor: MessageFns<Actor> = {
+  encode(message: Actor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(18).string(message.taskId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Actor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Actor {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Actor): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Actor>, I>>(base?: I): Actor {
+    return Actor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Actor>, I>>(object: I): Actor {
+    const message = createBaseActor();
+    message.userId = object.userId ?? "";
+    message.taskId = object.taskId ?? "";
     return message;
   },
 };
@@ -295,7 +416,7 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
 };
 
 function createBaseListEventsResponse(): ListEventsResponse {
-  return { events: [], latestSeq: 0 };
+  return { events: [], latestSeq: 0, prunedSeq: 0 };
 }
 
 export const ListEventsResponse: MessageFns<ListEventsResponse> = {
@@ -305,6 +426,9 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     }
     if (message.latestSeq !== 0) {
       writer.uint32(16).int64(message.latestSeq);
+    }
+    if (message.prunedSeq !== 0) {
+      writer.uint32(24).int64(message.prunedSeq);
     }
     return writer;
   },
@@ -338,6 +462,14 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
             message.latestSeq = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.prunedSeq = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -358,6 +490,11 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
         : isSet(object.latest_seq)
         ? globalThis.Number(object.latest_seq)
         : 0,
+      prunedSeq: isSet(object.prunedSeq)
+        ? globalThis.Number(object.prunedSeq)
+        : isSet(object.pruned_seq)
+        ? globalThis.Number(object.pruned_seq)
+        : 0,
     };
   },
 
@@ -369,6 +506,9 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     if (message.latestSeq !== 0) {
       obj.latestSeq = Math.round(message.latestSeq);
     }
+    if (message.prunedSeq !== 0) {
+      obj.prunedSeq = Math.round(message.prunedSeq);
+    }
     return obj;
   },
 
@@ -379,6 +519,7 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     const message = createBaseListEventsResponse();
     message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
     message.latestSeq = object.latestSeq ?? 0;
+    message.prunedSeq = object.prunedSeq ?? 0;
     return message;
   },
 };

@@ -310,6 +310,8 @@ export interface Task {
     | undefined;
   /** The graph run that made this task (empty for a task submitted on its own). */
   runId: string;
+  /** The failed or cancelled task this one retries. */
+  retryOf: string;
   /** Every provider call of every attempt, in order (fallbacks included). */
   calls: ModelCall[];
 }
@@ -338,6 +340,8 @@ export interface CreateTaskRequest {
   priority: TaskPriority;
   /** Unique per user: the same key answers the first task. */
   idempotencyKey: string;
+  /** Retries that task (failed or cancelled, same project): recorded as the new task's retry_of. */
+  retryOf: string;
   /**
    * Set by the broker: what the task may cost at its model's prices, reserved against the
    * project's and the user's budgets until the task ends.
@@ -1029,6 +1033,7 @@ function createBaseTask(): Task {
     startedAt: undefined,
     completedAt: undefined,
     runId: "",
+    retryOf: "",
     calls: [],
   };
 }
@@ -1098,8 +1103,11 @@ export const Task: MessageFns<Task> = {
     if (message.runId !== "") {
       writer.uint32(170).string(message.runId);
     }
+    if (message.retryOf !== "") {
+      writer.uint32(178).string(message.retryOf);
+    }
     for (const v of message.calls) {
-      ModelCall.encode(v!, writer.uint32(178).fork()).join();
+      ModelCall.encode(v!, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -1290,6 +1298,14 @@ export const Task: MessageFns<Task> = {
               break;
             }
 
+            message.retryOf = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
             message.calls.push(ModelCall.decode(reader, reader.uint32()));
             continue;
           }
@@ -1364,6 +1380,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.run_id)
         ? globalThis.String(object.run_id)
         : "",
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
       calls: globalThis.Array.isArray(object?.calls)
         ? object.calls.map((e: any) => ModelCall.fromJSON(e))
         : [],
@@ -1435,6 +1456,9 @@ export const Task: MessageFns<Task> = {
     if (message.runId !== "") {
       obj.runId = message.runId;
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     if (message.calls?.length) {
       obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
     }
@@ -1473,6 +1497,7 @@ export const Task: MessageFns<Task> = {
     message.startedAt = object.startedAt ?? undefined;
     message.completedAt = object.completedAt ?? undefined;
     message.runId = object.runId ?? "";
+    message.retryOf = object.retryOf ?? "";
     message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
@@ -1641,6 +1666,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     options: undefined,
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
+    retryOf: "",
     estimatedCostUsd: 0,
   };
 }
@@ -1671,8 +1697,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
     }
+    if (message.retryOf !== "") {
+      writer.uint32(74).string(message.retryOf);
+    }
     if (message.estimatedCostUsd !== 0) {
-      writer.uint32(73).double(message.estimatedCostUsd);
+      writer.uint32(81).double(message.estimatedCostUsd);
     }
     return writer;
   },
@@ -1755,7 +1784,15 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             continue;
           }
           case 9: {
-            if (tag !== 73) {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.retryOf = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
               break;
             }
 
@@ -1800,6 +1837,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      retryOf: isSet(object.retryOf)
+        ? globalThis.String(object.retryOf)
+        : isSet(object.retry_of)
+        ? globalThis.String(object.retry_of)
+        : "",
       estimatedCostUsd: isSet(object.estimatedCostUsd)
         ? globalThis.Number(object.estimatedCostUsd)
         : isSet(object.estimated_cost_usd)
@@ -1834,6 +1876,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.retryOf !== "") {
+      obj.retryOf = message.retryOf;
+    }
     if (message.estimatedCostUsd !== 0) {
       obj.estimatedCostUsd = floatToJson(message.estimatedCostUsd);
     }
@@ -1855,6 +1900,7 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
       : undefined;
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.retryOf = object.retryOf ?? "";
     message.estimatedCostUsd = object.estimatedCostUsd ?? 0;
     return message;
   },

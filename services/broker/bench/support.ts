@@ -1,0 +1,42 @@
+// What the broker benchmarks share: broker processes they spawn (and never leave behind) and a
+// count of the SQL statements the in-process store sends.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { KyselyPlugin } from "kysely";
+
+const BROKER_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+/** Counts every statement the store sends through kysely (the outbox relay's polling included). */
+export function statementCounter() {
+  const counter = { n: 0 };
+  const plugin: KyselyPlugin = {
+    transformQuery: (args) => {
+      counter.n++;
+      return args.node;
+    },
+    transformResult: async (args) => args.result,
+  };
+  return { counter, plugin };
+}
+
+const children = new Set<ChildProcess>();
+// However the bench ends, no broker process outlives it.
+process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
+
+export async function spawnBroker(env: Record<string, string>): Promise<{ child: ChildProcess; metricsPort: number; port: number }> {
+  const child = spawn(process.execPath, [BROKER_MAIN], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  const [port, metricsPort] = await new Promise<[number, number]>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+),"metricsPort":(\d+).*"broker ready"/.exec(out);
+      if (m) resolve([Number(m[1]), Number(m[2])]);
+    });
+    child.on("exit", (code) => reject(new Error(`broker exited (${code}): ${out.slice(-1000)}`)));
+  });
+  child.stdout!.resume();
+  return { child, port, metricsPort };
+}
+
