@@ -1,3 +1,5 @@
+import { LIMITS } from "@sker/contracts/limits";
+
 // The models file (AI_MODELS_FILE, YAML or JSON): which providers exist and which models a task
 // may name. Checked whole at start; every problem names its entry (`providers.openai.baseUrl`,
 // `models[2] (smart).fallbacks[0]`), because a typo found at the first task is found too late.
@@ -42,6 +44,8 @@ export interface ModelsConfig {
 export class ModelsFileError extends Error {}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+/** An alias travels as a task's options.model: as long as that may be. */
+const ALIAS = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,${LIMITS.task.model - 1}}$`);
 const TYPES: ProviderType[] = ["openai", "anthropic", "local"];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -109,7 +113,7 @@ function parseProvider(name: string, raw: unknown, d: ProviderDefaults): Provide
 function parseModel(i: number, raw: unknown, providers: Map<string, ProviderEntry>): ModelEntry {
   let where = `models[${i}]`;
   if (!isObject(raw)) fail(where, "must be an object");
-  if (typeof raw.alias !== "string" || !NAME.test(raw.alias)) fail(`${where}.alias`, "is required: 1-64 letters, digits, '.', '_', ':' or '-'");
+  if (typeof raw.alias !== "string" || !ALIAS.test(raw.alias)) fail(`${where}.alias`, `is required: 1-${LIMITS.task.model} letters, digits, '.', '_', ':' or '-'`);
   where = `${where} (${raw.alias})`;
   known(where, raw, ["alias", "provider", "model", "contextWindow", "price", "fallbacks"]);
   if (typeof raw.provider !== "string" || !providers.has(raw.provider)) fail(`${where}.provider`, `must name a provider of this file (${[...providers.keys()].join(", ")})`);
