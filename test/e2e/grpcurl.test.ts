@@ -23,7 +23,7 @@ describe("grpcurl against store and broker (separate processes)", () => {
     const project = await req("POST", "/api/v1/projects", { token, body: { name: "Reflection" } });
     const node = await req("POST", "/api/v1/nodes", { token, body: { projectId: project.body.data.id, title: "Seen over gRPC" } });
     nodeId = node.body.data.id;
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     store?.close();

@@ -11,7 +11,7 @@ let mesh: Mesh;
 
 beforeAll(async () => {
   mesh = await startMesh("all-in-one", { LOCAL_AI_TOKEN_DELAY_MS: "5" });
-}, 90_000);
+}, 150_000);
 afterAll(async () => {
   await mesh?.stop();
 }, 60_000);
@@ -33,7 +33,7 @@ function bash(script: string, env: Record<string, string>): Promise<{ code: numb
 }
 
 it("the README walkthrough works as written", async () => {
-  const [setup, watch, task, run] = walkthroughBlocks();
+  const [setup, watch, task, invite, run] = walkthroughBlocks();
   expect(watch).toContain("scripts/watch.mjs");
   const here = (s: string) => s.replaceAll("http://localhost:3000", mesh.url);
   // One shell, like a reader's terminals: the watcher runs in the background meanwhile.
@@ -44,6 +44,7 @@ it("the README walkthrough works as written", async () => {
     "WATCHER=$!",
     "sleep 1",
     here(task),
+    here(invite),
     here(run),
     "sleep 1; kill $WATCHER",
   ].join("\n");
@@ -58,7 +59,11 @@ it("the README walkthrough works as written", async () => {
   const frames = readFileSync(watchLog, "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
   const names = frames.filter((f) => f.type === "event").map((f) => f.name);
   expect(frames.slice(0, 2).map((f) => f.type)).toEqual(["authenticated", "subscribed"]);
-  expect(names).toEqual(expect.arrayContaining(["node.created", "task.queued", "task.started", "task.progress", "task.completed"]));
+  expect(names).toEqual(expect.arrayContaining(["node.created", "task.queued", "task.started", "task.progress", "task.completed", "member.added"]));
+  // The invited colleague registered with the invitation's token and sees the canvas.
+  expect(out, out).toMatch(/\[\s*"Moon base"\s*\]/);
+  expect(out, out).toMatch(/"username": "grace",\s*"email": "grace@example.com",\s*"role": "editor"/);
+  expect(out, out).toMatch(/"username": "ada",\s*"email": "ada@example.com",\s*"role": "owner"/);
   // The graph run: two AI nodes run, then both cached, then the edited input re-runs the target.
   expect(out).toContain('{"status":"completed","states":["completed","completed"]}');
   expect(out).toMatch(/\{"changeType":"ai_run","runId":"[0-9a-f-]{36}","taskId":"[0-9a-f-]{36}"\}/);

@@ -36,6 +36,10 @@ export interface GatewayConfig extends CommonConfig {
     authTimeoutMs: number;
     /** A socket whose unsent bytes exceed this is closed (1013): a client that does not read. */
     maxBufferedBytes: number;
+    /** A presence not refreshed for this long is gone (presence.left). */
+    presenceTtlMs: number;
+    /** A user's presence is published at most once per this interval (50: 20 updates/s). */
+    presenceMinIntervalMs: number;
   };
   /** How long a verified API key is trusted without asking the store again. */
   apiKeyCacheMs: number;
@@ -78,6 +82,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       seqCheckMs: e.int("WS_SEQ_CHECK_MS", 5_000, { min: 100, max: 600_000 }),
       authTimeoutMs: e.int("WS_AUTH_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
       maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
+      presenceTtlMs: e.int("PRESENCE_TTL_MS", 30_000, { min: 1000, max: 3_600_000 }),
+      presenceMinIntervalMs: e.int("PRESENCE_MIN_INTERVAL_MS", 50, { min: 10, max: 60_000 }),
     },
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 30_000, { min: 0, max: 600_000 }),
     trustProxy: trustProxyOf(e.optional("TRUST_PROXY")),

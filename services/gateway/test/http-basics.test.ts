@@ -73,6 +73,9 @@ describe("docs, probes, metrics, headers", () => {
       "/api/v1/nodes/{id}/restore", "/api/v1/nodes/{id}/versions", "/api/v1/nodes/{id}/rollback", "/api/v1/connections",
       "/api/v1/connections/{id}", "/api/v1/ai-tasks", "/api/v1/ai-tasks/{id}", "/api/v1/ai-tasks/{id}/cancel",
       "/api/system/info", "/api/system/queues", "/api/system/dead-letters/{taskId}/replay", "/health", "/ready",
+      "/api/v1/projects/{id}/invitations", "/api/v1/projects/{id}/invitations/{invitationId}", "/api/v1/invitations/accept",
+      "/api/v1/users/me/password", "/api/v1/users/me/verify-email", "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm",
+      "/api/v1/auth/verify-email", "/api/system/users", "/api/system/users/{id}/disable", "/api/system/users/{id}/enable",
     ])
       expect(paths, p).toContain(p);
     const create = doc.body.paths["/api/v1/nodes"].post;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { tcpProxy } from "../../broker/test/support/tcp-proxy.js";
 import { client, register } from "./support/http.js";
 import { REDIS_URL, startStack, type Stack } from "./support/stack.js";
+import { adminCli } from "./support/admin-cli.js";
 
 let stack: Stack;
 let proxy: Awaited<ReturnType<typeof tcpProxy>>;
@@ -32,6 +33,8 @@ it("with Redis cut, reads answer fast and the auth budget still refuses the 7th 
   const adminRes = await api("POST", "/api/v1/auth/register", { body: { email: "admin@example.com", username: "admin_rd", password: "correct horse battery" } });
   expect(adminRes.status).toBe(201); // 2 of 6
   const admin = adminRes.body.data.accessToken as string;
+  // Admin is a role in the database (make admin); granting it spends nothing of the auth budget.
+  expect((await adminCli(stack.env, "grant", "admin@example.com")).code).toBe(0);
   const redisSays = async () => (await api("GET", "/api/system/info", { token: admin })).body.data.dependencies.redis;
   proxy.cut();
   const reads = [];

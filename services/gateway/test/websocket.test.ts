@@ -191,7 +191,7 @@ describe("subscriptions", () => {
     c.send({ type: "unsubscribe", projectId });
     await c.next((f) => f.type === "unsubscribed");
     await new Promise((r) => setTimeout(r, 200));
-    expect(c.frames.filter((f) => f.type !== "authenticated").map((f) => f.type)).toEqual(["subscribed", "unsubscribed"]);
+    expect(c.frames.filter((f) => f.type !== "authenticated").map((f) => f.type)).toEqual(["subscribed", "presence.state", "unsubscribed"]);
     await req("POST", "/api/v1/nodes", { token: alice.accessToken, body: { projectId, title: "unseen" } });
     await new Promise((r) => setTimeout(r, 300));
     expect(c.events(projectId)).toEqual([]);

@@ -15,8 +15,12 @@ export interface BusEvent {
 }
 
 export interface EventBus {
-  /** Resolves once the event is safely with the bus (RabbitMQ: publisher confirm). */
-  publish(event: BusEvent): Promise<void>;
+  /**
+   * Resolves once the event is safely with the bus (RabbitMQ: publisher confirm). `transient`:
+   * for ephemeral state that the next message replaces (presence): not persisted, no confirm
+   * awaited, dropped when the bus is away; it resolves once handed to the client.
+   */
+  publish(event: BusEvent, opts?: { transient?: boolean }): Promise<void>;
   /**
    * A consumer that receives the events of the projects it watches. `onAttached` runs each time
    * its queue and bindings are (re)made on a connection: events published while it was detached

@@ -88,12 +88,17 @@ export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {
     spawnService("gateway", "services/gateway/dist/main.js");
   }
   const url = `http://127.0.0.1:${gatewayPort}`;
-  const until = Date.now() + 60_000;
+  // Generous: a fresh PGlite data dir takes a minute to create on this shared, loaded machine.
+  const until = Date.now() + 120_000;
   for (;;) {
     const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
     if (ready) break;
     const dead = children.find((c) => c.proc.exitCode !== null);
-    if (dead || Date.now() > until) throw new Error(`mesh (${mode}) did not become ready\n${logs()}`);
+    if (dead || Date.now() > until) {
+      // Nobody else holds these processes yet: left running they would outlive the test run.
+      for (const c of children) c.proc.kill("SIGKILL");
+      throw new Error(`mesh (${mode}) did not become ready\n${logs()}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 

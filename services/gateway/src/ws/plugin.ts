@@ -6,6 +6,7 @@ import { createAjv } from "../rest/ajv.js";
 import { bodies } from "../rest/schemas.js";
 import type { GatewayDeps } from "../types.js";
 import type { ProjectHub } from "./hub.js";
+import { Presence } from "./presence.js";
 import { CLOSE } from "./sender.js";
 import { Session, type SessionEnv } from "./session.js";
 
@@ -21,9 +22,11 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       },
     });
 
+    const presence = new Presence(deps.bus, hub, deps.log, { ttlMs: deps.config.ws.presenceTtlMs, minIntervalMs: deps.config.ws.presenceMinIntervalMs });
     const env: SessionEnv = {
       deps,
       hub,
+      presence,
       // The same validator as POST /ai-tasks' body.
       validateTask: createAjv("body").compile(bodies.submitTask),
       limit: (kind, key) => app.limits.check(kind, key),

@@ -74,7 +74,8 @@ export class ProjectStream {
   private onBus(e: BusEvent): void {
     if (this.closed) return;
     if (e.seq === null) {
-      // Ephemeral (task.progress): nothing to order, nothing to replay.
+      // Ephemeral (task.progress): nothing to order, nothing to replay. Presence has its own frames.
+      if (e.name.startsWith("presence")) return;
       if (this.live) this.send({ type: "event", projectId: e.projectId, seq: null, name: e.name, data: e.data, at: e.at });
       return;
     }

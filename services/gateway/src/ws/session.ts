@@ -10,11 +10,14 @@ import type { GatewayDeps, RequestUser } from "../types.js";
 import { runAiGenerate } from "./ai-generate.js";
 import type { ProjectHub } from "./hub.js";
 import { ProjectStream } from "./project-stream.js";
+import type { Member, Presence } from "./presence.js";
+import { parsePresence, PresenceInputError } from "./presence-input.js";
 import { CLOSE, sender, type Send } from "./sender.js";
 
 export interface SessionEnv {
   deps: GatewayDeps;
   hub: ProjectHub;
+  presence: Presence;
   validateTask: ValidateFunction;
   limit: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
   onSlow: () => void;
@@ -28,6 +31,8 @@ export class Session {
   user: RequestUser | undefined;
   private token = "";
   private readonly streams = new Map<string, ProjectStream>();
+  /** This socket in each project's presence room (joined once its subscription is live). */
+  private readonly rooms = new Map<string, Member>();
   private readonly cleanups = new Set<() => Promise<void>>();
   private readonly send: Send;
   private authTimer: NodeJS.Timeout | undefined;
@@ -75,8 +80,13 @@ export class Session {
       const user = await userFromAccessToken(this.env.deps.tokens, token);
       // A fresh token for the same user may replace an expiring one; another user's may not.
       if (this.user && this.user.userId !== user.userId) throw new AppError("UNAUTHENTICATED", "a socket stays with one user");
-      // The store refuses a well-signed token of a disabled or deleted account, an old password or a logout.
-      await this.env.deps.clients.users.getMe({}, { token, requestId: this.requestId });
+      // The store refuses a well-signed token of a disabled or deleted account, an old password or
+      // a logout. While the store is unreachable the signature stands: every call the socket makes
+      // goes to the store anyway, and a revocation still closes it.
+      await this.env.deps.clients.users.getMe({}, { token, requestId: this.requestId }).catch((err: unknown) => {
+        if (err instanceof AppError && err.code === "UNAUTHENTICATED") throw err;
+        this.env.deps.log.warn({ err, requestId: this.requestId }, "could not ask the store about a socket's token; trusting its signature");
+      });
       this.user = user;
       this.token = token;
       this.expireAt(decodeJwt(token).exp! * 1000);
@@ -114,6 +124,8 @@ export class Session {
         return this.subscribe(msg);
       case "unsubscribe":
         return this.unsubscribe(msg);
+      case "presence":
+        return this.presence(msg);
       case "AI_GENERATE_REQUEST":
         return this.aiGenerate(msg);
       default:
@@ -130,7 +142,7 @@ export class Session {
     // Subscribing again replaces the stream (a client resuming with a new `since`).
     const previous = this.streams.get(projectId);
     this.streams.delete(projectId);
-    await previous?.close();
+    await Promise.all([previous?.close(), this.leaveRoom(projectId)]);
     if (this.closed) return;
     const stream: ProjectStream = new ProjectStream(
       projectId,
@@ -145,6 +157,7 @@ export class Session {
     this.streams.set(projectId, stream);
     try {
       await stream.start(typeof since === "number" ? since : undefined);
+      if (!stream.isClosed && this.streams.get(projectId) === stream) await this.joinRoom(projectId);
     } catch (err) {
       await this.streamFailed(stream, err);
     }
@@ -153,6 +166,7 @@ export class Session {
   /** The user lost access to the project (removed, or it was deleted): as if never a member. */
   private streamLost(stream: ProjectStream): void {
     if (this.streams.get(stream.projectId) === stream) this.streams.delete(stream.projectId);
+    void this.leaveRoom(stream.projectId);
     this.send({ type: "error", code: "NOT_FOUND", projectId: stream.projectId, message: "project not found" });
   }
 
@@ -160,7 +174,7 @@ export class Session {
     // A stream already replaced, unsubscribed or ended has nothing left to report.
     if (stream.isClosed) return;
     if (this.streams.get(stream.projectId) === stream) this.streams.delete(stream.projectId);
-    await stream.close();
+    await Promise.all([stream.close(), this.leaveRoom(stream.projectId)]);
     const { code, message } = publicError(err, this.env.deps.log, this.requestId);
     this.send({ type: "error", code, projectId: stream.projectId, message });
   }
@@ -169,8 +183,34 @@ export class Session {
     const projectId = String(msg.projectId ?? "");
     const stream = this.streams.get(projectId);
     this.streams.delete(projectId);
-    await stream?.close();
+    await Promise.all([stream?.close(), this.leaveRoom(projectId)]);
     this.send({ type: "unsubscribed", projectId });
+  }
+
+  private async joinRoom(projectId: string): Promise<void> {
+    const member: Member = { userId: this.user!.userId, username: this.user!.username, send: this.send };
+    this.rooms.set(projectId, member);
+    await this.env.presence.join(projectId, member);
+  }
+
+  private async leaveRoom(projectId: string): Promise<void> {
+    const member = this.rooms.get(projectId);
+    this.rooms.delete(projectId);
+    if (member) await this.env.presence.leave(projectId, member);
+  }
+
+  /** The sender's whole presence state in one project it is subscribed to. */
+  private presence(msg: Msg): void {
+    const projectId = String(msg.projectId ?? "");
+    const member = this.rooms.get(projectId);
+    const fail = (field: string, message: string) => void this.send({ type: "error", code: "VALIDATION_ERROR", projectId, message, details: { field } });
+    if (!member) return fail("projectId", "subscribe to the project before sending presence");
+    try {
+      this.env.presence.update(projectId, member, parsePresence(msg));
+    } catch (err) {
+      if (!(err instanceof PresenceInputError)) throw err;
+      fail(err.field, err.message);
+    }
   }
 
   private async aiGenerate(msg: Msg): Promise<void> {
@@ -228,7 +268,8 @@ export class Session {
     clearTimeout(this.expiryTimer);
     const streams = [...this.streams.values()];
     this.streams.clear();
-    await Promise.all([...streams.map((s) => s.close()), ...[...this.cleanups].map((c) => c())]);
+    const rooms = [...this.rooms.keys()];
+    await Promise.all([...streams.map((s) => s.close()), ...rooms.map((p) => this.leaveRoom(p)), ...[...this.cleanups].map((c) => c())]);
     this.cleanups.clear();
   }
 }

@@ -174,7 +174,16 @@ export class RabbitEventBus implements EventBus {
     return this.pub;
   }
 
-  async publish(event: BusEvent): Promise<void> {
+  async publish(event: BusEvent, opts: { transient?: boolean } = {}): Promise<void> {
+    if (opts.transient) {
+      if (!this.pub) throw new AppError("UNAVAILABLE", "event bus (RabbitMQ) is not connected");
+      try {
+        this.pub.publish(this.exchange, routingKey(event.projectId), Buffer.from(JSON.stringify(event)), { persistent: false, contentType: "application/json", type: event.name }, () => {});
+      } catch (err) {
+        throw new AppError("UNAVAILABLE", `event bus channel closed: ${(err as Error).message}`);
+      }
+      return;
+    }
     const ch = await this.publishChannel();
     const body = Buffer.from(JSON.stringify(event));
     const timeoutMs = this.opts.confirmTimeoutMs ?? 5_000;
