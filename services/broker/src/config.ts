@@ -5,6 +5,7 @@ import { loadModels, type LoadedModels } from "./models/load.js";
 
 export interface BrokerConfig extends CommonConfig {
   port: number;
+  host: string;
   storeAddr: string;
   metricsPort: number;
   deadlineMs: number;
@@ -13,6 +14,11 @@ export interface BrokerConfig extends CommonConfig {
   queuePrefix: string;
   eventsExchange: string;
   concurrency: number;
+  /** Running tasks at once per project and per user, over all brokers (0: no cap). */
+  maxRunningPerProject: number;
+  maxRunningPerUser: number;
+  /** How long a task over a cap waits before it is offered again (others' tasks go first). */
+  deferMs: number;
   /** false: an API-only replica (submit/cancel/stats) that runs no workers and no reaper. */
   workers: boolean;
   /** Names this process in task leases; unique per process. */
@@ -49,13 +55,20 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
   return {
     ...common,
     port: e.int("BROKER_PORT", 3002, { max: 65_535 }),
+    // Loopback unless told, like the store: a cluster sets 0.0.0.0 behind NetworkPolicies.
+    host: e.str("BROKER_HOST", "127.0.0.1"),
     storeAddr: e.str("STORE_ADDR", "127.0.0.1:3001"),
     metricsPort: e.int("METRICS_PORT", 9465, { max: 65_535 }),
     deadlineMs: e.int("GRPC_DEADLINE_MS", 5_000, { min: 1 }),
     rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
     queuePrefix: e.str("SKER_QUEUE_PREFIX", "sker"),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
-    concurrency: e.int("BROKER_CONCURRENCY", 8, { min: 1, max: 1_000 }),
+    // LLM calls are I/O: hundreds in flight per process stay smooth (docs/toolchain.md); the caps
+    // below keep one tenant from taking them all.
+    concurrency: e.int("BROKER_CONCURRENCY", 256, { min: 1, max: 1_000 }),
+    maxRunningPerProject: e.int("BROKER_MAX_RUNNING_PER_PROJECT", 64, { min: 0, max: 100_000 }),
+    maxRunningPerUser: e.int("BROKER_MAX_RUNNING_PER_USER", 32, { min: 0, max: 100_000 }),
+    deferMs: e.int("BROKER_DEFER_MS", 1_000, { min: 10, max: 600_000 }),
     workers: e.bool("BROKER_WORKERS", true),
     // Unique per process whatever is set: StartTask hands a running task back to its own worker id.
     workerId: `${e.str("BROKER_WORKER_ID", hostname())}-${process.pid}-${randomBytes(3).toString("hex")}`,

@@ -36,7 +36,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const metrics = brokerMetrics(() => queue);
   queue = createTaskQueue(config, log);
   const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
-  const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics);
+  const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics, config.grpcMaxMessageBytes);
   const catalog = new Catalog(config.models);
   const providers = liveProviders(config.models, config.localTokenDelayMs, metrics, overrides.provider);
   // Zero from the start, so a failure rate reads 0 rather than no data before the first failure.
@@ -48,7 +48,9 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
   const grpc = await startGrpcServer({
+    host: config.host,
     port: config.port,
+    maxMessageBytes: config.grpcMaxMessageBytes,
     services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, catalog, access, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -6,8 +6,8 @@ import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 export type TaskClient = PromiseClient<typeof TaskServiceService>;
 
 /** The store's TaskService and RunService, plus the broker's own service token for the worker-side RPCs. */
-export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, metrics: Metrics) {
-  const pool = channelPool(addr);
+export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, metrics: Metrics, maxMessageBytes?: number) {
+  const pool = channelPool(addr, 3, maxMessageBytes);
   const tasks: TaskClient = promiseClient(TaskServiceService, pool, { deadlineMs, metrics });
   return {
     tasks,

@@ -15,9 +15,9 @@ import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 // The gateway is a gRPC client only: one channel pool per target, one typed promise client per
 // service. promiseClient gives every call its deadline, the forwarded token and the request id.
 
-export function createClients(opts: { storeAddr: string; brokerAddr: string; deadlineMs: number; metrics: Metrics }) {
-  const storePool = channelPool(opts.storeAddr);
-  const brokerPool = channelPool(opts.brokerAddr);
+export function createClients(opts: { storeAddr: string; brokerAddr: string; deadlineMs: number; metrics: Metrics; maxMessageBytes?: number }) {
+  const storePool = channelPool(opts.storeAddr, 3, opts.maxMessageBytes);
+  const brokerPool = channelPool(opts.brokerAddr, 3, opts.maxMessageBytes);
   const d = { deadlineMs: opts.deadlineMs, metrics: opts.metrics };
   return {
     users: promiseClient(UserServiceService, storePool, d),

@@ -57,7 +57,9 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
   return {
     common,
     port: e.int("STORE_PORT", 3001, { max: 65535 }),
-    host: e.str("STORE_HOST", "0.0.0.0"),
+    // Loopback unless told: the store trusts its callers' tokens, so only the gateway and
+    // broker should reach it (a cluster sets 0.0.0.0 behind NetworkPolicies).
+    host: e.str("STORE_HOST", "127.0.0.1"),
     metricsPort: e.int("METRICS_PORT", 9464, { max: 65535 }),
     databaseUrl,
     dbPoolSize: e.int("DB_POOL_SIZE", 10, { min: 1, max: 200 }),

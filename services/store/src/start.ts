@@ -107,6 +107,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       kit,
       shutdownTimeoutMs: config.common.shutdownTimeoutMs,
       drainDelayMs: config.common.drainDelayMs,
+      maxMessageBytes: config.common.grpcMaxMessageBytes,
     });
     cleanups.push({ name: "grpc", run: () => grpc.shutdown() });
     relay.start();

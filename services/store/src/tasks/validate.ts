@@ -138,6 +138,21 @@ export function checkLease(req: StartTaskRequest | RenewLeaseRequest): { id: str
   return { id: parseId("id", req.id), workerId: workerId(req.workerId), leaseMs: leaseMs(req.leaseMs) };
 }
 
+/** StartTask's bounds: attempts, prompt budget, running caps; 0 means none. */
+export function checkStart(req: StartTaskRequest) {
+  const bound = (field: string, v: number) => {
+    if (!Number.isInteger(v) || v < 0) throw invalid(field, "must be a non-negative integer");
+    return v;
+  };
+  return {
+    ...checkLease(req),
+    maxAttempts: bound("maxAttempts", req.maxAttempts),
+    contextBudgetChars: bound("contextBudgetChars", req.contextBudgetChars),
+    maxRunningPerProject: bound("maxRunningPerProject", req.maxRunningPerProject),
+    maxRunningPerUser: bound("maxRunningPerUser", req.maxRunningPerUser),
+  };
+}
+
 function usage(u: TaskUsage | undefined): { input_tokens: number; output_tokens: number } {
   const n = (field: string, v: number) => {
     if (!Number.isInteger(v) || v < 0) throw invalid(field, "must be a non-negative integer");
@@ -160,6 +175,7 @@ export function checkComplete(req: CompleteTaskRequest) {
     usage: usage(req.usage),
     provider: label("provider", req.provider),
     model: label("model", req.model),
+    contextCut: req.contextCut,
     calls: calls(req.calls),
   };
 }

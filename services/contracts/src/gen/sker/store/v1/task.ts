@@ -388,6 +388,32 @@ export interface StartTaskRequest {
   id: string;
   workerId: string;
   leaseMs: number;
+  /**
+   * Attempts allowed (0: no bound). A task whose attempts run past it fails here, with the
+   * code of its last failed attempt, instead of starting again (exhausted = true).
+   */
+  maxAttempts: number;
+  /**
+   * What the prompt may carry, in characters: prompt, target node and upstream context
+   * together (0: unbounded). The least relevant upstream nodes are left out to fit.
+   */
+  contextBudgetChars: number;
+  /**
+   * Running tasks allowed per project and per user (0: no cap). Over a cap the task stays
+   * queued and the answer says deferred = true.
+   */
+  maxRunningPerProject: number;
+  maxRunningPerUser: number;
+}
+
+/** How the upstream context was cut to the budget. */
+export interface ContextCut {
+  /** Upstream nodes given to the model (whole or cut). */
+  kept: number;
+  /** Upstream nodes left out. */
+  omitted: number;
+  /** Kept nodes whose content was cut short. */
+  truncated: number;
 }
 
 export interface StartTaskResponse {
@@ -399,6 +425,17 @@ export interface StartTaskResponse {
     | undefined;
   /** The linked upstream nodes, in a stable order: the AI's context. */
   context: Node[];
+  /** Set when the context was cut to fit context_budget_chars. */
+  contextCut?:
+    | ContextCut
+    | undefined;
+  /** The task ran out of attempts and the store failed it in this call. */
+  exhausted: boolean;
+  /**
+   * A running-task cap was reached ("project" or "user"; empty: none): the task stays
+   * queued; try again later.
+   */
+  deferred: string;
 }
 
 export interface RenewLeaseRequest {
@@ -419,6 +456,10 @@ export interface CompleteTaskRequest {
   usage?: TaskUsage | undefined;
   provider: string;
   model: string;
+  /** From StartTask: recorded in the task's result (result.contextCut) so users see it. */
+  contextCut?:
+    | ContextCut
+    | undefined;
   /**
    * This attempt's provider calls; those that used tokens become usage ledger rows in the
    * same transaction.
@@ -2456,7 +2497,15 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
 };
 
 function createBaseStartTaskRequest(): StartTaskRequest {
-  return { id: "", workerId: "", leaseMs: 0 };
+  return {
+    id: "",
+    workerId: "",
+    leaseMs: 0,
+    maxAttempts: 0,
+    contextBudgetChars: 0,
+    maxRunningPerProject: 0,
+    maxRunningPerUser: 0,
+  };
 }
 
 export const StartTaskRequest: MessageFns<StartTaskRequest> = {
@@ -2469,6 +2518,18 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     }
     if (message.leaseMs !== 0) {
       writer.uint32(24).int32(message.leaseMs);
+    }
+    if (message.maxAttempts !== 0) {
+      writer.uint32(32).int32(message.maxAttempts);
+    }
+    if (message.contextBudgetChars !== 0) {
+      writer.uint32(40).int32(message.contextBudgetChars);
+    }
+    if (message.maxRunningPerProject !== 0) {
+      writer.uint32(48).int32(message.maxRunningPerProject);
+    }
+    if (message.maxRunningPerUser !== 0) {
+      writer.uint32(56).int32(message.maxRunningPerUser);
     }
     return writer;
   },
@@ -2510,6 +2571,38 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
             message.leaseMs = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxAttempts = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.contextBudgetChars = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxRunningPerProject = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxRunningPerUser = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2535,6 +2628,26 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
         : isSet(object.lease_ms)
         ? globalThis.Number(object.lease_ms)
         : 0,
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : 0,
+      contextBudgetChars: isSet(object.contextBudgetChars)
+        ? globalThis.Number(object.contextBudgetChars)
+        : isSet(object.context_budget_chars)
+        ? globalThis.Number(object.context_budget_chars)
+        : 0,
+      maxRunningPerProject: isSet(object.maxRunningPerProject)
+        ? globalThis.Number(object.maxRunningPerProject)
+        : isSet(object.max_running_per_project)
+        ? globalThis.Number(object.max_running_per_project)
+        : 0,
+      maxRunningPerUser: isSet(object.maxRunningPerUser)
+        ? globalThis.Number(object.maxRunningPerUser)
+        : isSet(object.max_running_per_user)
+        ? globalThis.Number(object.max_running_per_user)
+        : 0,
     };
   },
 
@@ -2549,6 +2662,18 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     if (message.leaseMs !== 0) {
       obj.leaseMs = Math.round(message.leaseMs);
     }
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (message.contextBudgetChars !== 0) {
+      obj.contextBudgetChars = Math.round(message.contextBudgetChars);
+    }
+    if (message.maxRunningPerProject !== 0) {
+      obj.maxRunningPerProject = Math.round(message.maxRunningPerProject);
+    }
+    if (message.maxRunningPerUser !== 0) {
+      obj.maxRunningPerUser = Math.round(message.maxRunningPerUser);
+    }
     return obj;
   },
 
@@ -2560,12 +2685,125 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     message.id = object.id ?? "";
     message.workerId = object.workerId ?? "";
     message.leaseMs = object.leaseMs ?? 0;
+    message.maxAttempts = object.maxAttempts ?? 0;
+    message.contextBudgetChars = object.contextBudgetChars ?? 0;
+    message.maxRunningPerProject = object.maxRunningPerProject ?? 0;
+    message.maxRunningPerUser = object.maxRunningPerUser ?? 0;
+    return message;
+  },
+};
+
+function createBaseContextCut(): ContextCut {
+  return { kept: 0, omitted: 0, truncated: 0 };
+}
+
+export const ContextCut: MessageFns<ContextCut> = {
+  encode(message: ContextCut, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kept !== 0) {
+      writer.uint32(8).int32(message.kept);
+    }
+    if (message.omitted !== 0) {
+      writer.uint32(16).int32(message.omitted);
+    }
+    if (message.truncated !== 0) {
+      writer.uint32(24).int32(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContextCut {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContextCut();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kept = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.omitted = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.truncated = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContextCut {
+    return {
+      kept: isSet(object.kept) ? globalThis.Number(object.kept) : 0,
+      omitted: isSet(object.omitted) ? globalThis.Number(object.omitted) : 0,
+      truncated: isSet(object.truncated) ? globalThis.Number(object.truncated) : 0,
+    };
+  },
+
+  toJSON(message: ContextCut): unknown {
+    const obj: any = {};
+    if (message.kept !== 0) {
+      obj.kept = Math.round(message.kept);
+    }
+    if (message.omitted !== 0) {
+      obj.omitted = Math.round(message.omitted);
+    }
+    if (message.truncated !== 0) {
+      obj.truncated = Math.round(message.truncated);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContextCut>, I>>(base?: I): ContextCut {
+    return ContextCut.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContextCut>, I>>(object: I): ContextCut {
+    const message = createBaseContextCut();
+    message.kept = object.kept ?? 0;
+    message.omitted = object.omitted ?? 0;
+    message.truncated = object.truncated ?? 0;
     return message;
   },
 };
 
 function createBaseStartTaskResponse(): StartTaskResponse {
-  return { task: undefined, started: false, node: undefined, context: [] };
+  return {
+    task: undefined,
+    started: false,
+    node: undefined,
+    context: [],
+    contextCut: undefined,
+    exhausted: false,
+    deferred: "",
+  };
 }
 
 export const StartTaskResponse: MessageFns<StartTaskResponse> = {
@@ -2581,6 +2819,15 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
     }
     for (const v of message.context) {
       Node.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.contextCut !== undefined) {
+      ContextCut.encode(message.contextCut, writer.uint32(42).fork()).join();
+    }
+    if (message.exhausted !== false) {
+      writer.uint32(48).bool(message.exhausted);
+    }
+    if (message.deferred !== "") {
+      writer.uint32(58).string(message.deferred);
     }
     return writer;
   },
@@ -2630,6 +2877,30 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
             message.context.push(Node.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.contextCut = ContextCut.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.exhausted = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.deferred = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2648,6 +2919,13 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
       started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
       node: isSet(object.node) ? Node.fromJSON(object.node) : undefined,
       context: globalThis.Array.isArray(object?.context) ? object.context.map((e: any) => Node.fromJSON(e)) : [],
+      contextCut: isSet(object.contextCut)
+        ? ContextCut.fromJSON(object.contextCut)
+        : isSet(object.context_cut)
+        ? ContextCut.fromJSON(object.context_cut)
+        : undefined,
+      exhausted: isSet(object.exhausted) ? globalThis.Boolean(object.exhausted) : false,
+      deferred: isSet(object.deferred) ? globalThis.String(object.deferred) : "",
     };
   },
 
@@ -2665,6 +2943,15 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
     if (message.context?.length) {
       obj.context = message.context.map((e) => Node.toJSON(e));
     }
+    if (message.contextCut !== undefined) {
+      obj.contextCut = ContextCut.toJSON(message.contextCut);
+    }
+    if (message.exhausted !== false) {
+      obj.exhausted = message.exhausted;
+    }
+    if (message.deferred !== "") {
+      obj.deferred = message.deferred;
+    }
     return obj;
   },
 
@@ -2677,6 +2964,11 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
     message.started = object.started ?? false;
     message.node = (object.node !== undefined && object.node !== null) ? Node.fromPartial(object.node) : undefined;
     message.context = object.context?.map((e) => Node.fromPartial(e)) || [];
+    message.contextCut = (object.contextCut !== undefined && object.contextCut !== null)
+      ? ContextCut.fromPartial(object.contextCut)
+      : undefined;
+    message.exhausted = object.exhausted ?? false;
+    message.deferred = object.deferred ?? "";
     return message;
   },
 };
@@ -2876,7 +3168,16 @@ export const RenewLeaseResponse: MessageFns<RenewLeaseResponse> = {
 };
 
 function createBaseCompleteTaskRequest(): CompleteTaskRequest {
-  return { id: "", workerId: "", output: undefined, usage: undefined, provider: "", model: "", calls: [] };
+  return {
+    id: "",
+    workerId: "",
+    output: undefined,
+    usage: undefined,
+    provider: "",
+    model: "",
+    contextCut: undefined,
+    calls: [],
+  };
 }
 
 export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
@@ -2899,8 +3200,11 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     if (message.model !== "") {
       writer.uint32(50).string(message.model);
     }
+    if (message.contextCut !== undefined) {
+      ContextCut.encode(message.contextCut, writer.uint32(58).fork()).join();
+    }
     for (const v of message.calls) {
-      ModelCall.encode(v!, writer.uint32(58).fork()).join();
+      ModelCall.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2971,6 +3275,14 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
               break;
             }
 
+            message.contextCut = ContextCut.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
             message.calls.push(ModelCall.decode(reader, reader.uint32()));
             continue;
           }
@@ -2998,7 +3310,14 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
       usage: isSet(object.usage) ? TaskUsage.fromJSON(object.usage) : undefined,
       provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
       model: isSet(object.model) ? globalThis.String(object.model) : "",
-      calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => ModelCall.fromJSON(e)) : [],
+      contextCut: isSet(object.contextCut)
+        ? ContextCut.fromJSON(object.contextCut)
+        : isSet(object.context_cut)
+        ? ContextCut.fromJSON(object.context_cut)
+        : undefined,
+      calls: globalThis.Array.isArray(object?.calls)
+        ? object.calls.map((e: any) => ModelCall.fromJSON(e))
+        : [],
     };
   },
 
@@ -3022,6 +3341,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     if (message.model !== "") {
       obj.model = message.model;
     }
+    if (message.contextCut !== undefined) {
+      obj.contextCut = ContextCut.toJSON(message.contextCut);
+    }
     if (message.calls?.length) {
       obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
     }
@@ -3043,6 +3365,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
       : undefined;
     message.provider = object.provider ?? "";
     message.model = object.model ?? "";
+    message.contextCut = (object.contextCut !== undefined && object.contextCut !== null)
+      ? ContextCut.fromPartial(object.contextCut)
+      : undefined;
     message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
