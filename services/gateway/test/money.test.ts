@@ -94,7 +94,7 @@ describe("budgets", () => {
     const refused = results.filter((r) => r.status === 402);
     const seen = JSON.stringify(results.filter((r) => r.status !== 202 && r.status !== 402).map((r) => r.body));
     expect(accepted, seen).toHaveLength(10);
-    expect(refused).toHaveLength(40);
+    expect(refused, seen).toHaveLength(40);
     const err = refused[0].body.error;
     expect(err.code).toBe("BUDGET_EXCEEDED");
     expect(err.details).toMatchObject({ scope: "project", budget: 10.5 * ESTIMATE, spent: 0 });
