@@ -30,6 +30,8 @@ export interface StoreConfig {
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
   quotas: Quotas;
+  /** Days kept: events (the activity history and replay), finished tasks. */
+  retention: { eventsDays: number; tasksDays: number; intervalMs: number };
   /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
   userMonthlyBudgetUsd: number | undefined;
 }
@@ -82,6 +84,11 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
       nodesPerProject: e.int("QUOTA_NODES_PER_PROJECT", Q.nodesPerProject, { min: 1, max: 10_000_000 }),
       bytesPerProject: e.int("QUOTA_BYTES_PER_PROJECT", Q.bytesPerProject, { min: 1, max: Number.MAX_SAFE_INTEGER }),
       apiKeysPerUser: e.int("QUOTA_API_KEYS_PER_USER", Q.apiKeysPerUser, { min: 1, max: 100_000 }),
+    },
+    retention: {
+      eventsDays: e.int("RETENTION_EVENTS_DAYS", 365, { min: 1, max: 100 * 365 }),
+      tasksDays: e.int("RETENTION_TASKS_DAYS", 90, { min: 1, max: 100 * 365 }),
+      intervalMs: e.int("RETENTION_INTERVAL_MS", 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
     },
     userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
   };

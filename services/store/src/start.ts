@@ -21,6 +21,7 @@ import type { Cache, StoreDeps } from "./deps.js";
 import { createCache } from "./cache/index.js";
 import { cacheMetrics } from "./cache/metrics.js";
 import { OutboxRelay } from "./outbox/relay.js";
+import { RetentionJob } from "./retention/job.js";
 import { outboxMetrics } from "./outbox/metrics.js";
 import { backlogMetrics } from "./backlog-metrics.js";
 import { checkAccess } from "./users/access.js";
@@ -38,6 +39,8 @@ export interface RunningStore {
   metricsPort: number;
   deps: StoreDeps;
   relay: OutboxRelay;
+  /** The retention pruner (runOnce() for tests). */
+  retention: RetentionJob;
   bus: EventBus;
   /** Not ready, drain in-flight calls, stop the relay, close bus, cache and database. */
   shutdown(): Promise<void>;
@@ -114,6 +117,9 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     cleanups.push({ name: "relay", run: () => relay.stop() });
     mail.start();
     cleanups.push({ name: "mail", run: () => mail.stop() });
+    const retention = new RetentionJob(db, config.retention, config.retention.intervalMs, log);
+    retention.start();
+    cleanups.push({ name: "retention", run: () => retention.stop() });
     if (!overrides.bus) cleanups.push({ name: "bus", run: () => bus.close() });
     cleanups.push({ name: "cache", run: () => cache.close() });
     cleanups.push({ name: "deny-list", run: () => denyList.close() });
@@ -128,6 +134,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       metricsPort: (metricsServer.address() as AddressInfo).port,
       deps,
       relay,
+      retention,
       bus,
       shutdown: () => (closing ??= runCleanups(cleanups, log)),
     };
