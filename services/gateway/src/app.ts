@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
-import { cleanTextPlugin } from "./plugins/clean-text.js";
+import { inputGuardPlugin } from "./plugins/input-guard.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
 import { openapiPlugin } from "./plugins/openapi.js";
@@ -56,7 +56,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
-  await app.register(cleanTextPlugin);
+  await app.register(inputGuardPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
