@@ -34,6 +34,8 @@ export const LIMITS = {
     avatarUrl: 2_048,
     settingsBytes: 64 * KiB,
     refreshToken: 1_024,
+    /** One-time tokens: invitations, password resets, email verification. */
+    oneTimeToken: 200,
   },
   apiKey: { name: 100 },
   project: { name: 200, description: 5_000, canvasDataBytes: 512 * KiB, settingsBytes: 64 * KiB },
