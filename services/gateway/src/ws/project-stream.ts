@@ -145,6 +145,8 @@ export class ProjectStream {
   /** Pages through ListEvents until lastSeq reaches `upTo`. */
   private async fill(upTo: number): Promise<void> {
     while (!this.closed && this.lastSeq < upTo) {
+      await this.send.drained();
+      if (this.closed) return;
       const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
       if (this.lastSeq < res.prunedSeq) {
         // Pruned while this stream lagged behind: the same answer as at subscribe.
