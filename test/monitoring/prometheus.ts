@@ -45,12 +45,15 @@ export async function startPrometheus(targets: Target[]): Promise<Prometheus> {
     [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  let failed: Error | undefined;
+  proc.once("error", (err) => (failed = new Error(`prometheus could not run (bash scripts/tools.sh installs it): ${err.message}`)));
   proc.stdout!.on("data", (d) => out.push(String(d)));
   proc.stderr!.on("data", (d) => out.push(String(d)));
   const url = `http://127.0.0.1:${port}`;
   const logs = () => out.join("").slice(-4000);
   const until = Date.now() + 60_000;
   while (!(await fetch(`${url}/-/ready`).then((r) => r.ok, () => false))) {
+    if (failed) throw failed;
     if (proc.exitCode !== null || Date.now() > until) throw new Error(`prometheus did not start\n${logs()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -63,7 +66,7 @@ export async function startPrometheus(targets: Target[]): Promise<Prometheus> {
       return { ok: body.status === "success", error: body.error, series: body.data?.result ?? [] };
     },
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && !failed) {
         const exited = new Promise((r) => proc.once("exit", r));
         proc.kill("SIGTERM");
         await exited;

@@ -1,11 +1,11 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
-
-export type ProviderName = "local" | "openai" | "anthropic";
+import { loadModels, type LoadedModels } from "./models/load.js";
 
 export interface BrokerConfig extends CommonConfig {
   port: number;
+  host: string;
   storeAddr: string;
   metricsPort: number;
   deadlineMs: number;
@@ -14,6 +14,11 @@ export interface BrokerConfig extends CommonConfig {
   queuePrefix: string;
   eventsExchange: string;
   concurrency: number;
+  /** Running tasks at once per project and per user, over all brokers (0: no cap). */
+  maxRunningPerProject: number;
+  maxRunningPerUser: number;
+  /** How long a task over a cap waits before it is offered again (others' tasks go first). */
+  deferMs: number;
   /** false: an API-only replica (submit/cancel/stats) that runs no workers and no reaper. */
   workers: boolean;
   /** Names this process in task leases; unique per process. */
@@ -28,25 +33,17 @@ export interface BrokerConfig extends CommonConfig {
   reclaimQueuedAfterMs: number;
   /** How much upstream context a prompt may carry, in (approximate) tokens. */
   contextTokens: number;
-  provider: {
-    name: ProviderName;
-    model: string | undefined;
-    localTokenDelayMs: number;
-    openaiApiKey: string | undefined;
-    openaiBaseUrl: string | undefined;
-    anthropicApiKey: string | undefined;
-    anthropicBaseUrl: string | undefined;
-  };
+  /** Delay per streamed token of the local provider. */
+  localTokenDelayMs: number;
+  /** Providers and models (AI_MODELS_FILE, or the built-in default from AI_PROVIDER and friends). */
+  models: LoadedModels;
+
 }
 
 export function loadBrokerConfig(env: Record<string, string | undefined> = process.env): BrokerConfig {
   const e = envReader(env);
   const common = commonConfig(env);
-  const name = e.oneOf<ProviderName>("AI_PROVIDER", ["local", "openai", "anthropic"], "local");
-  const openaiApiKey = e.optional("OPENAI_API_KEY");
-  const anthropicApiKey = e.optional("ANTHROPIC_API_KEY");
-  if (name === "openai" && !openaiApiKey) throw new ConfigError("OPENAI_API_KEY", "is required when AI_PROVIDER=openai");
-  if (name === "anthropic" && !anthropicApiKey) throw new ConfigError("ANTHROPIC_API_KEY", "is required when AI_PROVIDER=anthropic");
+  const taskTimeoutMs = e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 });
   const leaseMs = e.int("BROKER_LEASE_MS", 30_000, { min: 500, max: 3_600_000 });
   const retryBaseMs = e.int("BROKER_RETRY_BASE_MS", 1_000, { min: 10, max: 600_000 });
   const retryMaxMs = e.int("BROKER_RETRY_MAX_MS", 60_000, { min: 10, max: 3_600_000 });
@@ -58,32 +55,32 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
   return {
     ...common,
     port: e.int("BROKER_PORT", 3002, { max: 65_535 }),
+    // Loopback unless told, like the store: a cluster sets 0.0.0.0 behind NetworkPolicies.
+    host: e.str("BROKER_HOST", "127.0.0.1"),
     storeAddr: e.str("STORE_ADDR", "127.0.0.1:3001"),
     metricsPort: e.int("METRICS_PORT", 9465, { max: 65_535 }),
     deadlineMs: e.int("GRPC_DEADLINE_MS", 5_000, { min: 1 }),
     rabbitmqUrl: e.url("RABBITMQ_URL", ["amqp", "amqps"]),
     queuePrefix: e.str("SKER_QUEUE_PREFIX", "sker"),
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
-    concurrency: e.int("BROKER_CONCURRENCY", 8, { min: 1, max: 1_000 }),
+    // LLM calls are I/O: hundreds in flight per process stay smooth (docs/toolchain.md); the caps
+    // below keep one tenant from taking them all.
+    concurrency: e.int("BROKER_CONCURRENCY", 256, { min: 1, max: 1_000 }),
+    maxRunningPerProject: e.int("BROKER_MAX_RUNNING_PER_PROJECT", 64, { min: 0, max: 100_000 }),
+    maxRunningPerUser: e.int("BROKER_MAX_RUNNING_PER_USER", 32, { min: 0, max: 100_000 }),
+    deferMs: e.int("BROKER_DEFER_MS", 1_000, { min: 10, max: 600_000 }),
     workers: e.bool("BROKER_WORKERS", true),
     // Unique per process whatever is set: StartTask hands a running task back to its own worker id.
     workerId: `${e.str("BROKER_WORKER_ID", hostname())}-${process.pid}-${randomBytes(3).toString("hex")}`,
     leaseMs,
-    taskTimeoutMs: e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 }),
+    taskTimeoutMs,
     maxAttempts: e.int("AI_TASK_MAX_ATTEMPTS", 3, { min: 1, max: 100 }),
     retryBaseMs,
     retryMaxMs,
     reaperIntervalMs: e.int("BROKER_REAPER_INTERVAL_MS", 10_000, { min: 50 }),
     reclaimQueuedAfterMs,
     contextTokens: e.int("AI_CONTEXT_TOKENS", 8_000, { min: 100 }),
-    provider: {
-      name,
-      model: e.optional("AI_MODEL"),
-      localTokenDelayMs: e.int("LOCAL_AI_TOKEN_DELAY_MS", 20, { max: 60_000 }),
-      openaiApiKey,
-      openaiBaseUrl: e.url("OPENAI_BASE_URL", ["http", "https"]),
-      anthropicApiKey,
-      anthropicBaseUrl: e.url("ANTHROPIC_BASE_URL", ["http", "https"]),
-    },
+    localTokenDelayMs: e.int("LOCAL_AI_TOKEN_DELAY_MS", 20, { max: 60_000 }),
+    models: loadModels(env, { timeoutMs: taskTimeoutMs }),
   };
 }

@@ -44,7 +44,8 @@ describe("exactly once", () => {
     const ids = await submitMany(a.port, user.token, projectId, 500, "bulk");
     expect(new Set(ids).size).toBe(500);
     const counts = await h.waitAllFinished(ids, 90_000);
-    expect(counts).toEqual({ completed: 500 });
+    const errors = await h.store.db.selectFrom("tasks").select(["error_code", "error_message"]).where("id", "in", ids).where("status", "=", "failed").execute();
+    expect(counts, JSON.stringify(errors.slice(0, 3))).toEqual({ completed: 500 });
     const versions = await h.versionsPerTask(ids);
     expect(versions.size).toBe(500);
     expect([...versions.values()].every((n) => n === 1)).toBe(true);
@@ -58,7 +59,9 @@ describe("exactly once", () => {
 
   it("kill -9 of a broker with 50 tasks running: all 50 complete exactly once", async () => {
     // ~60 tokens at 50 ms: each attempt runs for about 3 s, long enough to kill it mid-way.
-    const doomed = await h.spawnBroker({ BROKER_CONCURRENCY: "50", LOCAL_AI_TOKEN_DELAY_MS: "50", BROKER_LEASE_MS: "2000" });
+    // One user's 50 tasks all running at once: no per-user or per-project cap here.
+    const uncapped = { BROKER_MAX_RUNNING_PER_USER: "0", BROKER_MAX_RUNNING_PER_PROJECT: "0" };
+    const doomed = await h.spawnBroker({ BROKER_CONCURRENCY: "50", LOCAL_AI_TOKEN_DELAY_MS: "50", BROKER_LEASE_MS: "2000", ...uncapped });
     const { user, projectId } = await h.seed(0);
     const ids = await submitMany(doomed.port, user.token, projectId, 50, "doomed");
     const end = Date.now() + 20_000;
@@ -72,7 +75,7 @@ describe("exactly once", () => {
     await new Promise((r) => doomed.child.once("exit", r));
 
     // A survivor takes over once the dead worker's leases run out (the reaper puts them back).
-    await h.startBroker({ BROKER_CONCURRENCY: "16", BROKER_LEASE_MS: "2000" });
+    await h.startBroker({ BROKER_CONCURRENCY: "16", BROKER_LEASE_MS: "2000", ...uncapped });
     const counts = await h.waitAllFinished(ids, 60_000);
     expect(counts).toEqual({ completed: 50 });
     const versions = await h.versionsPerTask(ids);

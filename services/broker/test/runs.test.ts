@@ -104,6 +104,11 @@ describe("graph runs: planning", () => {
     const cleared = (await c.updateNode({ id: n, clearRecipe: true }, g.as)).node!;
     expect(cleared.version).toBe(3);
     expect(cleared.recipe).toBeUndefined();
+    // An AI node needs no title: its prompt names it until someone does.
+    const untitled = (await c.createNode({ projectId: g.projectId, recipe: { type: "generate", prompt: "Risks of the landing site\nin detail", model: "" } }, g.as)).node!;
+    expect(untitled.title).toBe("Risks of the landing site");
+    const bare = (await c.createNode({ projectId: g.projectId, recipe: { type: "fusion", prompt: "", model: "" } }, g.as)).node!;
+    expect(bare.title).toBe("AI fusion");
     const { events } = await h.store.clients.events.listEvents({ projectId: g.projectId }, g.as);
     const updates = events.filter((e) => e.name === "node.updated").map((e) => (e.data as { recipe: unknown }).recipe);
     expect(updates).toEqual([{ type: "optimize", prompt: "tighter", options: { model: "m1" } }, null]);

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BusEvent, EventBus } from "@sker/kit";
-import type { Node } from "@sker/contracts/store/v1/node";
 import { loadBrokerConfig } from "../src/config.js";
 import { parseOutput } from "../src/providers/prompt.js";
 import { ProviderError, parseRetryAfter } from "../src/providers/errors.js";
 import { delayQueueFor, queueNames } from "../src/queue/names.js";
 import { priorityOfTask } from "../src/queue/types.js";
-import { fitContext } from "../src/worker/context.js";
 import { progressBatcher } from "../src/worker/progress.js";
 import { backoffMs, classify, Stop } from "../src/worker/retry.js";
 import { Attempts } from "../src/worker/attempts.js";
@@ -32,8 +30,10 @@ describe("config", () => {
 
   it("has the documented defaults", () => {
     const c = loadBrokerConfig(secret);
-    expect(c).toMatchObject({ port: 3002, metricsPort: 9465, concurrency: 8, maxAttempts: 3, taskTimeoutMs: 600_000, queuePrefix: "sker", eventsExchange: "sker.events", rabbitmqUrl: undefined });
-    expect(c.provider).toMatchObject({ name: "local", localTokenDelayMs: 20 });
+    expect(c).toMatchObject({ port: 3002, host: "127.0.0.1", metricsPort: 9465, concurrency: 256, maxRunningPerProject: 64, maxRunningPerUser: 32, maxAttempts: 3, taskTimeoutMs: 600_000, queuePrefix: "sker", eventsExchange: "sker.events", rabbitmqUrl: undefined });
+    expect(c.localTokenDelayMs).toBe(20);
+    expect(c.models.defaultModel).toBe("local");
+    expect([...c.models.models.keys()]).toEqual(["local"]);
   });
 });
 
@@ -72,19 +72,6 @@ describe("retry policy", () => {
     expect(priorityOfTask("TASK_PRIORITY_URGENT")).toBe(4);
     expect(priorityOfTask("TASK_PRIORITY_LOW")).toBe(1);
     expect(priorityOfTask("TASK_PRIORITY_UNSPECIFIED")).toBe(2);
-  });
-});
-
-describe("context budget", () => {
-  const node = (title: string, content: string) => ({ title, content }) as Node;
-  it("keeps the store's order, whole nodes while they fit, and cuts the first that does not", () => {
-    const nodes = [node("A", "a".repeat(100)), node("B", "b".repeat(100)), node("C", "c".repeat(100))];
-    const out = fitContext(nodes, 40); // 160 chars
-    expect(out.map((c) => c.title)).toEqual(["A", "B"]);
-    expect(out[1].content.length).toBeLessThan(100);
-    expect(out[1].content.endsWith("…")).toBe(true);
-    expect(fitContext(nodes, 1000).map((c) => c.title)).toEqual(["A", "B", "C"]);
-    expect(fitContext(nodes, 1000, 4000)).toEqual([]);
   });
 });
 

@@ -19,7 +19,12 @@ const KiB = 1024;
 export const JSON_DEPTH = 16;
 
 export const LIMITS = {
-  page: { default: 100, max: 500, cursor: 1_000 },
+  /**
+   * `bytes`: a page of nodes or events stops once its rows pass this much JSON (always one row
+   * at least), so a page of large nodes is fewer rows with a nextCursor, never a message over
+   * the services' gRPC size limit.
+   */
+  page: { default: 100, max: 500, cursor: 1_000, bytes: 1024 * KiB },
   user: {
     email: 254,
     login: 254,
@@ -29,6 +34,8 @@ export const LIMITS = {
     avatarUrl: 2_048,
     settingsBytes: 64 * KiB,
     refreshToken: 1_024,
+    /** One-time tokens: invitations, password resets, email verification. */
+    oneTimeToken: 200,
   },
   apiKey: { name: 100 },
   project: { name: 200, description: 5_000, canvasDataBytes: 512 * KiB, settingsBytes: 64 * KiB },

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
-import { cleanTextPlugin } from "./plugins/clean-text.js";
+import { inputGuardPlugin } from "./plugins/input-guard.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
 import { openapiPlugin } from "./plugins/openapi.js";
@@ -18,6 +18,8 @@ import { invitationRoutes } from "./routes/invitations.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
 import { runRoutes } from "./routes/runs.js";
+import { modelRoutes } from "./routes/models.js";
+import { usageRoutes } from "./routes/usage.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
 import type { GatewayConfig } from "./config.js";
@@ -54,7 +56,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(requestIdPlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
-  await app.register(cleanTextPlugin);
+  await app.register(inputGuardPlugin);
   await app.register(metricsPlugin, { deps });
   await app.register(securityPlugin, { deps });
   await app.register(openapiPlugin, { deps });
@@ -77,6 +79,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(aiTaskRoutes);
       await api.register(collabRoutes);
       await api.register(runRoutes);
+      await api.register(modelRoutes);
+      await api.register(usageRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },

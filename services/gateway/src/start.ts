@@ -33,7 +33,7 @@ function redisClient(url: string, commandTimeoutMs: number): Redis {
 export async function startGateway(config: GatewayConfig): Promise<{ port: number; shutdown(): Promise<void> }> {
   const log = createLogger("gateway", config.logLevel);
   const metrics = createMetrics("gateway");
-  const clients = createClients({ storeAddr: config.storeAddr, brokerAddr: config.brokerAddr, deadlineMs: config.grpcDeadlineMs, metrics });
+  const clients = createClients({ storeAddr: config.storeAddr, brokerAddr: config.brokerAddr, deadlineMs: config.grpcDeadlineMs, metrics, maxMessageBytes: config.grpcMaxMessageBytes });
   const redis = config.redisUrl ? redisClient(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
   // Outages are logged once by the rate limiter (fallback-store.ts); the client repeats them.
   redis?.on("error", () => {});

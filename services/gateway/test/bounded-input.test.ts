@@ -140,6 +140,13 @@ describe("free JSON has a depth and a byte limit, at the gateway and in the stor
     expect((await req("POST", "/api/v1/nodes", { token, body: { projectId, title: "deep", metadata: nested(JSON_DEPTH) } })).status).toBe(201);
   });
 
+  it("a whole document nested 60,000 deep (an import, whose schema is open) is 400 naming where, not 500", async () => {
+    const raw = `{"nodes":[],"edges":[],"extra":${"[".repeat(60_000)}${"]".repeat(60_000)}}`;
+    const res = await req("POST", "/api/v1/projects/import", { token, raw });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.field).toBe("extra");
+  });
+
   it("one byte over each JSON field's byte limit is 400 naming it", async () => {
     const over: [string, string, Record<string, unknown>, string][] = [
       ["PATCH", `/api/v1/nodes/${nodeId}`, { metadata: deepestAndLargest(LIMITS.node.metadataBytes + 1) }, "metadata"],

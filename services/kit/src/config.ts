@@ -4,6 +4,14 @@ import { join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import { loadDotEnv, resolveSeedAliases } from "./env.js";
 
+/**
+ * The largest message a call may carry either way (grpc-js refuses over 4 MiB on receive by
+ * default). Everything that can grow with a project (graphs, pages, replays, task context) is
+ * streamed, paged by bytes or cut to a budget well under this, so hitting it is a bug, not a
+ * limit users meet.
+ */
+export const GRPC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 export { ConfigError };
 
 type Env = Record<string, string | undefined>;
@@ -82,6 +90,8 @@ export interface CommonConfig {
   /** How long health says NOT_SERVING before listeners close, so balancers stop sending first. */
   drainDelayMs: number;
   otlpEndpoint: string | undefined;
+  /** The largest gRPC message sent or received, on every client and server. */
+  grpcMaxMessageBytes: number;
 }
 
 /** Without JWT_SECRET in development, every process sharing a data dir shares one random secret. */
@@ -118,5 +128,6 @@ export function commonConfig(env: Env = process.env): CommonConfig {
     shutdownTimeoutMs: e.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
     drainDelayMs: e.int("SHUTDOWN_DRAIN_DELAY_MS", 500, { min: 0, max: 60_000 }),
     otlpEndpoint: e.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"]),
+    grpcMaxMessageBytes: e.int("GRPC_MAX_MESSAGE_BYTES", GRPC_MAX_MESSAGE_BYTES, { min: 65_536, max: 256 * 1024 * 1024 }),
   };
 }

@@ -15,6 +15,10 @@ export const ERRORS = {
   VERSION_CONFLICT: { grpc: GrpcStatus.ABORTED, http: 409 },
   PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
   RATE_LIMITED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429 },
+  // A message between our services over GRPC_MAX_MESSAGE_BYTES: our bug, not the caller's.
+  MESSAGE_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 500 },
+  // A monthly AI budget (project or user) has no room for the task: details {scope, budget, spent, reserved, resetsAt}.
+  BUDGET_EXCEEDED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 402 },
   FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 503 },
@@ -32,10 +36,17 @@ const FROM_GRPC: Partial<Record<GrpcStatus, ErrorCode>> = {
   [GrpcStatus.ALREADY_EXISTS]: "CONFLICT",
   [GrpcStatus.ABORTED]: "VERSION_CONFLICT",
   [GrpcStatus.FAILED_PRECONDITION]: "FAILED_PRECONDITION",
-  [GrpcStatus.RESOURCE_EXHAUSTED]: "RATE_LIMITED",
+  // Only our own trailer says RATE_LIMITED; bare, this is grpc-js refusing a message's size.
+  [GrpcStatus.RESOURCE_EXHAUSTED]: "MESSAGE_TOO_LARGE",
   [GrpcStatus.UNAVAILABLE]: "UNAVAILABLE",
   [GrpcStatus.DEADLINE_EXCEEDED]: "DEADLINE_EXCEEDED",
   [GrpcStatus.CANCELLED]: "UNAVAILABLE",
+};
+
+/** What a caller reads for a bare status whose text is grpc-js's, not ours. */
+const PLAIN: Partial<Record<ErrorCode, string>> = {
+  INTERNAL: "internal error",
+  MESSAGE_TOO_LARGE: "a message between services was larger than GRPC_MAX_MESSAGE_BYTES",
 };
 
 export type ErrorDetails = Record<string, unknown>;
@@ -96,6 +107,6 @@ export function fromServiceError(err: unknown): AppError {
     }
   }
   const domain = typeof code === "string" && code in ERRORS ? (code as ErrorCode) : (FROM_GRPC[se.code as GrpcStatus] ?? "INTERNAL");
-  const message = domain === "INTERNAL" && !code ? "internal error" : (se.details ?? domain);
+  const message = !code && PLAIN[domain] ? PLAIN[domain] : (se.details ?? domain);
   return new AppError(domain, message, details);
 }

@@ -46,6 +46,21 @@ export function findBadText(value: unknown, root = ""): InputProblem | undefined
   return undefined;
 }
 
+/**
+ * The first place where `value` nests deeper than `max` levels (objects and arrays), named by
+ * its top-level field; undefined when it does not. Iterative, like everything here.
+ */
+export function findTooDeep(value: unknown, max: number): InputProblem | undefined {
+  const stack: [unknown, number, string][] = [[value, 0, ""]];
+  while (stack.length) {
+    const [v, d, top] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d + 1 > max) return { field: top || "body", message: `is nested deeper than ${max} levels` };
+    for (const [k, child] of Object.entries(v)) if (child !== null && typeof child === "object") stack.push([child, d + 1, top || (Array.isArray(v) ? `[${k}]` : k)]);
+  }
+  return undefined;
+}
+
 /** Levels of object/array nesting: 1 for `{}` or `[1]`, 2 for `{"a":{}}`, 0 for a scalar. Iterative. */
 export function jsonDepth(value: unknown): number {
   let max = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findBadText, jsonDepth, jsonProblem } from "../src/input.js";
+import { findBadText, findTooDeep, jsonDepth, jsonProblem } from "../src/input.js";
 
 describe("input checks", () => {
   it("finds NUL and lone surrogates in values and keys anywhere, naming the path", () => {
@@ -16,6 +16,8 @@ describe("input checks", () => {
     expect(jsonDepth(deep)).toBe(100_000);
     expect(findBadText(deep)?.message).toMatch(/NUL/);
     expect(jsonProblem({ a: deep }, { depth: 16, bytes: 1e9 })).toMatch(/16 levels/);
+    expect(findTooDeep({ ok: [[1]], a: deep }, 64)).toEqual({ field: "a", message: "is nested deeper than 64 levels" });
+    expect(findTooDeep({ ok: [[1]] }, 3)).toBeUndefined();
   });
 
   it("counts depth from the value's own object and bytes of its UTF-8 JSON", () => {

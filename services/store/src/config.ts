@@ -30,6 +30,17 @@ export interface StoreConfig {
   /** How often the outbox relay looks for events it was not poked about (other replicas, outages). */
   outboxPollMs: number;
   quotas: Quotas;
+  /** Days kept: events (the activity history and replay), finished tasks. */
+  retention: { eventsDays: number; tasksDays: number; intervalMs: number };
+  /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
+  userMonthlyBudgetUsd: number | undefined;
+}
+
+function usd(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n)) throw new ConfigError(name, `must be an amount in USD (e.g. 25 or 12.50), got "${raw}"`);
+  return n;
 }
 
 /** scrypt N=2^17, r=8, p=1: OWASP's current minimum for password storage. */
@@ -48,7 +59,9 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
   return {
     common,
     port: e.int("STORE_PORT", 3001, { max: 65535 }),
-    host: e.str("STORE_HOST", "0.0.0.0"),
+    // Loopback unless told: the store trusts its callers' tokens, so only the gateway and
+    // broker should reach it (a cluster sets 0.0.0.0 behind NetworkPolicies).
+    host: e.str("STORE_HOST", "127.0.0.1"),
     metricsPort: e.int("METRICS_PORT", 9464, { max: 65535 }),
     databaseUrl,
     dbPoolSize: e.int("DB_POOL_SIZE", 10, { min: 1, max: 200 }),
@@ -72,5 +85,11 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
       bytesPerProject: e.int("QUOTA_BYTES_PER_PROJECT", Q.bytesPerProject, { min: 1, max: Number.MAX_SAFE_INTEGER }),
       apiKeysPerUser: e.int("QUOTA_API_KEYS_PER_USER", Q.apiKeysPerUser, { min: 1, max: 100_000 }),
     },
+    retention: {
+      eventsDays: e.int("RETENTION_EVENTS_DAYS", 365, { min: 1, max: 100 * 365 }),
+      tasksDays: e.int("RETENTION_TASKS_DAYS", 90, { min: 1, max: 100 * 365 }),
+      intervalMs: e.int("RETENTION_INTERVAL_MS", 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
+    },
+    userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
   };
 }

@@ -21,6 +21,7 @@ import type { Cache, StoreDeps } from "./deps.js";
 import { createCache } from "./cache/index.js";
 import { cacheMetrics } from "./cache/metrics.js";
 import { OutboxRelay } from "./outbox/relay.js";
+import { RetentionJob } from "./retention/job.js";
 import { outboxMetrics } from "./outbox/metrics.js";
 import { backlogMetrics } from "./backlog-metrics.js";
 import { checkAccess } from "./users/access.js";
@@ -38,6 +39,8 @@ export interface RunningStore {
   metricsPort: number;
   deps: StoreDeps;
   relay: OutboxRelay;
+  /** The retention pruner (runOnce() for tests). */
+  retention: RetentionJob;
   bus: EventBus;
   /** Not ready, drain in-flight calls, stop the relay, close bus, cache and database. */
   shutdown(): Promise<void>;
@@ -96,6 +99,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
         firstUserIsAdmin: !config.databaseUrl,
         publicUrl: config.publicUrl,
         invitationTtlSeconds: config.invitationTtlSeconds,
+        userMonthlyBudgetUsd: config.userMonthlyBudgetUsd,
       },
     };
     const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: checkAccess(deps) };
@@ -106,12 +110,16 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       kit,
       shutdownTimeoutMs: config.common.shutdownTimeoutMs,
       drainDelayMs: config.common.drainDelayMs,
+      maxMessageBytes: config.common.grpcMaxMessageBytes,
     });
     cleanups.push({ name: "grpc", run: () => grpc.shutdown() });
     relay.start();
     cleanups.push({ name: "relay", run: () => relay.stop() });
     mail.start();
     cleanups.push({ name: "mail", run: () => mail.stop() });
+    const retention = new RetentionJob(db, config.retention, config.retention.intervalMs, log);
+    retention.start();
+    cleanups.push({ name: "retention", run: () => retention.stop() });
     if (!overrides.bus) cleanups.push({ name: "bus", run: () => bus.close() });
     cleanups.push({ name: "cache", run: () => cache.close() });
     cleanups.push({ name: "deny-list", run: () => denyList.close() });
@@ -126,6 +134,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       metricsPort: (metricsServer.address() as AddressInfo).port,
       deps,
       relay,
+      retention,
       bus,
       shutdown: () => (closing ??= runCleanups(cleanups, log)),
     };

@@ -37,10 +37,11 @@ describe.each(["pg", "pglite"] as const)("node repository on %s", (driver) => {
     await make("percent", { content: "50% off_sale" });
     await make("plain", { content: "500 offXsale" });
     const f = (over: object) => listNodes(t.db, { projectId: pid, page: parsePage(undefined), ...over });
-    expect((await f({ tag: "blue" })).map((n) => n.title)).toEqual(["tagged"]);
-    expect((await f({ q: "0% OFF_" })).map((n) => n.title)).toEqual(["percent"]);
+    expect((await f({ tag: "blue" })).rows.map((n) => n.title)).toEqual(["tagged"]);
+    expect((await f({ q: "0% OFF_" })).rows.map((n) => n.title)).toEqual(["percent"]);
     const first = await f({ page: parsePage({ limit: 2, cursor: "" }) });
-    expect(first).toHaveLength(3); // limit + 1: the caller cuts it and makes the cursor
+    expect(first.keep).toBe(2);
+    expect(first.rows).toHaveLength(3); // keep + 1: the caller cuts it and makes the cursor
   });
 
   it("soft delete hides connections; restore shows only those whose other end is live; a loop is seen", async () => {

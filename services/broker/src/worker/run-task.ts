@@ -1,61 +1,46 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { AppError, fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
+import { fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
 import type { StartTaskResponse, Task, TaskError } from "@sker/contracts/store/v1/task";
 import type { BrokerConfig } from "../config.js";
 import type { BrokerMetrics } from "../metrics.js";
-import { ProviderError, type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
+import type { Catalog } from "../models/catalog.js";
+import type { LiveProvider } from "../models/providers.js";
+import type { ProviderRequest, TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
 import { publishTasks } from "../runs.js";
 import type { StoreTasks } from "../store-client.js";
 import type { Attempts } from "./attempts.js";
-import { fitContext, toItem } from "./context.js";
+import type { CapMarks } from "./caps.js";
+import { toItem } from "./context.js";
+import { startAttempt } from "./start.js";
+import { withStoreRetry } from "./store-retry.js";
 import { keepLease } from "./lease.js";
 import { progressBatcher } from "./progress.js";
 import { backoffMs, classify, Stop } from "./retry.js";
+import { route, type ModelCall } from "./route.js";
 
 export interface WorkerDeps {
   config: BrokerConfig;
   store: StoreTasks;
   queue: TaskQueue;
   bus: EventBus;
-  provider: Provider;
+  catalog: Catalog;
+  providers: Map<string, LiveProvider>;
   metrics: BrokerMetrics;
   log: Logger;
 }
 
-/** Transient store trouble: try a few times before giving the message back. */
-async function withStoreRetry<T>(fn: () => Promise<T>, tries = 4): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const transient = err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED");
-      if (!transient || i >= tries) throw err;
-      await sleep(100 * 2 ** i);
-    }
-  }
-}
+/** The task's model alias; one the models file no longer has runs on the default model. */
+const aliasOf = (task: Task, catalog: Catalog): string => (task.options?.model && catalog.has(task.options.model) ? task.options.model : catalog.defaultModel);
 
-/** Rejects with the abort reason as soon as the signal fires, even if `p` ignores the signal. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number): ProviderRequest {
+function requestOf(task: Task, started: StartTaskResponse): ProviderRequest {
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
-  const target = started.node ? toItem(started.node) : undefined;
-  const reserved = task.prompt.length + (target ? target.title.length + target.content.length : 0);
   return {
     type,
     prompt: task.prompt,
-    target,
-    context: fitContext(started.context, budgetTokens, reserved),
-    model: task.options?.model || undefined,
+    // The store already cut the context to the prompt budget (AI_CONTEXT_TOKENS).
+    target: started.node ? toItem(started.node) : undefined,
+    context: started.context.map(toItem),
     temperature: task.options?.temperature,
     maxTokens: task.options?.maxTokens,
   };
@@ -66,77 +51,71 @@ function requestOf(task: Task, started: StartTaskResponse, budgetTokens: number)
  * may run (StartTask takes the lease, refuses finished, cancelled or live-leased tasks), so
  * a redelivered or duplicated message never runs the provider twice or writes a result twice.
  */
-export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
+export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: Attempts, marks: CapMarks): Promise<Settle> {
   const { taskId } = delivery.message;
   if (!attempts.hold(taskId)) return "ack";
   try {
-    return await runHeld(deps, delivery, attempts);
+    return await runHeld(deps, delivery, attempts, marks);
   } finally {
     attempts.release(taskId);
   }
 }
 
-async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts): Promise<Settle> {
-  const { config, store, queue, bus, provider, metrics } = deps;
+async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts, marks: CapMarks): Promise<Settle> {
+  const { config, store, queue, bus, catalog, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
   const workerId = config.workerId;
   const token = () => store.serviceToken();
-  let started: StartTaskResponse;
-  try {
-    started = await withStoreRetry(async () => store.tasks.startTask({ id: taskId, workerId, leaseMs: config.leaseMs }, { token: await token() }));
-  } catch (err) {
-    if (err instanceof AppError && (err.code === "NOT_FOUND" || err.code === "VALIDATION_ERROR")) {
-      log.warn({ err: err.message }, "dropping a message for a task the store does not have");
-      return "ack";
-    }
-    log.warn({ err }, "StartTask failed; handing the message back");
-    await sleep(1_000);
-    return "requeue";
-  }
+  const outcome = await startAttempt(deps, delivery, marks, log);
+  if ("settle" in outcome) return outcome.settle;
+  const started = outcome.run;
   const task = started.task;
-  if (!started.started || !task) {
-    metrics.tasks.inc({ type: "unknown", status: "skipped" });
-    log.debug("task not startable (finished, cancelled or leased elsewhere); dropping the message");
-    return "ack";
-  }
-
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
-  if (task.attempts > config.maxAttempts) {
-    // Earlier attempts died with their worker (a crash, kill -9) and were reclaimed: a task
-    // that kills its workers must not do so forever.
-    return settleFailure(deps, task, type, new ProviderError("ATTEMPTS_EXHAUSTED", `no attempt finished in ${config.maxAttempts} tries`, false), log, 0);
-  }
   const abort = attempts.begin(taskId);
-  const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
   const stopLease = keepLease(store, taskId, workerId, config.leaseMs, abort, log);
   const progress = progressBatcher(bus, projectId || task.projectId, taskId);
   const began = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - began) / 1e9;
   metrics.inflight.inc();
+  // Every provider call of this attempt: billed with its outcome, whichever way it ends.
+  let calls: ModelCall[] = [];
   try {
     let first = true;
-    const result = await untilAborted(
-      provider.run(
-        requestOf(task, started, config.contextTokens),
-        (delta) => {
-          if (first) metrics.providerLatency.observe({ provider: provider.name, phase: "first_token" }, elapsed());
-          first = false;
-          progress.push(delta);
-        },
-        abort.signal,
-      ),
+    let current = "";
+    // Each call has its own timeout (the provider's timeoutMs, AI_TASK_TIMEOUT by default), so a
+    // provider that hangs moves the task to the next model instead of ending the attempt.
+    const routed = await route(
+      { catalog, providers: deps.providers, metrics, onModel: (alias) => (current = catalog.provider(alias).name) },
+      aliasOf(task, catalog),
+      requestOf(task, started),
+      (delta) => {
+        if (first) metrics.providerLatency.observe({ provider: current, phase: "first_token" }, elapsed());
+        first = false;
+        progress.push(delta);
+      },
       abort.signal,
     );
-    metrics.providerLatency.observe({ provider: provider.name, phase: "total" }, elapsed());
+    calls = routed.calls;
+    if (!routed.ok) throw routed.error;
+    const result = routed.result;
+    metrics.providerLatency.observe({ provider: current, phase: "total" }, elapsed());
     await progress.close();
-    clearTimeout(timeout);
     // A refusal (the store will not take this output) fails the attempt like a provider error:
     // permanent ones fail the task at once. Acking it instead left the task running, to be
     // reclaimed and run again forever.
     const { applied, spawned } = await withStoreRetry(async () =>
       store.tasks.completeTask(
-        { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model },
+        {
+          id: taskId,
+          workerId,
+          output: result.output,
+          usage: { ...result.usage, costUsd: calls.reduce((sum, c) => sum + c.costUsd, 0) },
+          provider: catalog.provider(routed.alias).name,
+          model: result.model,
+          contextCut: started.contextCut,
+          calls,
+        },
         { token: await token() },
       ),
     );
@@ -155,20 +134,19 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts)
     return "ack";
   } catch (err) {
     await progress.close();
-    return await settleFailure(deps, task, type, err, log, elapsed());
+    return await settleFailure(deps, task, type, err, log, elapsed(), calls);
   } finally {
-    clearTimeout(timeout);
     stopLease();
     attempts.end(taskId);
     metrics.inflight.dec();
   }
 }
 
-async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number): Promise<Settle> {
+async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number, calls: ModelCall[] = []): Promise<Settle> {
   const { config, store, queue, metrics } = deps;
   const workerId = config.workerId;
   const fail = async (error: TaskError, final: boolean) =>
-    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final }, { token: await store.serviceToken() }));
+    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final, calls }, { token: await store.serviceToken() }));
 
   if (err instanceof Stop && (err.why === "cancelled" || err.why === "lease-lost")) {
     // Cancelled: the store already says so. Lease lost: another attempt owns the task now.
@@ -186,7 +164,8 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
       return "requeue";
     }
     const failure = classify(err, config.taskTimeoutMs);
-    metrics.providerFailures.inc({ provider: deps.provider.name });
+    // The provider of the attempt's last call (what failed last); none when no call went out.
+    metrics.providerFailures.inc({ provider: calls.at(-1)?.provider ?? "none" });
     const error = { code: failure.code, message: failure.message.slice(0, 2000) };
     if (failure.transient && task.attempts < config.maxAttempts) {
       await fail(error, false);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import { extractHeaders } from "@sker/kit";
 import { Attempts } from "./attempts.js";
+import { CapMarks } from "./caps.js";
 import { runTask, type WorkerDeps } from "./run-task.js";
 import { Stop } from "./retry.js";
 
@@ -14,13 +15,14 @@ const tracer = trace.getTracer("sker-broker-worker");
  */
 export async function startWorker(deps: WorkerDeps) {
   const attempts = new Attempts();
+  const marks = new CapMarks(deps.config.deferMs);
   const inflight = new Set<Promise<unknown>>();
   await deps.queue.onCancel((taskId) => attempts.cancel(taskId));
   await deps.queue.consume(deps.config.concurrency, (delivery) => {
     // The run joins the trace of the request that submitted the task (context from the message).
     const p = context.with(extractHeaders(delivery.message.trace), () =>
       tracer.startActiveSpan("task.run", { kind: SpanKind.CONSUMER, attributes: { "sker.task_id": delivery.message.taskId } }, (span) =>
-        runTask(deps, delivery, attempts).finally(() => span.end()),
+        runTask(deps, delivery, attempts, marks).finally(() => span.end()),
       ),
     );
     inflight.add(p);

@@ -9,7 +9,7 @@ const time = { type: ["string", "null"], format: "date-time" } as const;
 const U = LIMITS.user;
 const email = { type: "string", pattern: EMAIL_PATTERN, maxLength: U.email } as const;
 const password = { type: "string", minLength: U.passwordMin, maxLength: U.passwordMax } as const;
-const token = { type: "string", minLength: 1, maxLength: 200 } as const;
+const token = { type: "string", minLength: 1, maxLength: U.oneTimeToken } as const;
 const closed = (properties: Record<string, unknown>, required: string[] = []) => ({ type: "object", additionalProperties: false, properties, required });
 
 export const Invitation = {

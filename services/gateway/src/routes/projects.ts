@@ -5,6 +5,7 @@ import type { Role } from "@sker/contracts/common/v1/common";
 import * as map from "../rest/map.js";
 import { bodies, ENUMS, Graph, idParams, listOf, Member, noContent, ok, pageQuery, Project, uuid } from "../rest/schemas.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
+import { graphStream } from "../rest/graph-stream.js";
 
 type Obj = Record<string, unknown>;
 
@@ -84,10 +85,7 @@ export const projectRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { id: string } }>(
     "/projects/:id/graph",
     { schema: { tags, summary: "The whole canvas: live nodes and connections", security: secured, params: idParams, response: { 200: ok(Graph), ...errorResponses } } },
-    async (req) => {
-      const res = await projects.getGraph({ projectId: req.params.id }, as(req));
-      return okBody({ nodes: res.nodes.map(map.node), connections: res.connections.map(map.connection) });
-    },
+    async (req, reply) => reply.type("application/json; charset=utf-8").send(await graphStream(app.deps.clients, req.params.id, as(req))),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -62,6 +62,11 @@ export class ProjectStream {
     this.send({ type: "subscribed", projectId: this.projectId, seq: latest });
     if (since === undefined) {
       this.lastSeq = latest;
+    } else if (since < first.prunedSeq) {
+      // The events after `since` are partly gone (retention): a replay would skip some. The
+      // client reloads the graph instead and goes on from the latest seq.
+      this.send({ type: "resync", projectId: this.projectId, seq: latest, prunedSeq: first.prunedSeq, reason: "events before this seq are no longer kept" });
+      this.lastSeq = latest;
     } else {
       this.lastSeq = Math.min(since, latest);
       this.emit(first.events.map(map.event));
@@ -140,7 +145,15 @@ export class ProjectStream {
   /** Pages through ListEvents until lastSeq reaches `upTo`. */
   private async fill(upTo: number): Promise<void> {
     while (!this.closed && this.lastSeq < upTo) {
+      await this.send.drained();
+      if (this.closed) return;
       const res = await this.clients.events.listEvents({ projectId: this.projectId, afterSeq: this.lastSeq, limit: PAGE }, this.call());
+      if (this.lastSeq < res.prunedSeq) {
+        // Pruned while this stream lagged behind: the same answer as at subscribe.
+        this.send({ type: "resync", projectId: this.projectId, seq: res.latestSeq, prunedSeq: res.prunedSeq, reason: "events before this seq are no longer kept" });
+        this.lastSeq = Math.max(this.lastSeq, res.latestSeq);
+        return;
+      }
       const before = this.lastSeq;
       this.emit(res.events.map(map.event));
       if (this.lastSeq === before) return;

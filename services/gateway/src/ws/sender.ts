@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { WebSocket } from "ws";
 
 export const CLOSE = {
@@ -18,7 +19,7 @@ export function sender(socket: WebSocket, maxBufferedBytes: number, onSlow: () =
     // The close frame itself waits behind the unread data; do not wait for the peer.
     setTimeout(() => socket.terminate(), 1000).unref();
   };
-  return (frame: { type: string } & Record<string, unknown>): boolean => {
+  const send = (frame: { type: string } & Record<string, unknown>): boolean => {
     if (socket.readyState !== socket.OPEN) return false;
     if (socket.bufferedAmount > maxBufferedBytes) {
       slow();
@@ -29,6 +30,15 @@ export function sender(socket: WebSocket, maxBufferedBytes: number, onSlow: () =
     if (socket.bufferedAmount > maxBufferedBytes) slow();
     return true;
   };
+  /**
+   * Resolves once the socket has sent most of what it holds, so a replay can take its next
+   * page: a replay larger than the buffer (a 50 MB project) then flows at the client's pace
+   * instead of closing the socket as a slow consumer.
+   */
+  const drained = async (): Promise<void> => {
+    while (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes / 4) await sleep(10);
+  };
+  return Object.assign(send, { drained });
 }
 
 export type Send = ReturnType<typeof sender>;

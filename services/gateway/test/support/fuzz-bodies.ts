@@ -1,10 +1,13 @@
 // Malformed request bodies for the fuzz test. Each kind turns a (nearly) valid body into raw
-// JSON text that no closed schema may accept, so any 2xx is a hole and any 5xx a crash.
+// JSON text that no closed schema may accept (kinds marked anyBody: that no route may accept at
+// all), so any 2xx is a hole and any 5xx a crash.
 
 export type Body = Record<string, unknown>;
 export interface Kind {
   name: string;
-  make: (body: Body) => string;
+  /** Invalid for any body, open schemas (a whole document, e.g. an import) included. */
+  anyBody?: boolean;
+  make: (body: Body, open: boolean) => string;
 }
 
 /** A small seeded PRNG (mulberry32) so a failure can be replayed with FUZZ_SEED. */
@@ -61,13 +64,15 @@ export function mutations(rand: () => number): Kind[] {
     { name: "unknown field", make: (b) => JSON.stringify({ ...b, [unknownKey()]: randomJson() }) },
     { name: "wrong types", make: (b) => JSON.stringify({ ...Object.fromEntries(Object.keys(b).map((k) => [k, wrongFor(b[k])])), [unknownKey()]: 1 }) },
     { name: "one wrong type", make: (b) => { const k = pick([...Object.keys(b), unknownKey()]); return JSON.stringify({ ...b, [k]: k in b ? wrongFor(b[k]) : 1, [unknownKey()]: null }); } },
-    { name: "NUL", make: (b) => (rand() < 0.7 ? JSON.stringify({ ...b, [stringSlot(b)]: pick(["\u0000", "a\u0000", "a\u0000b@x.io"]) }) : JSON.stringify({ ...b, [`k\u0000${unknownKey()}`]: 1 })) },
-    { name: "lone surrogate", make: (b) => (rand() < 0.7 ? JSON.stringify({ ...b, [stringSlot(b)]: pick(["\ud800", "a\udfff", "\udc00\ud800"]) }) : JSON.stringify({ ...b, [`\ud83e${unknownKey()}`]: 1 })) },
-    { name: "NUL in free JSON", make: (b) => JSON.stringify({ ...b, [pick(["metadata", "canvasData", "settings", unknownKey()])]: { notes: [{ text: "x\u0000" }] } }) },
+    { name: "NUL", anyBody: true, make: (b) => (rand() < 0.7 ? JSON.stringify({ ...b, [stringSlot(b)]: pick(["\u0000", "a\u0000", "a\u0000b@x.io"]) }) : JSON.stringify({ ...b, [`k\u0000${unknownKey()}`]: 1 })) },
+    { name: "lone surrogate", anyBody: true, make: (b) => (rand() < 0.7 ? JSON.stringify({ ...b, [stringSlot(b)]: pick(["\ud800", "a\udfff", "\udc00\ud800"]) }) : JSON.stringify({ ...b, [`\ud83e${unknownKey()}`]: 1 })) },
+    { name: "NUL in free JSON", anyBody: true, make: (b) => JSON.stringify({ ...b, [pick(["metadata", "canvasData", "settings", unknownKey()])]: { notes: [{ text: "x\u0000" }] } }) },
     {
       name: "deep nesting",
-      make: (b) => {
-        const depth = pick([17, 33, 101, 2_000, 60_000]);
+      anyBody: true,
+      make: (b, open) => {
+        // Free JSON fields stop at 16 levels, any body at 64 (the gateway's input guard).
+        const depth = pick(open ? [101, 2_000, 60_000] : [17, 33, 101, 2_000, 60_000]);
         if (rand() < 0.15) return deepRaw(depth);
         const key = pick([...Object.keys(b).filter((k) => typeof b[k] === "object"), "metadata", "canvasData", "settings", unknownKey()]);
         return JSON.stringify({ ...b, [key]: "__deep__" }).replace(DEEP_MARK, deepRaw(depth));
@@ -82,6 +87,7 @@ export function mutations(rand: () => number): Kind[] {
     },
     {
       name: "prototype keys",
+      anyBody: true,
       make: (b) => {
         const poison = pick(['"__proto__":{"isAdmin":true}', '"constructor":{"prototype":{"isAdmin":true}}']);
         const inner = JSON.stringify(b).slice(1, -1);
@@ -92,7 +98,15 @@ export function mutations(rand: () => number): Kind[] {
         return `{${inner ? inner + "," : ""}"${host}":[1,{"a":{${poison}}}]}`;
       },
     },
-    { name: "random JSON", make: () => JSON.stringify(rand() < 0.5 ? { [unknownKey()]: randomJson() } : randomJson(1)) ?? "null" },
+    {
+      name: "random JSON",
+      make: () => {
+        // null is the one random value a route may take (an optional body); it is wrapped.
+        const v = rand() < 0.5 ? { [unknownKey()]: randomJson() } : randomJson(1);
+        return JSON.stringify(v === null ? [v] : v);
+      },
+    },
+    { name: "not an object", anyBody: true, make: () => JSON.stringify(pick([[], [{}], 1, "s", true, [randomJson()]])) },
     {
       name: "non-finite numbers",
       make: (b) => {
@@ -102,10 +116,11 @@ export function mutations(rand: () => number): Kind[] {
     },
     {
       name: "broken JSON",
+      anyBody: true,
       make: (b) => {
         const s = JSON.stringify(b);
         if (rand() < 0.5 && s.length > 2) return s.slice(0, 1 + Math.floor(rand() * (s.length - 2)));
-        return pick(["", "{", "}", "{{}}", "{'a':1}", '{"a":}', '{"a":1}{"b":2}', "[1,]", "NaN", "\u0000", "\ufeff{", "null", "[]", "42", '"str"', "true", "[{}]"]);
+        return pick(["", "{", "}", "{{}}", "{'a':1}", '{"a":}', '{"a":1}{"b":2}', "[1,]", "NaN", "\u0000", "\ufeff{", "[]", "42", '"str"', "true", "[{}]"]);
       },
     },
   ];

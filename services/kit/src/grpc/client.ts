@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { GRPC_MAX_MESSAGE_BYTES } from "../config.js";
 import { AppError, fromServiceError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { injectTrace } from "../telemetry.js";
@@ -30,7 +31,7 @@ export interface ChannelPool {
  * channel saturates early; callers spreading over 2–4 channels measured +24–43% (docs/toolchain.md).
  * With a dns:/// target and round_robin, each channel also balances across replicas.
  */
-export function channelPool(target: string, size = 3): ChannelPool {
+export function channelPool(target: string, size = 3, maxMessageBytes = GRPC_MAX_MESSAGE_BYTES): ChannelPool {
   const channels = Array.from(
     { length: size },
     () =>
@@ -40,6 +41,8 @@ export function channelPool(target: string, size = 3): ChannelPool {
         "grpc.keepalive_time_ms": 30_000,
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 2_000,
+        "grpc.max_send_message_length": maxMessageBytes,
+        "grpc.max_receive_message_length": maxMessageBytes,
       }),
   );
   let i = 0;

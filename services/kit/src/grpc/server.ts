@@ -1,6 +1,7 @@
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { EventEmitter } from "node:events";
 import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
+import { GRPC_MAX_MESSAGE_BYTES } from "../config.js";
 import { implement, tolerantDecoding, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
 
 export interface ServiceBinding {
@@ -28,6 +29,8 @@ export interface GrpcServerOptions {
    * streams still see NOT_SERVING before the close).
    */
   drainDelayMs?: number;
+  /** The largest message received or sent (GRPC_MAX_MESSAGE_BYTES by default). */
+  maxMessageBytes?: number;
   /** Servers close connections after this age so that clients spread over new replicas. */
   maxConnectionAgeMs?: number;
   /** Extra registrations that need the raw server. */
@@ -49,6 +52,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     "grpc.max_connection_age_ms": opts.maxConnectionAgeMs ?? 5 * 60_000,
     "grpc.max_connection_age_grace_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
+    "grpc.max_send_message_length": opts.maxMessageBytes ?? GRPC_MAX_MESSAGE_BYTES,
+    "grpc.max_receive_message_length": opts.maxMessageBytes ?? GRPC_MAX_MESSAGE_BYTES,
   });
   const statuses: ServingStatusMap = { "": "SERVING" };
   for (const s of opts.services) statuses[s.name] = "SERVING";

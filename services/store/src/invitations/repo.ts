@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
+import { LIMITS } from "@sker/contracts/limits";
 import type { Database, Role } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
 import { memberToRest, type MemberView } from "../projects/map.js";
@@ -73,7 +74,7 @@ export async function acceptPendingFor(trx: Transaction<Database>, userId: strin
  * link on), so it never makes an admin; an unknown, revoked or expired token joins nothing.
  */
 export async function acceptInvitationToken(trx: Transaction<Database>, token: string, user: { id: string; email: string }): Promise<string[]> {
-  if (token.length > 200) return [];
+  if (token.length > LIMITS.user.oneTimeToken) return [];
   const inv = await findPendingByToken(trx, token);
   if (!inv || inv.email.toLowerCase() !== user.email.toLowerCase()) return [];
   await trx.updateTable("invitations").set({ accepted_at: new Date(), accepted_by: user.id }).where("id", "=", inv.id).execute();

@@ -1,4 +1,5 @@
 import { AppError, notFound, toProtoEnum, type UnaryHandler } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import type { Role as ProtoRole } from "@sker/contracts/common/v1/common";
 import type {
   AcceptInvitationRequest,
@@ -124,7 +125,7 @@ export function invitationHandlers(deps: StoreDeps): {
 
     async acceptInvitation(req, ctx) {
       const userId = userOf(ctx.caller);
-      if (!req.token || req.token.length > 200) throw notFound("invitation");
+      if (!req.token || req.token.length > LIMITS.user.oneTimeToken) throw notFound("invitation");
       const inv = await findPendingByToken(db, req.token);
       if (!inv) throw notFound("invitation");
       const res = await db.transaction().execute(async (trx) => {

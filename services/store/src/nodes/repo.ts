@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { ChangeType, ConnectionRow, Database, NewNode, NodeRow, NodeVersionRow } from "../db/schema.js";
+import { LIMITS } from "@sker/contracts/limits";
 import type { Page } from "../shared/page.js";
 import type { NodeFilter, NodePatch } from "./validate.js";
 
@@ -96,10 +97,34 @@ export async function patchNode(db: Db, id: string, patch: NodePatch & { run_has
     .executeTakeFirstOrThrow();
 }
 
-export async function listNodes(db: Db, f: NodeFilter): Promise<NodeRow[]> {
+/**
+ * A page of nodes, cut to LIMITS.page.bytes: sizes are read first and only the rows that fit
+ * (and the one after, for the cursor) are read whole. Answers the rows and how many the page
+ * keeps, for pageOf.
+ */
+export async function listNodes(db: Db, f: NodeFilter): Promise<{ rows: NodeRow[]; keep: number }> {
+  const sizes = await filtered(db, f)
+    .select(["id", sql<number>`octet_length(title) + octet_length(content) + octet_length(metadata::text)`.as("bytes")])
+    .orderBy("created_at")
+    .orderBy("id")
+    .limit(f.page.limit + 1)
+    .execute();
+  let keep = 0;
+  let used = 0;
+  for (const s of sizes.slice(0, f.page.limit)) {
+    used += Number(s.bytes);
+    if (keep > 0 && used > LIMITS.page.bytes) break;
+    keep++;
+  }
+  const ids = sizes.slice(0, keep + 1).map((s) => s.id);
+  if (ids.length === 0) return { rows: [], keep };
+  const rows = await db.selectFrom("nodes").selectAll().where("id", "in", ids).orderBy("created_at").orderBy("id").execute();
+  return { rows, keep };
+}
+
+function filtered(db: Db, f: NodeFilter) {
   let q = db
     .selectFrom("nodes")
-    .selectAll()
     .where("project_id", "=", f.projectId)
     .where("deleted_at", "is", null)
     .where(afterCursor(f.page));
@@ -109,7 +134,7 @@ export async function listNodes(db: Db, f: NodeFilter): Promise<NodeRow[]> {
     const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) => eb.or([eb("title", "ilike", pattern), eb("content", "ilike", pattern)]));
   }
-  return q.orderBy("created_at").orderBy("id").limit(f.page.limit + 1).execute();
+  return q;
 }
 
 /** Live nodes among `ids` in projects where `userId` is a member. */

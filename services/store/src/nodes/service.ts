@@ -72,7 +72,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
     async listNodes(req, ctx) {
       const filter = checkList(req);
       await requireRole(deps, ctx, filter.projectId, "viewer");
-      const { items, nextCursor } = pageOf(await listNodes(deps.db, filter), filter.page.limit);
+      const { rows, keep } = await listNodes(deps.db, filter);
+      const { items, nextCursor } = pageOf(rows, keep);
       return { nodes: items.map(nodeToProto), nextCursor };
     },
 

@@ -103,7 +103,8 @@ export function titleFromContent(content: string): string {
 function createTitle(req: CreateNodeRequest, content: string): string {
   const given = text("title", req.title, LIMITS.title);
   if (given.trim() !== "") return given;
-  const derived = titleFromContent(content);
+  // An AI node may start empty: its recipe's prompt (or type) names it until someone does.
+  const derived = titleFromContent(content) || (req.recipe ? titleFromContent(req.recipe.prompt) || `AI ${req.recipe.type}` : "");
   if (derived === "") throw invalid("title", "a node needs a title or some content");
   return derived;
 }

@@ -36,6 +36,7 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId:
       idempotency_key: t.idempotencyKey,
       retry_of: t.retryOf,
       run_id: runId,
+      estimated_cost_usd: t.estimatedCostUsd ?? 0,
       created_at: nowMs,
       updated_at: nowMs,
       enqueued_at: nowMs,
@@ -122,15 +123,32 @@ export async function reclaim(db: Db, queuedAfterMs: number, limit: number): Pro
   return picked.map((before) => ({ before, after: byId.get(before.id)! }));
 }
 
+/** An upstream node as the context budget sees it: its size and relevance, not its content. */
+export interface UpstreamCandidate {
+  id: string;
+  chars: number;
+  importance: number;
+  /** The heaviest live connection from it into the target (0 for a bare source). */
+  weight: number;
+  source: boolean;
+  created_at: Date;
+}
+
 /**
- * The AI's context: live nodes with a live connection into `nodeId`, plus the task's own
- * sources, minus the target itself; in (created_at, id) order so every attempt sees the same.
+ * The AI's possible context: live nodes with a live connection into `nodeId`, plus the task's
+ * own sources, minus the target itself; in (created_at, id) order so every attempt sees the
+ * same. Sizes only: the content of what is kept is read afterwards (nodesInOrder).
  */
-export async function upstreamNodes(db: Db, projectId: string, nodeId: string | null, sourceIds: string[]): Promise<NodeRow[]> {
+export async function upstreamCandidates(db: Db, projectId: string, nodeId: string | null, sourceIds: string[]): Promise<UpstreamCandidate[]> {
   if (!nodeId && sourceIds.length === 0) return [];
-  return db
+  const weight = nodeId
+    ? sql<number>`coalesce((select max(c.weight) from connections c where c.source_node_id = n.id and c.target_node_id = ${nodeId}::uuid and c.deleted_at is null), 0)`
+    : sql<number>`0`;
+  const rows = await db
     .selectFrom("nodes as n")
-    .selectAll("n")
+    .select(["n.id", "n.importance", "n.created_at"])
+    .select(sql<number>`char_length(n.title) + char_length(n.content)`.as("chars"))
+    .select(weight.as("weight"))
     .where("n.project_id", "=", projectId)
     .where("n.deleted_at", "is", null)
     .where((eb) => {
@@ -154,6 +172,29 @@ export async function upstreamNodes(db: Db, projectId: string, nodeId: string | 
     .orderBy("n.created_at")
     .orderBy("n.id")
     .execute();
+  const sources = new Set(sourceIds);
+  return rows.map((r) => ({ ...r, chars: Number(r.chars), weight: Number(r.weight), source: sources.has(r.id) }));
+}
+
+/** Whole rows of the given nodes, in (created_at, id) order. */
+export async function nodesInOrder(db: Db, ids: string[]): Promise<NodeRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom("nodes").selectAll().where("id", "in", ids).orderBy("created_at").orderBy("id").execute();
+}
+
+/** Running tasks of one project and of one user (the fairness caps), other than `exceptId`. */
+export async function runningCounts(db: Db, projectId: string, userId: string, exceptId: string): Promise<{ project: number; user: number }> {
+  const row = await db
+    .selectFrom("tasks")
+    .select([
+      sql<number>`count(*) filter (where project_id = ${projectId}::uuid)`.as("project"),
+      sql<number>`count(*) filter (where created_by = ${userId}::uuid)`.as("user"),
+    ])
+    .where("status", "=", "running")
+    .where("id", "!=", exceptId)
+    .where((eb) => eb.or([eb("project_id", "=", projectId), eb("created_by", "=", userId)]))
+    .executeTakeFirstOrThrow();
+  return { project: Number(row.project), user: Number(row.user) };
 }
 
 /** Seconds the oldest queued task has waited since it was last (re)queued; 0 when none waits. */

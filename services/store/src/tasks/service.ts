@@ -1,27 +1,27 @@
 import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
-import type { Transaction } from "kysely";
 import { requireRole, requireService, userOf } from "../authz.js";
+import type { Transaction } from "kysely";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
-import { nodeToProto } from "../nodes/map.js";
-import { findNode, liveNodesIn, nowMs } from "../nodes/repo.js";
+import { admitOrRefuse } from "../usage/budget.js";
+import { recordCalls } from "../usage/ledger.js";
+import { liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
 import { withinProjectQuota } from "../quotas/enforce.js";
 import { pageOf } from "../shared/page.js";
 import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { enqueueTaskTx } from "./enqueue.js";
-import { taskFinished, taskStarted } from "../runs/advance.js";
-import { runTaskContext } from "../runs/context.js";
+import { taskFinished } from "../runs/advance.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, listTasks, reclaim, renewLease, setTask, takeLease, upstreamNodes } from "./repo.js";
+import { findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
-
-type Trx = Transaction<Database>;
+import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
+import { startTask } from "./start.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
@@ -32,29 +32,7 @@ async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: R
   return row;
 }
 
-async function lockTask(trx: Trx, id: string): Promise<TaskRow> {
-  const row = await findTask(trx, id, { lock: true });
-  if (!row) throw notFound("task");
-  return row;
-}
-
-/** Ends a task as failed, in the caller's transaction, with its event. */
-async function failTx(trx: Trx, task: TaskRow, code: string, message: string): Promise<TaskRow> {
-  await markTargetNode(trx, task, "error", "processing");
-  const row = await setTask(trx, task.id, {
-    status: "failed",
-    error_code: code,
-    error_message: message,
-    lease_owner: null,
-    lease_expires_at: null,
-    completed_at: nowMs,
-  });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
-  await taskFinished(trx, row, "failed");
-  return row;
-}
-
-const NODE_GONE = "NODE_NOT_FOUND";
+type Trx = Transaction<Database>;
 
 /** A retry names a finished-without-result task of the same project (else it is no retry). */
 async function checkRetryOf(trx: Trx, id: string, projectId: string): Promise<void> {
@@ -78,9 +56,6 @@ async function failOverQuota(deps: StoreDeps, err: unknown, id: string, workerId
     return { task: failed, applied: false, wrote: true, touched: rewritesNode(task) ? [task.node_id!] : [], spawned };
   });
 }
-
-/** After a commit that may have changed the task's node status: drop the node's cached copy. */
-const forgetTarget = (deps: StoreDeps, task: TaskRow) => (rewritesNode(task) ? forgetNodes(deps, [task.node_id!]) : Promise.resolve());
 
 /**
  * A repeated idempotency key answers the first task, but only within the project it was made
@@ -109,6 +84,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
         if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
+        await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
         return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
@@ -149,46 +125,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       return { task: taskToProto(row) };
     },
 
-    async startTask(req, ctx) {
-      requireService(ctx.caller, "broker");
-      const { id, workerId, leaseMs } = checkLease(req);
-      const out = await deps.db.transaction().execute(async (trx) => {
-        let task = await takeLease(trx, id, workerId, leaseMs);
-        let again = false;
-        if (!task) {
-          const current = await lockTask(trx, id);
-          // The same worker asking again: its first answer was lost (a deadline after the
-          // commit). Hand it the task once more instead of stranding it until the lease lapses.
-          if (current.status !== "running" || current.lease_owner !== workerId) return { task: current, started: false, wrote: false };
-          task = (await renewLease(trx, id, workerId, leaseMs))!;
-          again = true;
-        }
-        const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
-        // Nothing to work on any more: fail now rather than spend a provider call on it.
-        if (task.node_id && !node) {
-          return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
-        }
-        const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
-        const context = forRun ? forRun.context : await upstreamNodes(trx, task.project_id, task.node_id, task.source_node_ids);
-        if (task.type === "fusion" && context.length < 2) {
-          return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
-        }
-        if (!again) {
-          await markTargetNode(trx, task, "processing");
-          await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
-          await taskStarted(trx, task);
-        }
-        return { task, started: true, wrote: !again, node: forRun ? forRun.node : node, context };
-      });
-      if (out.wrote) deps.afterCommit();
-      if (out.wrote) await forgetTarget(deps, out.task);
-      return {
-        task: taskToProto(out.task),
-        started: out.started,
-        node: out.node ? nodeToProto(out.node) : undefined,
-        context: (out.context ?? []).map(nodeToProto),
-      };
-    },
+    startTask: (req, ctx) => startTask(deps, req, ctx),
 
     async renewLease(req, ctx) {
       requireService(ctx.caller, "broker");
@@ -210,6 +147,11 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // applied=false with the task as it is, and the worker drops its message.
         const none: TaskRow[] = [];
         if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned: none };
+        const spent = await recordCalls(trx, task, input.calls);
+        // With calls, usage is what every call of the task spent; an older broker reports the last only.
+        const usage = input.calls.length
+          ? { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens }
+          : input.usage;
         let applied;
         try {
           applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
@@ -222,8 +164,8 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         if (!applied) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: none };
         const row = await setTask(trx, task.id, {
           status: "completed",
-          result: JSON.stringify(output),
-          ...input.usage,
+          result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
+          ...usage,
           provider: input.provider,
           model: input.model,
           result_node_id: applied.resultNodeId,
@@ -250,6 +192,9 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         // A finished task stays as it is; so does one leased by another worker.
         const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
         if (stale) return { task, wrote: false };
+        const spent = await recordCalls(trx, task, input.calls);
+        if (spent.inputTokens || spent.outputTokens)
+          await setTask(trx, task.id, { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens });
         if (input.final) return { task: await failTx(trx, task, input.code, input.message), wrote: true };
         const row = await setTask(trx, task.id, {
           status: "queued",

@@ -1,4 +1,5 @@
 import { invalid } from "@sker/kit";
+import { LIMITS } from "@sker/contracts/limits";
 import type { Kysely } from "kysely";
 import type { Database, UserTokensTable } from "../db/schema.js";
 import { newSecret, sha256 } from "./secrets.js";
@@ -21,7 +22,7 @@ export async function issueUserToken(trx: Kysely<Database>, userId: string, purp
  * tokens are one answer: a 400 naming the field.
  */
 export async function spendUserToken(trx: Kysely<Database>, token: string | undefined, purpose: Purpose): Promise<string> {
-  if (!token || token.length > 200) throw invalid("token", "is required");
+  if (!token || token.length > LIMITS.user.oneTimeToken) throw invalid("token", "is required");
   const row = await trx
     .updateTable("user_tokens")
     .set({ used_at: new Date() })

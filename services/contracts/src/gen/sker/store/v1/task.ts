@@ -264,6 +264,25 @@ export interface TaskError {
 export interface TaskUsage {
   inputTokens: number;
   outputTokens: number;
+  /** USD at the models file's prices when the calls were made (every call of the task). */
+  costUsd: number;
+}
+
+/**
+ * One provider call of a task: the model alias asked, the provider and its model id, what it
+ * spent and how it ended ("ok", an error code, or CIRCUIT_OPEN when it was skipped).
+ */
+export interface ModelCall {
+  alias: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  outcome: string;
+  message: string;
+  durationMs: number;
+  at?: Date | undefined;
 }
 
 export interface Task {
@@ -293,6 +312,8 @@ export interface Task {
   runId: string;
   /** The failed or cancelled task this one retries. */
   retryOf: string;
+  /** Every provider call of every attempt, in order (fallbacks included). */
+  calls: ModelCall[];
 }
 
 /**
@@ -321,6 +342,11 @@ export interface CreateTaskRequest {
   idempotencyKey: string;
   /** Retries that task (failed or cancelled, same project): recorded as the new task's retry_of. */
   retryOf: string;
+  /**
+   * Set by the broker: what the task may cost at its model's prices, reserved against the
+   * project's and the user's budgets until the task ends.
+   */
+  estimatedCostUsd: number;
 }
 
 export interface CreateTaskResponse {
@@ -362,6 +388,32 @@ export interface StartTaskRequest {
   id: string;
   workerId: string;
   leaseMs: number;
+  /**
+   * Attempts allowed (0: no bound). A task whose attempts run past it fails here, with the
+   * code of its last failed attempt, instead of starting again (exhausted = true).
+   */
+  maxAttempts: number;
+  /**
+   * What the prompt may carry, in characters: prompt, target node and upstream context
+   * together (0: unbounded). The least relevant upstream nodes are left out to fit.
+   */
+  contextBudgetChars: number;
+  /**
+   * Running tasks allowed per project and per user (0: no cap). Over a cap the task stays
+   * queued and the answer says deferred = true.
+   */
+  maxRunningPerProject: number;
+  maxRunningPerUser: number;
+}
+
+/** How the upstream context was cut to the budget. */
+export interface ContextCut {
+  /** Upstream nodes given to the model (whole or cut). */
+  kept: number;
+  /** Upstream nodes left out. */
+  omitted: number;
+  /** Kept nodes whose content was cut short. */
+  truncated: number;
 }
 
 export interface StartTaskResponse {
@@ -373,6 +425,17 @@ export interface StartTaskResponse {
     | undefined;
   /** The linked upstream nodes, in a stable order: the AI's context. */
   context: Node[];
+  /** Set when the context was cut to fit context_budget_chars. */
+  contextCut?:
+    | ContextCut
+    | undefined;
+  /** The task ran out of attempts and the store failed it in this call. */
+  exhausted: boolean;
+  /**
+   * A running-task cap was reached ("project" or "user"; empty: none): the task stays
+   * queued; try again later.
+   */
+  deferred: string;
 }
 
 export interface RenewLeaseRequest {
@@ -393,6 +456,15 @@ export interface CompleteTaskRequest {
   usage?: TaskUsage | undefined;
   provider: string;
   model: string;
+  /** From StartTask: recorded in the task's result (result.contextCut) so users see it. */
+  contextCut?:
+    | ContextCut
+    | undefined;
+  /**
+   * This attempt's provider calls; those that used tokens become usage ledger rows in the
+   * same transaction.
+   */
+  calls: ModelCall[];
 }
 
 export interface CompleteTaskResponse {
@@ -410,6 +482,8 @@ export interface FailTaskRequest {
   workerId: string;
   error?: TaskError | undefined;
   final: boolean;
+  /** As in CompleteTaskRequest: a failed attempt still pays for what it streamed. */
+  calls: ModelCall[];
 }
 
 export interface FailTaskResponse {
@@ -625,7 +699,7 @@ export const TaskError: MessageFns<TaskError> = {
 };
 
 function createBaseTaskUsage(): TaskUsage {
-  return { inputTokens: 0, outputTokens: 0 };
+  return { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 }
 
 export const TaskUsage: MessageFns<TaskUsage> = {
@@ -635,6 +709,9 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     }
     if (message.outputTokens !== 0) {
       writer.uint32(16).int32(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      writer.uint32(25).double(message.costUsd);
     }
     return writer;
   },
@@ -668,6 +745,14 @@ export const TaskUsage: MessageFns<TaskUsage> = {
             message.outputTokens = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.costUsd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -692,6 +777,11 @@ export const TaskUsage: MessageFns<TaskUsage> = {
         : isSet(object.output_tokens)
         ? globalThis.Number(object.output_tokens)
         : 0,
+      costUsd: isSet(object.costUsd)
+        ? globalThis.Number(object.costUsd)
+        : isSet(object.cost_usd)
+        ? globalThis.Number(object.cost_usd)
+        : 0,
     };
   },
 
@@ -703,6 +793,9 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     if (message.outputTokens !== 0) {
       obj.outputTokens = Math.round(message.outputTokens);
     }
+    if (message.costUsd !== 0) {
+      obj.costUsd = floatToJson(message.costUsd);
+    }
     return obj;
   },
 
@@ -713,6 +806,247 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     const message = createBaseTaskUsage();
     message.inputTokens = object.inputTokens ?? 0;
     message.outputTokens = object.outputTokens ?? 0;
+    message.costUsd = object.costUsd ?? 0;
+    return message;
+  },
+};
+
+function createBaseModelCall(): ModelCall {
+  return {
+    alias: "",
+    provider: "",
+    model: "",
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    outcome: "",
+    message: "",
+    durationMs: 0,
+    at: undefined,
+  };
+}
+
+export const ModelCall: MessageFns<ModelCall> = {
+  encode(message: ModelCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alias !== "") {
+      writer.uint32(10).string(message.alias);
+    }
+    if (message.provider !== "") {
+      writer.uint32(18).string(message.provider);
+    }
+    if (message.model !== "") {
+      writer.uint32(26).string(message.model);
+    }
+    if (message.inputTokens !== 0) {
+      writer.uint32(32).int32(message.inputTokens);
+    }
+    if (message.outputTokens !== 0) {
+      writer.uint32(40).int32(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      writer.uint32(49).double(message.costUsd);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(58).string(message.outcome);
+    }
+    if (message.message !== "") {
+      writer.uint32(66).string(message.message);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(72).int32(message.durationMs);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alias = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inputTokens = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.outputTokens = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.costUsd = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.durationMs = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelCall {
+    return {
+      alias: isSet(object.alias) ? globalThis.String(object.alias) : "",
+      provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputTokens: isSet(object.inputTokens)
+        ? globalThis.Number(object.inputTokens)
+        : isSet(object.input_tokens)
+        ? globalThis.Number(object.input_tokens)
+        : 0,
+      outputTokens: isSet(object.outputTokens)
+        ? globalThis.Number(object.outputTokens)
+        : isSet(object.output_tokens)
+        ? globalThis.Number(object.output_tokens)
+        : 0,
+      costUsd: isSet(object.costUsd)
+        ? globalThis.Number(object.costUsd)
+        : isSet(object.cost_usd)
+        ? globalThis.Number(object.cost_usd)
+        : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: ModelCall): unknown {
+    const obj: any = {};
+    if (message.alias !== "") {
+      obj.alias = message.alias;
+    }
+    if (message.provider !== "") {
+      obj.provider = message.provider;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputTokens !== 0) {
+      obj.inputTokens = Math.round(message.inputTokens);
+    }
+    if (message.outputTokens !== 0) {
+      obj.outputTokens = Math.round(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      obj.costUsd = floatToJson(message.costUsd);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModelCall>, I>>(base?: I): ModelCall {
+    return ModelCall.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModelCall>, I>>(object: I): ModelCall {
+    const message = createBaseModelCall();
+    message.alias = object.alias ?? "";
+    message.provider = object.provider ?? "";
+    message.model = object.model ?? "";
+    message.inputTokens = object.inputTokens ?? 0;
+    message.outputTokens = object.outputTokens ?? 0;
+    message.costUsd = object.costUsd ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.message = object.message ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.at = object.at ?? undefined;
     return message;
   },
 };
@@ -741,6 +1075,7 @@ function createBaseTask(): Task {
     completedAt: undefined,
     runId: "",
     retryOf: "",
+    calls: [],
   };
 }
 
@@ -811,6 +1146,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.retryOf !== "") {
       writer.uint32(178).string(message.retryOf);
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -1004,6 +1342,14 @@ export const Task: MessageFns<Task> = {
             message.retryOf = reader.string();
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1080,6 +1426,9 @@ export const Task: MessageFns<Task> = {
         : isSet(object.retry_of)
         ? globalThis.String(object.retry_of)
         : "",
+      calls: globalThis.Array.isArray(object?.calls)
+        ? object.calls.map((e: any) => ModelCall.fromJSON(e))
+        : [],
     };
   },
 
@@ -1151,6 +1500,9 @@ export const Task: MessageFns<Task> = {
     if (message.retryOf !== "") {
       obj.retryOf = message.retryOf;
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -1187,6 +1539,7 @@ export const Task: MessageFns<Task> = {
     message.completedAt = object.completedAt ?? undefined;
     message.runId = object.runId ?? "";
     message.retryOf = object.retryOf ?? "";
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1355,6 +1708,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
     retryOf: "",
+    estimatedCostUsd: 0,
   };
 }
 
@@ -1386,6 +1740,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.retryOf !== "") {
       writer.uint32(74).string(message.retryOf);
+    }
+    if (message.estimatedCostUsd !== 0) {
+      writer.uint32(81).double(message.estimatedCostUsd);
     }
     return writer;
   },
@@ -1475,6 +1832,14 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.retryOf = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.estimatedCostUsd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1518,6 +1883,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.retry_of)
         ? globalThis.String(object.retry_of)
         : "",
+      estimatedCostUsd: isSet(object.estimatedCostUsd)
+        ? globalThis.Number(object.estimatedCostUsd)
+        : isSet(object.estimated_cost_usd)
+        ? globalThis.Number(object.estimated_cost_usd)
+        : 0,
     };
   },
 
@@ -1550,6 +1920,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.retryOf !== "") {
       obj.retryOf = message.retryOf;
     }
+    if (message.estimatedCostUsd !== 0) {
+      obj.estimatedCostUsd = floatToJson(message.estimatedCostUsd);
+    }
     return obj;
   },
 
@@ -1569,6 +1942,7 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.retryOf = object.retryOf ?? "";
+    message.estimatedCostUsd = object.estimatedCostUsd ?? 0;
     return message;
   },
 };
@@ -2123,7 +2497,15 @@ export const CancelTaskResponse: MessageFns<CancelTaskResponse> = {
 };
 
 function createBaseStartTaskRequest(): StartTaskRequest {
-  return { id: "", workerId: "", leaseMs: 0 };
+  return {
+    id: "",
+    workerId: "",
+    leaseMs: 0,
+    maxAttempts: 0,
+    contextBudgetChars: 0,
+    maxRunningPerProject: 0,
+    maxRunningPerUser: 0,
+  };
 }
 
 export const StartTaskRequest: MessageFns<StartTaskRequest> = {
@@ -2136,6 +2518,18 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     }
     if (message.leaseMs !== 0) {
       writer.uint32(24).int32(message.leaseMs);
+    }
+    if (message.maxAttempts !== 0) {
+      writer.uint32(32).int32(message.maxAttempts);
+    }
+    if (message.contextBudgetChars !== 0) {
+      writer.uint32(40).int32(message.contextBudgetChars);
+    }
+    if (message.maxRunningPerProject !== 0) {
+      writer.uint32(48).int32(message.maxRunningPerProject);
+    }
+    if (message.maxRunningPerUser !== 0) {
+      writer.uint32(56).int32(message.maxRunningPerUser);
     }
     return writer;
   },
@@ -2177,6 +2571,38 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
             message.leaseMs = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxAttempts = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.contextBudgetChars = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxRunningPerProject = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxRunningPerUser = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2202,6 +2628,26 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
         : isSet(object.lease_ms)
         ? globalThis.Number(object.lease_ms)
         : 0,
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : 0,
+      contextBudgetChars: isSet(object.contextBudgetChars)
+        ? globalThis.Number(object.contextBudgetChars)
+        : isSet(object.context_budget_chars)
+        ? globalThis.Number(object.context_budget_chars)
+        : 0,
+      maxRunningPerProject: isSet(object.maxRunningPerProject)
+        ? globalThis.Number(object.maxRunningPerProject)
+        : isSet(object.max_running_per_project)
+        ? globalThis.Number(object.max_running_per_project)
+        : 0,
+      maxRunningPerUser: isSet(object.maxRunningPerUser)
+        ? globalThis.Number(object.maxRunningPerUser)
+        : isSet(object.max_running_per_user)
+        ? globalThis.Number(object.max_running_per_user)
+        : 0,
     };
   },
 
@@ -2216,6 +2662,18 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     if (message.leaseMs !== 0) {
       obj.leaseMs = Math.round(message.leaseMs);
     }
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (message.contextBudgetChars !== 0) {
+      obj.contextBudgetChars = Math.round(message.contextBudgetChars);
+    }
+    if (message.maxRunningPerProject !== 0) {
+      obj.maxRunningPerProject = Math.round(message.maxRunningPerProject);
+    }
+    if (message.maxRunningPerUser !== 0) {
+      obj.maxRunningPerUser = Math.round(message.maxRunningPerUser);
+    }
     return obj;
   },
 
@@ -2227,12 +2685,125 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     message.id = object.id ?? "";
     message.workerId = object.workerId ?? "";
     message.leaseMs = object.leaseMs ?? 0;
+    message.maxAttempts = object.maxAttempts ?? 0;
+    message.contextBudgetChars = object.contextBudgetChars ?? 0;
+    message.maxRunningPerProject = object.maxRunningPerProject ?? 0;
+    message.maxRunningPerUser = object.maxRunningPerUser ?? 0;
+    return message;
+  },
+};
+
+function createBaseContextCut(): ContextCut {
+  return { kept: 0, omitted: 0, truncated: 0 };
+}
+
+export const ContextCut: MessageFns<ContextCut> = {
+  encode(message: ContextCut, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kept !== 0) {
+      writer.uint32(8).int32(message.kept);
+    }
+    if (message.omitted !== 0) {
+      writer.uint32(16).int32(message.omitted);
+    }
+    if (message.truncated !== 0) {
+      writer.uint32(24).int32(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContextCut {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContextCut();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kept = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.omitted = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.truncated = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContextCut {
+    return {
+      kept: isSet(object.kept) ? globalThis.Number(object.kept) : 0,
+      omitted: isSet(object.omitted) ? globalThis.Number(object.omitted) : 0,
+      truncated: isSet(object.truncated) ? globalThis.Number(object.truncated) : 0,
+    };
+  },
+
+  toJSON(message: ContextCut): unknown {
+    const obj: any = {};
+    if (message.kept !== 0) {
+      obj.kept = Math.round(message.kept);
+    }
+    if (message.omitted !== 0) {
+      obj.omitted = Math.round(message.omitted);
+    }
+    if (message.truncated !== 0) {
+      obj.truncated = Math.round(message.truncated);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContextCut>, I>>(base?: I): ContextCut {
+    return ContextCut.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContextCut>, I>>(object: I): ContextCut {
+    const message = createBaseContextCut();
+    message.kept = object.kept ?? 0;
+    message.omitted = object.omitted ?? 0;
+    message.truncated = object.truncated ?? 0;
     return message;
   },
 };
 
 function createBaseStartTaskResponse(): StartTaskResponse {
-  return { task: undefined, started: false, node: undefined, context: [] };
+  return {
+    task: undefined,
+    started: false,
+    node: undefined,
+    context: [],
+    contextCut: undefined,
+    exhausted: false,
+    deferred: "",
+  };
 }
 
 export const StartTaskResponse: MessageFns<StartTaskResponse> = {
@@ -2248,6 +2819,15 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
     }
     for (const v of message.context) {
       Node.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.contextCut !== undefined) {
+      ContextCut.encode(message.contextCut, writer.uint32(42).fork()).join();
+    }
+    if (message.exhausted !== false) {
+      writer.uint32(48).bool(message.exhausted);
+    }
+    if (message.deferred !== "") {
+      writer.uint32(58).string(message.deferred);
     }
     return writer;
   },
@@ -2297,6 +2877,30 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
             message.context.push(Node.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.contextCut = ContextCut.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.exhausted = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.deferred = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2315,6 +2919,13 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
       started: isSet(object.started) ? globalThis.Boolean(object.started) : false,
       node: isSet(object.node) ? Node.fromJSON(object.node) : undefined,
       context: globalThis.Array.isArray(object?.context) ? object.context.map((e: any) => Node.fromJSON(e)) : [],
+      contextCut: isSet(object.contextCut)
+        ? ContextCut.fromJSON(object.contextCut)
+        : isSet(object.context_cut)
+        ? ContextCut.fromJSON(object.context_cut)
+        : undefined,
+      exhausted: isSet(object.exhausted) ? globalThis.Boolean(object.exhausted) : false,
+      deferred: isSet(object.deferred) ? globalThis.String(object.deferred) : "",
     };
   },
 
@@ -2332,6 +2943,15 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
     if (message.context?.length) {
       obj.context = message.context.map((e) => Node.toJSON(e));
     }
+    if (message.contextCut !== undefined) {
+      obj.contextCut = ContextCut.toJSON(message.contextCut);
+    }
+    if (message.exhausted !== false) {
+      obj.exhausted = message.exhausted;
+    }
+    if (message.deferred !== "") {
+      obj.deferred = message.deferred;
+    }
     return obj;
   },
 
@@ -2344,6 +2964,11 @@ export const StartTaskResponse: MessageFns<StartTaskResponse> = {
     message.started = object.started ?? false;
     message.node = (object.node !== undefined && object.node !== null) ? Node.fromPartial(object.node) : undefined;
     message.context = object.context?.map((e) => Node.fromPartial(e)) || [];
+    message.contextCut = (object.contextCut !== undefined && object.contextCut !== null)
+      ? ContextCut.fromPartial(object.contextCut)
+      : undefined;
+    message.exhausted = object.exhausted ?? false;
+    message.deferred = object.deferred ?? "";
     return message;
   },
 };
@@ -2543,7 +3168,16 @@ export const RenewLeaseResponse: MessageFns<RenewLeaseResponse> = {
 };
 
 function createBaseCompleteTaskRequest(): CompleteTaskRequest {
-  return { id: "", workerId: "", output: undefined, usage: undefined, provider: "", model: "" };
+  return {
+    id: "",
+    workerId: "",
+    output: undefined,
+    usage: undefined,
+    provider: "",
+    model: "",
+    contextCut: undefined,
+    calls: [],
+  };
 }
 
 export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
@@ -2565,6 +3199,12 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     }
     if (message.model !== "") {
       writer.uint32(50).string(message.model);
+    }
+    if (message.contextCut !== undefined) {
+      ContextCut.encode(message.contextCut, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2630,6 +3270,22 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
             message.model = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.contextCut = ContextCut.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2654,6 +3310,14 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
       usage: isSet(object.usage) ? TaskUsage.fromJSON(object.usage) : undefined,
       provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
       model: isSet(object.model) ? globalThis.String(object.model) : "",
+      contextCut: isSet(object.contextCut)
+        ? ContextCut.fromJSON(object.contextCut)
+        : isSet(object.context_cut)
+        ? ContextCut.fromJSON(object.context_cut)
+        : undefined,
+      calls: globalThis.Array.isArray(object?.calls)
+        ? object.calls.map((e: any) => ModelCall.fromJSON(e))
+        : [],
     };
   },
 
@@ -2677,6 +3341,12 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     if (message.model !== "") {
       obj.model = message.model;
     }
+    if (message.contextCut !== undefined) {
+      obj.contextCut = ContextCut.toJSON(message.contextCut);
+    }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -2695,6 +3365,10 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
       : undefined;
     message.provider = object.provider ?? "";
     message.model = object.model ?? "";
+    message.contextCut = (object.contextCut !== undefined && object.contextCut !== null)
+      ? ContextCut.fromPartial(object.contextCut)
+      : undefined;
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2801,7 +3475,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
 };
 
 function createBaseFailTaskRequest(): FailTaskRequest {
-  return { id: "", workerId: "", error: undefined, final: false };
+  return { id: "", workerId: "", error: undefined, final: false, calls: [] };
 }
 
 export const FailTaskRequest: MessageFns<FailTaskRequest> = {
@@ -2817,6 +3491,9 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
     }
     if (message.final !== false) {
       writer.uint32(32).bool(message.final);
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2866,6 +3543,14 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
             message.final = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2888,6 +3573,7 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
         : "",
       error: isSet(object.error) ? TaskError.fromJSON(object.error) : undefined,
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => ModelCall.fromJSON(e)) : [],
     };
   },
 
@@ -2905,6 +3591,9 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -2919,6 +3608,7 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
       ? TaskError.fromPartial(object.error)
       : undefined;
     message.final = object.final ?? false;
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };

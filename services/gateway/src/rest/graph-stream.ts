@@ -1,0 +1,48 @@
+import { Readable } from "node:stream";
+import type { CallOptions } from "@sker/kit";
+import { NodeStatus } from "@sker/contracts/store/v1/node";
+import type { Clients } from "../clients.js";
+import * as map from "./map.js";
+
+const PAGE = 500;
+
+/**
+ * GET /projects/:id/graph as a streamed JSON body: node pages (cut by bytes in the store)
+ * then connection pages, each written as it arrives and read only as fast as the client
+ * reads, so a 50 MB canvas never sits whole in the gateway or in one gRPC message. The first
+ * page is read before anything is sent, so a stranger still gets a plain 404. Pages are not
+ * one snapshot: a connection whose node was not in the answer (deleted between two pages) is
+ * left out.
+ */
+export async function graphStream(clients: Clients, projectId: string, opts: CallOptions): Promise<Readable> {
+  const first = await clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: PAGE, cursor: "" } }, opts);
+  async function* body() {
+    const seen = new Set<string>();
+    let page = first;
+    let sep = "";
+    yield '{"success":true,"data":{"nodes":[';
+    for (;;) {
+      for (const n of page.nodes) {
+        seen.add(n.id);
+        yield sep + JSON.stringify(map.node(n));
+        sep = ",";
+      }
+      if (!page.nextCursor) break;
+      page = await clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: PAGE, cursor: page.nextCursor } }, opts);
+    }
+    yield '],"connections":[';
+    sep = "";
+    let cursor = "";
+    do {
+      const res = await clients.connections.listConnections({ projectId, nodeId: "", page: { limit: PAGE, cursor } }, opts);
+      for (const c of res.connections) {
+        if (!seen.has(c.sourceNodeId) || !seen.has(c.targetNodeId)) continue;
+        yield sep + JSON.stringify(map.connection(c));
+        sep = ",";
+      }
+      cursor = res.nextCursor;
+    } while (cursor);
+    yield "]}}";
+  }
+  return Readable.from(body());
+}
