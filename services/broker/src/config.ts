@@ -29,6 +29,8 @@ export interface BrokerConfig extends CommonConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   reaperIntervalMs: number;
+  /** Dead letters older than this many days are dropped (hourly). */
+  deadLetterDays: number;
   /** Queued tasks not started for this long are published again by the reaper. */
   reclaimQueuedAfterMs: number;
   /** How much upstream context a prompt may carry, in (approximate) tokens. */
@@ -78,6 +80,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     retryBaseMs,
     retryMaxMs,
     reaperIntervalMs: e.int("BROKER_REAPER_INTERVAL_MS", 10_000, { min: 50 }),
+    deadLetterDays: e.int("RETENTION_DEAD_LETTERS_DAYS", 30, { min: 1, max: 100 * 365 }),
     reclaimQueuedAfterMs,
     contextTokens: e.int("AI_CONTEXT_TOKENS", 8_000, { min: 100 }),
     localTokenDelayMs: e.int("LOCAL_AI_TOKEN_DELAY_MS", 20, { max: 60_000 }),

@@ -43,7 +43,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   for (const name of providers.keys()) metrics.providerFailures.inc({ provider: name }, 0);
 
   const worker = config.workers ? await startWorker({ config, store, queue, bus, catalog, providers, metrics, log }) : undefined;
-  const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
+  const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log, deadLetterDays: config.deadLetterDays }) : undefined;
 
   const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
