@@ -15,7 +15,7 @@ bench_env=(
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench
   REDIS_KEY_PREFIX=bench: SKER_EVENTS_EXCHANGE=bench.events SKER_QUEUE_PREFIX=bench
   GATEWAY_PORT=3900 STORE_PORT=3901 BROKER_PORT=3902 STORE_METRICS_PORT=0 BROKER_METRICS_PORT=0
-  SKER_DATA_DIR=.run/bench RATE_LIMIT_PER_USER=1000000000 LOG_LEVEL=warn
+  SKER_DATA_DIR=.run/bench RATE_LIMIT_PER_USER=1000000000 RATE_LIMIT_AUTH_PER_IP=1000000000 LOG_LEVEL=warn
 )
 psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS sker_bench WITH (FORCE)" >/dev/null
 echo "=== bench: make up (1 store, 1 broker, 1 gateway) for the gateway and store benchmarks"
@@ -26,6 +26,10 @@ if env "${bench_env[@]}" bash scripts/up.sh; then
   echo "=== bench: services/store/bench/store.bench.ts (against make up's store)"
   env BENCH_STORE_ADDR=127.0.0.1:3901 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench SKER_DATA_DIR=.run/bench \
     npx tsx services/store/bench/store.bench.ts || { echo "bench: store failed"; status=1; }
+  echo "=== bench: services/gateway/bench/collab.bench.ts (search and presence, against make up)"
+  env BENCH_GATEWAY_URL=http://127.0.0.1:3900 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench \
+    BENCH_GATEWAY_PID="$(awk '$2 == "gateway-0" {print $1}' .run/bench/pids)" \
+    npx tsx services/gateway/bench/collab.bench.ts || { echo "bench: collab failed"; status=1; }
   bash scripts/down.sh
 else
   echo "bench: make up failed; see .run/bench/logs"; status=1

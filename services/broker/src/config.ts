@@ -1,8 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { commonConfig, ConfigError, envReader, type CommonConfig } from "@sker/kit";
-
-export type ProviderName = "local" | "openai" | "anthropic";
+import { loadModels, type LoadedModels } from "./models/load.js";
 
 export interface BrokerConfig extends CommonConfig {
   port: number;
@@ -32,29 +31,23 @@ export interface BrokerConfig extends CommonConfig {
   reaperIntervalMs: number;
   /** How often the dispatch relay looks for task messages to publish besides being poked. */
   dispatchPollMs: number;
+  /** Dead letters older than this many days are dropped (hourly). */
+  deadLetterDays: number;
   /** Queued tasks not started for this long are published again by the reaper. */
   reclaimQueuedAfterMs: number;
   /** How much upstream context a prompt may carry, in (approximate) tokens. */
   contextTokens: number;
-  provider: {
-    name: ProviderName;
-    model: string | undefined;
-    localTokenDelayMs: number;
-    openaiApiKey: string | undefined;
-    openaiBaseUrl: string | undefined;
-    anthropicApiKey: string | undefined;
-    anthropicBaseUrl: string | undefined;
-  };
+  /** Delay per streamed token of the local provider. */
+  localTokenDelayMs: number;
+  /** Providers and models (AI_MODELS_FILE, or the built-in default from AI_PROVIDER and friends). */
+  models: LoadedModels;
+
 }
 
 export function loadBrokerConfig(env: Record<string, string | undefined> = process.env): BrokerConfig {
   const e = envReader(env);
   const common = commonConfig(env);
-  const name = e.oneOf<ProviderName>("AI_PROVIDER", ["local", "openai", "anthropic"], "local");
-  const openaiApiKey = e.optional("OPENAI_API_KEY");
-  const anthropicApiKey = e.optional("ANTHROPIC_API_KEY");
-  if (name === "openai" && !openaiApiKey) throw new ConfigError("OPENAI_API_KEY", "is required when AI_PROVIDER=openai");
-  if (name === "anthropic" && !anthropicApiKey) throw new ConfigError("ANTHROPIC_API_KEY", "is required when AI_PROVIDER=anthropic");
+  const taskTimeoutMs = e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 });
   const leaseMs = e.int("BROKER_LEASE_MS", 30_000, { min: 500, max: 3_600_000 });
   const retryBaseMs = e.int("BROKER_RETRY_BASE_MS", 1_000, { min: 10, max: 600_000 });
   const retryMaxMs = e.int("BROKER_RETRY_MAX_MS", 60_000, { min: 10, max: 3_600_000 });
@@ -84,22 +77,16 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     // Unique per process whatever is set: StartTask hands a running task back to its own worker id.
     workerId: `${e.str("BROKER_WORKER_ID", hostname())}-${process.pid}-${randomBytes(3).toString("hex")}`,
     leaseMs,
-    taskTimeoutMs: e.int("AI_TASK_TIMEOUT", 600_000, { min: 10 }),
+    taskTimeoutMs,
     maxAttempts: e.int("AI_TASK_MAX_ATTEMPTS", 3, { min: 1, max: 100 }),
     retryBaseMs,
     retryMaxMs,
     reaperIntervalMs: e.int("BROKER_REAPER_INTERVAL_MS", 10_000, { min: 50 }),
     dispatchPollMs: e.int("BROKER_DISPATCH_POLL_MS", 1_000, { min: 20, max: 600_000 }),
+    deadLetterDays: e.int("RETENTION_DEAD_LETTERS_DAYS", 30, { min: 1, max: 100 * 365 }),
     reclaimQueuedAfterMs,
     contextTokens: e.int("AI_CONTEXT_TOKENS", 8_000, { min: 100 }),
-    provider: {
-      name,
-      model: e.optional("AI_MODEL"),
-      localTokenDelayMs: e.int("LOCAL_AI_TOKEN_DELAY_MS", 20, { max: 60_000 }),
-      openaiApiKey,
-      openaiBaseUrl: e.url("OPENAI_BASE_URL", ["http", "https"]),
-      anthropicApiKey,
-      anthropicBaseUrl: e.url("ANTHROPIC_BASE_URL", ["http", "https"]),
-    },
+    localTokenDelayMs: e.int("LOCAL_AI_TOKEN_DELAY_MS", 20, { max: 60_000 }),
+    models: loadModels(env, { timeoutMs: taskTimeoutMs }),
   };
 }

@@ -16,6 +16,11 @@ export function brokerMetrics(queue: () => TaskQueue | undefined) {
     providerLatency: new Histogram({ name: "broker_provider_seconds", help: "Provider call time, to the first token and to the end", labelNames: ["provider", "phase"], buckets: seconds, registers }),
     providerFailures: new Counter({ name: "broker_provider_failures_total", help: "Attempts that ended in an error (provider, timeout or refused output), by provider", labelNames: ["provider"], registers }),
     tokens: new Counter({ name: "broker_tokens_total", help: "Tokens used, by provider and direction", labelNames: ["provider", "direction"], registers }),
+    modelTokens: new Counter({ name: "broker_model_tokens_total", help: "Tokens spent per model alias and provider (every attempt, failed ones too)", labelNames: ["provider", "model", "direction"], registers }),
+    modelCost: new Counter({ name: "broker_model_cost_usd_total", help: "Cost in USD at the models file's prices, per model alias and provider", labelNames: ["provider", "model"], registers }),
+    modelCalls: new Counter({ name: "broker_model_calls_total", help: "Provider calls per model alias and how they ended (ok or an error code)", labelNames: ["provider", "model", "outcome"], registers }),
+    fallbacks: new Counter({ name: "broker_model_fallbacks_total", help: "Moves from one model to the next in its fallback list", labelNames: ["from", "to", "reason"], registers }),
+    circuit: new Gauge({ name: "broker_circuit_state", help: "Circuit breaker per provider: 0 closed, 1 open, 2 half-open", labelNames: ["provider"], registers }),
     inflight: new Gauge({ name: "broker_tasks_in_flight", help: "Tasks this process is working on", registers }),
     queueDepth: new Gauge({
       name: "broker_queue_messages",

@@ -17,7 +17,9 @@ const BACKLOG_MIN_MS = 30 * 60_000;
  * published twice is harmless, since StartTask refuses a task that is finished or leased by a
  * live worker.
  */
-export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; relay: Pick<DispatchRelay, "poke">; intervalMs: number; queuedAfterMs: number; log: Logger; limit?: number }) {
+const DEAD_LETTER_SWEEP_MS = 3_600_000;
+
+export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; relay: Pick<DispatchRelay, "poke">; intervalMs: number; queuedAfterMs: number; log: Logger; limit?: number; deadLetterDays?: number }) {
   const log = opts.log.child({ component: "reaper" });
   let busy: Promise<number> | undefined;
   const sweep = () =>
@@ -47,10 +49,24 @@ export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; relay: 
     })());
   const timer = setInterval(() => void sweep(), opts.intervalMs);
   timer.unref();
+  // Retention of dead letters: hourly, those that failed more than deadLetterDays ago go.
+  const pruneDead = async () => {
+    if (!opts.deadLetterDays) return 0;
+    const dropped = await opts.queue.pruneDeadLetters(new Date(Date.now() - opts.deadLetterDays * 86_400_000)).catch((err: Error) => {
+      log.warn({ err: err.message }, "dead-letter retention failed; trying again next hour");
+      return 0;
+    });
+    if (dropped) log.info({ dropped }, "dead letters past retention dropped");
+    return dropped;
+  };
+  const deadTimer = setInterval(() => void pruneDead(), DEAD_LETTER_SWEEP_MS);
+  deadTimer.unref();
   return {
     sweep,
+    pruneDead,
     async stop() {
       clearInterval(timer);
+      clearInterval(deadTimer);
       await busy;
     },
   };

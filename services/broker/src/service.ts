@@ -1,6 +1,9 @@
-import { AppError, isUuid, type Implementation, type Logger } from "@sker/kit";
+import { AppError, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
+import type { Catalog } from "./models/catalog.js";
+import { estimateCost } from "./models/estimate.js";
+import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { BrokerAccess } from "./access.js";
 import type { DispatchRelay } from "./relay.js";
@@ -12,19 +15,39 @@ export interface ServiceDeps {
   store: StoreTasks;
   queue: TaskQueue;
   relay: Pick<DispatchRelay, "poke">;
+  catalog: Catalog;
   access: BrokerAccess;
   log: Logger;
+}
+
+/** The project's default model (settings.ai.model), if it names one of the models file. */
+async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
+  const model = await defaults.get(projectId, async () => {
+    const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
+    const ai = project?.settings?.ai as { model?: unknown } | undefined;
+    return typeof ai?.model === "string" ? ai.model : undefined;
+  });
+  return model && deps.catalog.has(model) ? model : undefined;
 }
 
 /** BrokerService: the user's token is forwarded to the store, which checks tenancy. */
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
+  const defaults = new ProjectDefaults();
   return {
     ...runHandlers(store, queue, deps.relay),
 
     async submitTask(req, ctx) {
       validateSubmit(req);
-      const { task, created } = await store.tasks.createTask(req, { token: ctx.token, requestId: ctx.requestId });
+      const { catalog } = deps;
+      const asked = req.options?.model;
+      if (asked && !catalog.has(asked)) throw new AppError("VALIDATION_ERROR", `options.model: unknown model "${asked}" (see GET /api/v1/ai/models)`, { field: "options.model" });
+      // The alias is fixed at submission (project default, then the deployment's), so the
+      // reservation and every attempt agree on the model even if settings change meanwhile.
+      const model = asked || (await projectModel(deps, defaults, req.projectId, ctx)) || catalog.defaultModel;
+      const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
+      const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
+      const { task, created } = await store.tasks.createTask({ ...req, options, estimatedCostUsd }, { token: ctx.token, requestId: ctx.requestId });
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an
       // answer means it will run, an error that it was not created. The relay publishes it.
@@ -43,6 +66,11 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
 
     async getTask(req, ctx) {
       return store.tasks.getTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+    },
+
+    async listModels(_req, ctx) {
+      if (ctx.caller.kind !== "user") throw new AppError("UNAUTHENTICATED", "this call needs a user's token");
+      return { models: deps.catalog.list() };
     },
 
     async getQueueStats(_req, ctx) {

@@ -2,7 +2,9 @@ import { createEventBus, createLogger, serveMetrics, startGrpcServer, bind, Toke
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import type { BrokerConfig } from "./config.js";
 import { brokerMetrics } from "./metrics.js";
-import { createProvider, type Provider } from "./providers/index.js";
+import { Catalog } from "./models/catalog.js";
+import { liveProviders } from "./models/providers.js";
+import type { Provider } from "./providers/index.js";
 import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
 import { startDispatchRelay } from "./relay.js";
@@ -22,6 +24,7 @@ export interface RunningBroker {
 
 /** Seams for tests and embedding: everything else comes from the config. */
 export interface BrokerOverrides {
+  /** Replaces the client of every provider of the models file. */
   provider?: Provider;
   bus?: EventBus;
 }
@@ -35,13 +38,14 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   queue = createTaskQueue(config, log);
   const bus = overrides.bus ?? createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
   const store = storeTasks(config.storeAddr, config.deadlineMs, tokens, metrics, config.grpcMaxMessageBytes);
-  const provider = overrides.provider ?? createProvider(config);
+  const catalog = new Catalog(config.models);
+  const providers = liveProviders(config.models, config.localTokenDelayMs, metrics, overrides.provider);
   // Zero from the start, so a failure rate reads 0 rather than no data before the first failure.
-  metrics.providerFailures.inc({ provider: provider.name }, 0);
+  for (const name of providers.keys()) metrics.providerFailures.inc({ provider: name }, 0);
 
   const relay = startDispatchRelay({ store, queue, pollMs: config.dispatchPollMs, log });
-  const worker = config.workers ? await startWorker({ config, store, queue, relay, bus, provider, metrics, log }) : undefined;
-  const reaper = config.workers ? startReaper({ store, queue, relay, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log }) : undefined;
+  const worker = config.workers ? await startWorker({ config, store, queue, relay, bus, catalog, providers, metrics, log }) : undefined;
+  const reaper = config.workers ? startReaper({ store, queue, relay, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log, deadLetterDays: config.deadLetterDays }) : undefined;
 
   const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
@@ -49,7 +53,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
     host: config.host,
     port: config.port,
     maxMessageBytes: config.grpcMaxMessageBytes,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, relay, access, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, relay, catalog, access, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -57,7 +61,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const metricsServer = await serveMetrics(metrics, config.metricsPort);
   const address = metricsServer.address();
   const metricsPort = typeof address === "object" && address ? address.port : config.metricsPort;
-  log.info({ port: grpc.port, metricsPort, provider: provider.name, queue: config.rabbitmqUrl ? "rabbitmq" : "in-process", concurrency: config.concurrency }, "broker ready");
+  log.info({ port: grpc.port, metricsPort, models: config.models.source, defaultModel: catalog.defaultModel, queue: config.rabbitmqUrl ? "rabbitmq" : "in-process", concurrency: config.concurrency }, "broker ready");
 
   let closing: Promise<void> | undefined;
   return {

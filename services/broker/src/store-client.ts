@@ -1,6 +1,7 @@
 import { channelPool, promiseClient, type Metrics, type PromiseClient, type Tokens } from "@sker/kit";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 
 export type TaskClient = PromiseClient<typeof TaskServiceService>;
 
@@ -13,6 +14,8 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
     pool,
     /** Graph runs: CreateRun and CancelRun act for the forwarded user. */
     runs: promiseClient(RunServiceService, pool, { deadlineMs, metrics }),
+    /** Read for a project's default model at submission (the user's token). */
+    projects: promiseClient(ProjectServiceService, pool, { deadlineMs, metrics }),
     /** StartTask, RenewLease, CompleteTask, FailTask and ReclaimTasks take the broker's token. */
     serviceToken: () => tokens.service("broker"),
     close: () => pool.close(),

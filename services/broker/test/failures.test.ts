@@ -48,7 +48,7 @@ describe("provider failures", () => {
     const task = await h.task(id);
     expect(task.attempts).toBe(3);
     expect(task.provider).toBe("openai");
-    expect(task.usage).toEqual({ inputTokens: 42, outputTokens: expect.any(Number) });
+    expect(task.usage).toEqual({ inputTokens: 42, outputTokens: expect.any(Number), costUsd: 0 });
     const at = calls("flaky-503").map((r) => r.at);
     expect(at).toHaveLength(3);
     // Backoff: base 100 ms then 200 ms, each jittered within its upper half.

@@ -124,6 +124,19 @@ describe.each(["rabbit", "memory"] as const)("%s task queue", (kind) => {
     expect(await q.takeDeadLetter("task-2")).toMatchObject({ taskId: "task-2" });
   });
 
+  it("drops dead letters past retention, oldest first, and keeps the rest", async () => {
+    const q = fresh();
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000).toISOString();
+    for (const [i, age] of [[0, 40], [1, 35], [2, 1]] as const) await q.deadLetter({ ...msg(i), error: { code: "X", message: "boom" }, attempts: 3, failedAt: daysAgo(age) }, 2);
+    await sleep(300);
+    expect(await q.pruneDeadLetters(new Date(Date.now() - 30 * 86_400_000))).toBe(2);
+    await sleep(200);
+    expect((await q.stats()).deadLetters).toBe(1);
+    expect(await q.takeDeadLetter("task-0")).toBeUndefined();
+    expect(await q.takeDeadLetter("task-2")).toMatchObject({ taskId: "task-2" });
+    expect(await q.pruneDeadLetters(new Date())).toBe(0);
+  });
+
   it("fans a cancel out to every broker on the prefix", async () => {
     const p = uniquePrefix(`cancel-${kind}`);
     prefixes.push(p);

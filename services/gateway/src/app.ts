@@ -18,6 +18,8 @@ import { invitationRoutes } from "./routes/invitations.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { projectRoutes } from "./routes/projects.js";
 import { runRoutes } from "./routes/runs.js";
+import { modelRoutes } from "./routes/models.js";
+import { usageRoutes } from "./routes/usage.js";
 import { systemRoutes } from "./routes/system.js";
 import { userRoutes } from "./routes/users.js";
 import type { GatewayConfig } from "./config.js";
@@ -77,6 +79,8 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
       await api.register(aiTaskRoutes);
       await api.register(collabRoutes);
       await api.register(runRoutes);
+      await api.register(modelRoutes);
+      await api.register(usageRoutes);
       await api.register(systemRoutes, { prefix: "/system" });
     },
     { prefix: "/api/v1" },

@@ -9,6 +9,7 @@ import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
+import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 
 // The gateway is a gRPC client only: one channel pool per target, one typed promise client per
@@ -27,6 +28,7 @@ export function createClients(opts: { storeAddr: string; brokerAddr: string; dea
     events: promiseClient(EventServiceService, storePool, d),
     collab: promiseClient(CollabServiceService, storePool, d),
     runs: promiseClient(RunServiceService, storePool, d),
+    usage: promiseClient(UsageServiceService, storePool, d),
     broker: promiseClient(BrokerServiceService, brokerPool, d),
     /** grpc.health.v1 of each target: true when it answers SERVING within the deadline. */
     health: {

@@ -2,6 +2,9 @@
 // accepted and one past it refused — by the published OpenAPI document, by the REST gateway,
 // by the store over gRPC and (for tasks) by the broker over gRPC. Any two places that disagree
 // fail here, whatever the value in limits.ts is.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "@sker/contracts/limits";
 import { ENUMS } from "@sker/contracts/enums";
@@ -19,7 +22,11 @@ let projectId: string;
 const nodeIds: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack();
+  // A task names a model alias of the models file: one as long as the limit allows must exist.
+  const models = join(mkdtempSync(join(tmpdir(), "sker-limits-")), "models.json");
+  const alias = (name: string) => ({ alias: name, provider: "local", model: "local-deterministic-1", contextWindow: 8000 });
+  writeFileSync(models, JSON.stringify({ default: "local", providers: { local: { type: "local" } }, models: [alias("local"), alias("x".repeat(LIMITS.task.model))] }));
+  stack = await startStack({ env: { AI_MODELS_FILE: models } });
   req = client(stack.url);
   direct = directClients(stack);
   token = (await register(req, "lim")).accessToken;

@@ -17,6 +17,8 @@ export const ERRORS = {
   RATE_LIMITED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429 },
   // A message between our services over GRPC_MAX_MESSAGE_BYTES: our bug, not the caller's.
   MESSAGE_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 500 },
+  // A monthly AI budget (project or user) has no room for the task: details {scope, budget, spent, reserved, resetsAt}.
+  BUDGET_EXCEEDED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 402 },
   FAILED_PRECONDITION: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 503 },

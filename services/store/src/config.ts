@@ -32,6 +32,15 @@ export interface StoreConfig {
   quotas: Quotas;
   /** Days kept: events (the activity history and replay), finished tasks. */
   retention: { eventsDays: number; tasksDays: number; intervalMs: number };
+  /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
+  userMonthlyBudgetUsd: number | undefined;
+}
+
+function usd(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n)) throw new ConfigError(name, `must be an amount in USD (e.g. 25 or 12.50), got "${raw}"`);
+  return n;
 }
 
 /** scrypt N=2^17, r=8, p=1: OWASP's current minimum for password storage. */
@@ -81,5 +90,6 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
       tasksDays: e.int("RETENTION_TASKS_DAYS", 90, { min: 1, max: 100 * 365 }),
       intervalMs: e.int("RETENTION_INTERVAL_MS", 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
     },
+    userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
   };
 }

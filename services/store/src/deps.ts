@@ -35,6 +35,8 @@ export interface StoreDeps {
     /** Base of the links in mail (PUBLIC_URL). */
     publicUrl?: string;
     invitationTtlSeconds?: number;
+    /** AI_USER_MONTHLY_BUDGET_USD. */
+    userMonthlyBudgetUsd?: number;
   };
 }
 

@@ -7,6 +7,7 @@ import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
+import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import type { StoreDeps } from "./deps.js";
 import { userService } from "./users/service.js";
 import { projectService } from "./projects/service.js";
@@ -17,6 +18,7 @@ import { dispatchService } from "./tasks/dispatch-service.js";
 import { eventService } from "./events/service.js";
 import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
+import { usageService } from "./usage/service.js";
 
 /** Every store service, in one list: the server binds these, the tenancy test walks them. */
 export const STORE_SERVICES = {
@@ -28,6 +30,7 @@ export const STORE_SERVICES = {
   "sker.store.v1.EventService": EventServiceService,
   "sker.store.v1.CollabService": CollabServiceService,
   "sker.store.v1.RunService": RunServiceService,
+  "sker.store.v1.UsageService": UsageServiceService,
 } as const;
 
 export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
@@ -40,5 +43,6 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),
+    bind("sker.store.v1.UsageService", UsageServiceService, usageService(deps), kit),
   ];
 }

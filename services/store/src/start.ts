@@ -99,6 +99,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
         firstUserIsAdmin: !config.databaseUrl,
         publicUrl: config.publicUrl,
         invitationTtlSeconds: config.invitationTtlSeconds,
+        userMonthlyBudgetUsd: config.userMonthlyBudgetUsd,
       },
     };
     const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: checkAccess(deps) };

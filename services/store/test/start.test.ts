@@ -40,6 +40,7 @@ describe("store config", () => {
 });
 
 describe("embedded store (PGlite in SKER_DATA_DIR, in-memory cache and bus)", () => {
+  // Two PGlite starts and every migration: seconds when idle, near a minute on a loaded machine.
   it("starts on a fresh data dir, migrates, serves, shuts down, and reopens with the data kept", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sker-embedded-"));
     const env = { SKER_DATA_DIR: dir, STORE_PORT: "0", METRICS_PORT: "0", STORE_HOST: "127.0.0.1", LOG_LEVEL: "silent", SCRYPT_COST: "1024" };
@@ -69,5 +70,5 @@ describe("embedded store (PGlite in SKER_DATA_DIR, in-memory cache and bus)", ()
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });

@@ -4,6 +4,7 @@
 // A method with no case here fails the test, so a new RPC cannot ship without its check.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode } from "@sker/kit";
+import { UsageScope } from "@sker/contracts/store/v1/usage";
 import { STORE_SERVICES } from "../src/services.js";
 import { expectAppError, startTestStore, type StoreClients, type TestStore, type TestUser } from "./support/store.js";
 
@@ -153,6 +154,11 @@ const CASES: Table = {
     getRun: nf((c, w, t) => c.runs.getRun({ id: w.q.run }, t)),
     listRuns: nf((c, w, t) => c.runs.listRuns({ projectId: w.q.project }, t)),
     cancelRun: nf((c, w, t) => c.runs.cancelRun({ id: w.q.run }, t)),
+  },
+  "sker.store.v1.UsageService": {
+    getUsage: nf((c, w, t) => c.usage.getUsage({ scope: UsageScope.USAGE_SCOPE_PROJECT, projectId: w.q.project }, t)),
+    // Not an admin: no system report, no budget of Bob's changed.
+    setUserBudget: { check: async (c, w, t) => expectAppError(c.usage.setUserBudget({ userId: w.bob.id, monthlyBudgetUsd: 0 }, t), "FORBIDDEN") },
   },
 };
 

@@ -1,4 +1,4 @@
-import type { TaskOutput, TaskUsage } from "@sker/contracts/store/v1/task";
+import type { TaskOutput } from "@sker/contracts/store/v1/task";
 
 export type TaskKind = "generate" | "optimize" | "expand" | "fusion" | "analyze";
 
@@ -22,7 +22,7 @@ export interface ProviderRequest {
 
 export interface ProviderResult {
   output: TaskOutput;
-  usage: TaskUsage;
+  usage: { inputTokens: number; outputTokens: number };
   provider: string;
   model: string;
 }

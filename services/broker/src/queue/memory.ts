@@ -86,6 +86,13 @@ export function memoryTaskQueue(prefix: string): TaskQueue {
       t.unref();
       s.timers.add(t);
     },
+    async pruneDeadLetters(failedBefore) {
+      const keep = s.dead.filter((d) => Date.parse(d.letter.failedAt) >= failedBefore.getTime());
+      const dropped = s.dead.length - keep.length;
+      s.dead.splice(0, s.dead.length, ...keep);
+      return dropped;
+    },
+
     async deadLetter(letter, priority) {
       s.dead.push({ letter, priority });
     },

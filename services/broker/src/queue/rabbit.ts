@@ -148,6 +148,30 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
       return found;
     },
 
+    async pruneDeadLetters(failedBefore) {
+      await connectedAdmin();
+      // Dead letters queue in the order they failed (a plain FIFO queue): drop from the head
+      // until the first one young enough to keep, which goes back.
+      let dropped = 0;
+      for (let i = 0; i < 100_000; i++) {
+        const m = await admin.get(names.deadLetterQueue, { noAck: false });
+        if (m === false) break;
+        let failedAt = NaN;
+        try {
+          failedAt = Date.parse((JSON.parse(m.content.toString()) as DeadLetter).failedAt);
+        } catch {
+          // unreadable: kept for a human to look at
+        }
+        if (!(failedAt < failedBefore.getTime())) {
+          admin.nack(m, false, true);
+          break;
+        }
+        admin.ack(m);
+        dropped++;
+      }
+      return dropped;
+    },
+
     async consume(prefetch, handler) {
       stopped = false;
       // One setup per channel, run in order on every (re)connect: topology first, then the consumer.

@@ -53,6 +53,8 @@ export interface TaskQueue {
   deadLetter(letter: DeadLetter, priority: Priority): Promise<void>;
   /** Removes a task's dead letter and answers it; undefined when there is none. */
   takeDeadLetter(taskId: string): Promise<DeadLetter | undefined>;
+  /** Drops the dead letters that failed before `failedBefore` (retention); answers how many. */
+  pruneDeadLetters(failedBefore: Date): Promise<number>;
   /** At most `prefetch` deliveries are unsettled at once; each is settled by what `handler` answers. */
   consume(prefetch: number, handler: (delivery: Delivery) => Promise<Settle>): Promise<void>;
   /** No new deliveries (shutdown drain); those in flight still settle. */

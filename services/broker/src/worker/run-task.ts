@@ -3,7 +3,9 @@ import { fromProtoEnum, type EventBus, type Logger } from "@sker/kit";
 import type { StartTaskResponse, Task, TaskError } from "@sker/contracts/store/v1/task";
 import type { BrokerConfig } from "../config.js";
 import type { BrokerMetrics } from "../metrics.js";
-import { type Provider, type ProviderRequest, type TaskKind } from "../providers/index.js";
+import type { Catalog } from "../models/catalog.js";
+import type { LiveProvider } from "../models/providers.js";
+import type { ProviderRequest, TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
 import type { DispatchRelay } from "../relay.js";
 import type { StoreTasks } from "../store-client.js";
@@ -15,6 +17,7 @@ import { withStoreRetry } from "./store-retry.js";
 import { keepLease } from "./lease.js";
 import { progressBatcher } from "./progress.js";
 import { backoffMs, classify, Stop } from "./retry.js";
+import { route, type ModelCall } from "./route.js";
 
 export interface WorkerDeps {
   config: BrokerConfig;
@@ -23,20 +26,14 @@ export interface WorkerDeps {
   /** Publishes the tasks the store queued with their dispatch rows (a graph run's next nodes). */
   relay: Pick<DispatchRelay, "poke">;
   bus: EventBus;
-  provider: Provider;
+  catalog: Catalog;
+  providers: Map<string, LiveProvider>;
   metrics: BrokerMetrics;
   log: Logger;
 }
 
-/** Rejects with the abort reason as soon as the signal fires, even if `p` ignores the signal. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
+/** The task's model alias; one the models file no longer has runs on the default model. */
+const aliasOf = (task: Task, catalog: Catalog): string => (task.options?.model && catalog.has(task.options.model) ? task.options.model : catalog.defaultModel);
 
 function requestOf(task: Task, started: StartTaskResponse): ProviderRequest {
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
@@ -46,7 +43,6 @@ function requestOf(task: Task, started: StartTaskResponse): ProviderRequest {
     // The store already cut the context to the prompt budget (AI_CONTEXT_TOKENS).
     target: started.node ? toItem(started.node) : undefined,
     context: started.context.map(toItem),
-    model: task.options?.model || undefined,
     temperature: task.options?.temperature,
     maxTokens: task.options?.maxTokens,
   };
@@ -68,7 +64,7 @@ export async function runTask(deps: WorkerDeps, delivery: Delivery, attempts: At
 }
 
 async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts, marks: CapMarks): Promise<Settle> {
-  const { config, store, queue, bus, provider, metrics } = deps;
+  const { config, store, queue, bus, catalog, metrics } = deps;
   const { taskId, projectId } = delivery.message;
   const log = deps.log.child({ taskId });
   const workerId = config.workerId;
@@ -79,35 +75,49 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts,
   const task = started.task;
   const type = fromProtoEnum<TaskKind>(task.type, "TASK_TYPE_") ?? "generate";
   const abort = attempts.begin(taskId);
-  const timeout = setTimeout(() => abort.abort(new Stop("timeout")), config.taskTimeoutMs);
   const stopLease = keepLease(store, taskId, workerId, config.leaseMs, abort, log);
   const progress = progressBatcher(bus, projectId || task.projectId, taskId);
   const began = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - began) / 1e9;
   metrics.inflight.inc();
+  // Every provider call of this attempt: billed with its outcome, whichever way it ends.
+  let calls: ModelCall[] = [];
   try {
     let first = true;
-    const result = await untilAborted(
-      provider.run(
-        requestOf(task, started),
-        (delta) => {
-          if (first) metrics.providerLatency.observe({ provider: provider.name, phase: "first_token" }, elapsed());
-          first = false;
-          progress.push(delta);
-        },
-        abort.signal,
-      ),
+    let current = "";
+    // Each call has its own timeout (the provider's timeoutMs, AI_TASK_TIMEOUT by default), so a
+    // provider that hangs moves the task to the next model instead of ending the attempt.
+    const routed = await route(
+      { catalog, providers: deps.providers, metrics, onModel: (alias) => (current = catalog.provider(alias).name) },
+      aliasOf(task, catalog),
+      requestOf(task, started),
+      (delta) => {
+        if (first) metrics.providerLatency.observe({ provider: current, phase: "first_token" }, elapsed());
+        first = false;
+        progress.push(delta);
+      },
       abort.signal,
     );
-    metrics.providerLatency.observe({ provider: provider.name, phase: "total" }, elapsed());
+    calls = routed.calls;
+    if (!routed.ok) throw routed.error;
+    const result = routed.result;
+    metrics.providerLatency.observe({ provider: current, phase: "total" }, elapsed());
     await progress.close();
-    clearTimeout(timeout);
     // A refusal (the store will not take this output) fails the attempt like a provider error:
     // permanent ones fail the task at once. Acking it instead left the task running, to be
     // reclaimed and run again forever.
     const { applied, spawned } = await withStoreRetry(async () =>
       store.tasks.completeTask(
-        { id: taskId, workerId, output: result.output, usage: result.usage, provider: result.provider, model: result.model, contextCut: started.contextCut },
+        {
+          id: taskId,
+          workerId,
+          output: result.output,
+          usage: { ...result.usage, costUsd: calls.reduce((sum, c) => sum + c.costUsd, 0) },
+          provider: catalog.provider(routed.alias).name,
+          model: result.model,
+          contextCut: started.contextCut,
+          calls,
+        },
         { token: await token() },
       ),
     );
@@ -126,25 +136,30 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts,
     return "ack";
   } catch (err) {
     await progress.close();
-    return await settleFailure(deps, task, type, err, log, elapsed());
+    return await settleFailure(deps, task, type, err, log, elapsed(), calls);
   } finally {
-    clearTimeout(timeout);
     stopLease();
     attempts.end(taskId);
     metrics.inflight.dec();
   }
 }
 
-async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number): Promise<Settle> {
+async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: unknown, log: Logger, seconds: number, calls: ModelCall[] = []): Promise<Settle> {
   const { config, store, queue, metrics } = deps;
   const workerId = config.workerId;
   const fail = async (error: TaskError, final: boolean) =>
-    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final }, { token: await store.serviceToken() }));
+    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final, calls }, { token: await store.serviceToken() }));
 
   if (err instanceof Stop && (err.why === "cancelled" || err.why === "lease-lost")) {
     // Cancelled: the store already says so. Lease lost: another attempt owns the task now.
     metrics.tasks.inc({ type, status: err.why === "cancelled" ? "cancelled" : "lease_lost" });
     log.info({ why: err.why }, "attempt stopped");
+    // What a cancelled call streamed was paid for: the store bills it and, the task being
+    // finished, changes nothing else.
+    if (err.why === "cancelled" && calls.some((c) => c.inputTokens > 0 || c.outputTokens > 0))
+      await fail({ code: "CANCELLED", message: "attempt cancelled" }, false).catch((billErr: unknown) =>
+        log.warn({ err: billErr }, "could not bill the stopped attempt's calls"),
+      );
     return "ack";
   }
   const message = { taskId: task.id, projectId: task.projectId };
@@ -157,7 +172,8 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
       return "requeue";
     }
     const failure = classify(err, config.taskTimeoutMs);
-    metrics.providerFailures.inc({ provider: deps.provider.name });
+    // The provider of the attempt's last call (what failed last); none when no call went out.
+    metrics.providerFailures.inc({ provider: calls.at(-1)?.provider ?? "none" });
     const error = { code: failure.code, message: failure.message.slice(0, 2000) };
     if (failure.transient && task.attempts < config.maxAttempts) {
       await fail(error, false);

@@ -85,7 +85,7 @@ async function startFailed(deps: WorkerDeps, delivery: Delivery, err: unknown, l
       : { code: `START_${failure.code}`.slice(0, 64), message: failure.message.slice(0, 2000) };
   try {
     const { task } = await withStoreRetry(async () =>
-      store.tasks.failTask({ id: delivery.message.taskId, workerId: config.workerId, error, final: false }, { token: await store.serviceToken() }),
+      store.tasks.failTask({ id: delivery.message.taskId, workerId: config.workerId, error, final: false, calls: [] }, { token: await store.serviceToken() }),
     );
     const delay = backoffMs(Math.max(1, task?.attempts ?? 1), config.retryBaseMs, config.retryMaxMs);
     await queue.publishDelayed(delivery.message, delivery.priority, delay);

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
+import { UsageScope } from "@sker/contracts/store/v1/usage";
 import { listOf, ok, pageQuery, Task } from "../rest/schemas.js";
+import { BudgetSchema, budgetOut, usageOut, UsageReport, usageQuery, usageRequest, type UsageQuery } from "../rest/usage.js";
 import * as map from "../rest/map.js";
 import { AdminUser, userIdParams } from "../rest/team-schemas.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
@@ -130,4 +132,28 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
       },
     );
   }
+
+  app.get<{ Querystring: UsageQuery }>(
+    "/usage",
+    { schema: { tags, summary: "AI spending across the deployment", security: secured, querystring: usageQuery(["day", "user", "model", "project"]), response: { 200: ok(UsageReport), ...errorResponses } } },
+    async (req) => okBody(usageOut(await deps.clients.usage.getUsage(usageRequest(UsageScope.USAGE_SCOPE_SYSTEM, req.query), as(req)), req.query.groupBy)),
+  );
+
+  app.put<{ Params: { userId: string }; Body: { monthlyBudgetUsd: number | null } }>(
+    "/users/:userId/budget",
+    {
+      schema: {
+        tags,
+        summary: "Set a user's monthly AI budget (null: back to AI_USER_MONTHLY_BUDGET_USD)",
+        security: secured,
+        params: { type: "object", additionalProperties: false, properties: { userId: { type: "string", format: "uuid" } }, required: ["userId"] },
+        body: { type: "object", additionalProperties: false, required: ["monthlyBudgetUsd"], properties: { monthlyBudgetUsd: { type: ["number", "null"], minimum: 0, maximum: 1e9 } } },
+        response: { 200: ok({ type: "object", properties: { budget: BudgetSchema } }), ...errorResponses },
+      },
+    },
+    async (req) => {
+      const res = await deps.clients.usage.setUserBudget({ userId: req.params.userId, monthlyBudgetUsd: req.body.monthlyBudgetUsd ?? undefined }, as(req));
+      return okBody({ budget: budgetOut(res.budget) });
+    },
+  );
 };

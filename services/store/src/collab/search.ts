@@ -7,7 +7,11 @@ import { optionalId } from "../shared/ids.js";
 import { DEFAULT_LIMIT } from "../shared/page.js";
 import { makeSnippet } from "./snippet.js";
 
-export const SEARCH_LIMITS = { query: 200, terms: 8, pageLimit: 100, maxOffset: 1000 };
+/**
+ * `candidates`: a word in half the corpus must not mean ranking half the corpus on every
+ * keystroke; the newest matches this many deep are ranked (the offset cap stays inside them).
+ */
+export const SEARCH_LIMITS = { query: 200, terms: 8, pageLimit: 100, maxOffset: 1000, candidates: 2000 };
 /** How much of a node's text the rank reads: ranking a 100 kB note in full costs more than it tells. */
 const RANKED_CHARS = 4000;
 
@@ -36,7 +40,8 @@ function parseOffset(cursor: string | undefined): number {
  * Chinese). Membership is a join in the query itself, so nothing of another tenant is read.
  * Each word is its own ILIKE so the trigram index serves each (GIN cannot serve `ILIKE ALL`);
  * words under 3 characters match by scanning the caller's nodes. Ranked: a title holding every
- * word first, then PostgreSQL's text-search rank ('simple' configuration), then newest.
+ * word first, then PostgreSQL's text-search rank ('simple' configuration), then newest, among
+ * the newest `candidates` matches.
  */
 export async function searchNodes(deps: StoreDeps, req: SearchRequest, ctx: CallContext): Promise<SearchResponse> {
   const terms = parseQuery(req.query);
@@ -50,13 +55,19 @@ export async function searchNodes(deps: StoreDeps, req: SearchRequest, ctx: Call
   const inTitle = sql.join(terms.map((t) => sql`n.title ILIKE ${likePattern(t)}`), sql` AND `);
   const tsQuery = sql`plainto_tsquery('simple', ${terms.join(" ")})`;
   const { rows } = await sql<{ id: string; project_id: string; project_name: string; title: string; content: string; score: number }>`
-    SELECT n.id, n.project_id, p.name AS project_name, n.title, n.content,
+    WITH n AS (
+      SELECT n.id, n.project_id, p.name AS project_name, n.title, n.content, n.updated_at
+      FROM nodes n
+      JOIN project_members m ON m.project_id = n.project_id AND m.user_id = ${userId}
+      JOIN projects p ON p.id = n.project_id AND p.deleted_at IS NULL
+      WHERE n.deleted_at IS NULL AND ${matches} ${projectId ? sql`AND n.project_id = ${projectId}` : sql``}
+      ORDER BY n.updated_at DESC, n.id
+      LIMIT ${SEARCH_LIMITS.candidates}
+    )
+    SELECT n.id, n.project_id, n.project_name, n.title, n.content,
       (CASE WHEN ${inTitle} THEN 1 ELSE 0 END)
         + ts_rank(to_tsvector('simple', n.title || ' ' || left(n.content, ${RANKED_CHARS})), ${tsQuery}) AS score
-    FROM nodes n
-    JOIN project_members m ON m.project_id = n.project_id AND m.user_id = ${userId}
-    JOIN projects p ON p.id = n.project_id AND p.deleted_at IS NULL
-    WHERE n.deleted_at IS NULL AND ${matches} ${projectId ? sql`AND n.project_id = ${projectId}` : sql``}
+    FROM n
     ORDER BY score DESC, n.updated_at DESC, n.id
     LIMIT ${limit + 1} OFFSET ${offset}
   `.execute(deps.db);

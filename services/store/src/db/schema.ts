@@ -26,6 +26,8 @@ export interface UsersTable {
   settings: Json;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** An admin's override of AI_USER_MONTHLY_BUDGET_USD; null: the default applies. */
+  ai_monthly_budget_usd: ColumnType<number | null, number | null | undefined, number | null>;
   role: Generated<"user" | "admin">;
   disabled_at: Timestamp | null;
   last_login_at: Timestamp | null;
@@ -218,6 +220,41 @@ export interface TasksTable {
   /** The failed or cancelled task this one retries. */
   retry_of: string | null;
   run_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Every provider call of every attempt (ModelCall in REST form), appended as attempts end. */
+  calls: ColumnType<StoredCall[], string | undefined, string>;
+  /** What all its calls cost, USD. */
+  cost_usd: Generated<number>;
+  /** Held against the budgets while the task is queued or running. */
+  estimated_cost_usd: Generated<number>;
+}
+
+export interface StoredCall {
+  alias: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  outcome: string;
+  message: string;
+  durationMs: number;
+  at: string;
+}
+
+/** One row per provider call that used tokens: the money record. */
+export interface UsageLedgerTable {
+  id: Generated<string>;
+  project_id: string;
+  user_id: string;
+  task_id: string;
+  alias: string;
+  provider: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  outcome: string;
+  at: ColumnType<Date, Date | undefined, never>;
 }
 
 export type RunStatus = "running" | "completed" | "failed" | "cancelled";
@@ -293,6 +330,7 @@ export interface Database {
   mail_outbox: MailOutboxTable;
   runs: RunsTable;
   run_nodes: RunNodesTable;
+  usage_ledger: UsageLedgerTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -13,6 +13,7 @@ import { getGraph } from "./graph.js";
 import { PROJECT_STATUS, projectToProto, projectToRest } from "./map.js";
 import { memberHandlers } from "./members.js";
 import { invitationHandlers } from "../invitations/service.js";
+import { keepBudget } from "../usage/budget.js";
 import { checkCreate, checkUpdate } from "./validate.js";
 
 export function projectService(deps: StoreDeps): Implementation<typeof ProjectServiceService> {
@@ -67,6 +68,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
         return { project: projectToProto(row, role) };
       }
       const row = await db.transaction().execute(async (trx) => {
+        if (patch.settings !== undefined && role !== "owner") await keepBudget(trx, id, patch.settings);
         const p = await trx
           .updateTable("projects")
           .set({ ...patch, updated_at: new Date() })

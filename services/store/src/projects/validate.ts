@@ -3,6 +3,7 @@ import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { CreateProjectRequest, UpdateProjectRequest } from "@sker/contracts/store/v1/project";
 import { parseEnum } from "../shared/enum.js";
 import { PROJECT_STATUS } from "./map.js";
+import { checkAiSettings } from "../usage/settings.js";
 
 const LIMITS = CONTRACT_LIMITS.project;
 
@@ -24,12 +25,17 @@ function json(field: string, value: Record<string, unknown>, maxBytes: number): 
   return JSON.stringify(value);
 }
 
+function checked(settings: Record<string, unknown>): Record<string, unknown> {
+  checkAiSettings(settings);
+  return settings;
+}
+
 export function checkCreate(req: CreateProjectRequest) {
   return {
     name: name(req.name ?? ""),
     description: description(req.description ?? ""),
     canvas_data: json("canvasData", req.canvasData ?? {}, LIMITS.canvasDataBytes),
-    settings: json("settings", req.settings ?? {}, LIMITS.settingsBytes),
+    settings: json("settings", checked(req.settings ?? {}), LIMITS.settingsBytes),
   };
 }
 
@@ -40,6 +46,6 @@ export function checkUpdate(req: UpdateProjectRequest) {
   const status = parseEnum<"active" | "archived">("status", req.status, PROJECT_STATUS);
   if (status) patch.status = status;
   if (req.canvasData !== undefined) patch.canvas_data = json("canvasData", req.canvasData, LIMITS.canvasDataBytes);
-  if (req.settings !== undefined) patch.settings = json("settings", req.settings, LIMITS.settingsBytes);
+  if (req.settings !== undefined) patch.settings = json("settings", checked(req.settings), LIMITS.settingsBytes);
   return patch;
 }

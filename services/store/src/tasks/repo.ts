@@ -36,6 +36,7 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId:
       idempotency_key: t.idempotencyKey,
       retry_of: t.retryOf,
       run_id: runId,
+      estimated_cost_usd: t.estimatedCostUsd ?? 0,
       created_at: nowMs,
       updated_at: nowMs,
       enqueued_at: nowMs,

@@ -7,6 +7,8 @@ import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
+import { admitOrRefuse } from "../usage/budget.js";
+import { recordCalls } from "../usage/ledger.js";
 import { liveNodesIn, nowMs } from "../nodes/repo.js";
 import { parseId } from "../shared/ids.js";
 import { withinProjectQuota } from "../quotas/enforce.js";
@@ -82,6 +84,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           if (!live.has(id)) throw invalid(`sourceNodeIds[${i}]`, "must be a live node of the project");
         });
         if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
+        await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
         return enqueueTaskTx(trx, input, userId);
       });
       if (!row) {
@@ -144,6 +147,11 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         // applied=false with the task as it is, and the worker drops its message.
         const none: TaskRow[] = [];
         if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [] as string[], spawned: none };
+        const spent = await recordCalls(trx, task, input.calls);
+        // With calls, usage is what every call of the task spent; an older broker reports the last only.
+        const usage = input.calls.length
+          ? { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens }
+          : input.usage;
         let applied;
         try {
           applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
@@ -157,7 +165,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         const row = await setTask(trx, task.id, {
           status: "completed",
           result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
-          ...input.usage,
+          ...usage,
           provider: input.provider,
           model: input.model,
           result_node_id: applied.resultNodeId,
@@ -181,9 +189,14 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       const input = checkFail(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, input.id);
+        // Tokens spent are billed whatever became of the task: a call cut short by a cancel or
+        // a lost lease was paid for all the same.
+        const spent = await recordCalls(trx, task, input.calls);
+        if (spent.inputTokens || spent.outputTokens)
+          await setTask(trx, task.id, { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens });
         // A finished task stays as it is; so does one leased by another worker.
         const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
-        if (stale) return { task, wrote: false };
+        if (stale) return { task: spent.inputTokens || spent.outputTokens ? ((await findTask(trx, task.id)) ?? task) : task, wrote: input.calls.length > 0 };
         if (input.final) return { task: await failTx(trx, task, input.code, input.message), wrote: true };
         const row = await setTask(trx, task.id, {
           status: "queued",

@@ -6,6 +6,7 @@ import type {
   CreateTaskRequest,
   FailTaskRequest,
   ListTasksRequest,
+  ModelCall,
   ReclaimTasksRequest,
   RenewLeaseRequest,
   StartTaskRequest,
@@ -65,6 +66,8 @@ export interface NewTaskInput {
   priority: TaskPriority;
   idempotencyKey: string | null;
   retryOf: string | null;
+  /** The broker's estimate, reserved against the budgets while the task is active (graph runs: 0). */
+  estimatedCostUsd?: number;
 }
 
 export function checkCreate(req: CreateTaskRequest): NewTaskInput {
@@ -88,7 +91,26 @@ export function checkCreate(req: CreateTaskRequest): NewTaskInput {
     priority: parseEnum<TaskPriority>("priority", req.priority, TASK_PRIORITY) ?? "normal",
     idempotencyKey: key || null,
     retryOf: optionalId("retryOf", req.retryOf),
+    estimatedCostUsd: cost("estimatedCostUsd", req.estimatedCostUsd),
   };
+}
+
+function cost(field: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0 || v > 1e9) throw invalid(field, "must be an amount in USD, 0 or more");
+  return v;
+}
+
+const MAX_CALLS = 100;
+
+function calls(list: ModelCall[]): ModelCall[] {
+  if (list.length > MAX_CALLS) throw invalid("calls", `at most ${MAX_CALLS} per attempt`);
+  list.forEach((c, i) => {
+    if (!c.alias || !c.outcome) throw invalid(`calls[${i}]`, "needs alias and outcome");
+    cost(`calls[${i}].costUsd`, c.costUsd);
+    for (const k of ["inputTokens", "outputTokens", "durationMs"] as const)
+      if (!Number.isInteger(c[k]) || c[k] < 0) throw invalid(`calls[${i}].${k}`, "must be a non-negative integer");
+  });
+  return list;
 }
 
 export interface TaskFilter {
@@ -154,6 +176,7 @@ export function checkComplete(req: CompleteTaskRequest) {
     provider: label("provider", req.provider),
     model: label("model", req.model),
     contextCut: req.contextCut,
+    calls: calls(req.calls),
   };
 }
 
@@ -163,7 +186,7 @@ export function checkFail(req: FailTaskRequest) {
   if (code.length > TASK_LIMITS.errorCode) throw invalid("error.code", `must be at most ${TASK_LIMITS.errorCode} characters`);
   // A provider's message can be long; keep the start rather than refuse the failure.
   const message = (req.error?.message ?? "").slice(0, TASK_LIMITS.errorMessage);
-  return { id: parseId("id", req.id), workerId: workerId(req.workerId, { required: false }), code, message, final: req.final };
+  return { id: parseId("id", req.id), workerId: workerId(req.workerId, { required: false }), code, message, final: req.final, calls: calls(req.calls) };
 }
 
 export function checkReclaim(req: ReclaimTasksRequest): { queuedAfterMs: number; limit: number } {

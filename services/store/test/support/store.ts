@@ -28,6 +28,7 @@ import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
+import { UsageServiceService } from "@sker/contracts/store/v1/usage";
 import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
 import { startStore, type RunningStore } from "../../src/start.js";
 import { createTestDb, type Driver, type TestDb } from "./db.js";
@@ -75,6 +76,7 @@ export type StoreClients = {
   events: TestClient<typeof EventServiceService>;
   collab: TestClient<typeof CollabServiceService>;
   runs: TestClient<typeof RunServiceService>;
+  usage: TestClient<typeof UsageServiceService>;
 };
 
 type AnyDef = Record<string, { requestDeserialize: (b: Buffer) => unknown; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; path: string }>;
@@ -156,6 +158,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     events: client(EventServiceService),
     collab: client(CollabServiceService),
     runs: client(RunServiceService),
+    usage: client(UsageServiceService),
   };
   const tokens = new Tokens(config.common);
   const serviceToken = (name = "gateway") => new Tokens(config.common).service(name);

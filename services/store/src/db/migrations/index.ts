@@ -6,6 +6,7 @@ import * as m0004 from "./0004_task_dispatches.js";
 import * as m0005 from "./0005_teams.js";
 import * as m0006 from "./0006_collab.js";
 import * as m0007 from "./0007_runs.js";
+import * as m0008 from "./0008_usage_ledger.js";
 
 // Listed statically (not read from disk) so the same list works from src under vitest and from
 // dist in production. New migrations: add a file 000N_name.ts and a line here; never edit old ones.
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   "0005_teams": m0005,
   "0006_collab": m0006,
   "0007_runs": m0007,
+  "0008_usage_ledger": m0008,
 };

@@ -111,6 +111,25 @@ export interface CancelRunResponse {
   run?: Run | undefined;
 }
 
+export interface ListModelsRequest {
+}
+
+export interface ModelInfo {
+  alias: string;
+  /** The provider's name in the models file (never its URL or key). */
+  provider: string;
+  contextWindow: number;
+  /** USD per million tokens. */
+  inputPricePerMillion: number;
+  outputPricePerMillion: number;
+  fallbacks: string[];
+  default: boolean;
+}
+
+export interface ListModelsResponse {
+  models: ModelInfo[];
+}
+
 function createBaseQueueStat(): QueueStat {
   return { name: "", messages: 0, consumers: 0 };
 }
@@ -1397,6 +1416,314 @@ export const CancelRunResponse: MessageFns<CancelRunResponse> = {
   },
 };
 
+function createBaseListModelsRequest(): ListModelsRequest {
+  return {};
+}
+
+export const ListModelsRequest: MessageFns<ListModelsRequest> = {
+  encode(_: ListModelsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListModelsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListModelsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListModelsRequest {
+    return {};
+  },
+
+  toJSON(_: ListModelsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListModelsRequest>, I>>(base?: I): ListModelsRequest {
+    return ListModelsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListModelsRequest>, I>>(_: I): ListModelsRequest {
+    const message = createBaseListModelsRequest();
+    return message;
+  },
+};
+
+function createBaseModelInfo(): ModelInfo {
+  return {
+    alias: "",
+    provider: "",
+    contextWindow: 0,
+    inputPricePerMillion: 0,
+    outputPricePerMillion: 0,
+    fallbacks: [],
+    default: false,
+  };
+}
+
+export const ModelInfo: MessageFns<ModelInfo> = {
+  encode(message: ModelInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alias !== "") {
+      writer.uint32(10).string(message.alias);
+    }
+    if (message.provider !== "") {
+      writer.uint32(18).string(message.provider);
+    }
+    if (message.contextWindow !== 0) {
+      writer.uint32(24).int32(message.contextWindow);
+    }
+    if (message.inputPricePerMillion !== 0) {
+      writer.uint32(33).double(message.inputPricePerMillion);
+    }
+    if (message.outputPricePerMillion !== 0) {
+      writer.uint32(41).double(message.outputPricePerMillion);
+    }
+    for (const v of message.fallbacks) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.default !== false) {
+      writer.uint32(56).bool(message.default);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alias = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.contextWindow = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.inputPricePerMillion = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.outputPricePerMillion = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fallbacks.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.default = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelInfo {
+    return {
+      alias: isSet(object.alias) ? globalThis.String(object.alias) : "",
+      provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
+      contextWindow: isSet(object.contextWindow)
+        ? globalThis.Number(object.contextWindow)
+        : isSet(object.context_window)
+        ? globalThis.Number(object.context_window)
+        : 0,
+      inputPricePerMillion: isSet(object.inputPricePerMillion)
+        ? globalThis.Number(object.inputPricePerMillion)
+        : isSet(object.input_price_per_million)
+        ? globalThis.Number(object.input_price_per_million)
+        : 0,
+      outputPricePerMillion: isSet(object.outputPricePerMillion)
+        ? globalThis.Number(object.outputPricePerMillion)
+        : isSet(object.output_price_per_million)
+        ? globalThis.Number(object.output_price_per_million)
+        : 0,
+      fallbacks: globalThis.Array.isArray(object?.fallbacks)
+        ? object.fallbacks.map((e: any) => globalThis.String(e))
+        : [],
+      default: isSet(object.default) ? globalThis.Boolean(object.default) : false,
+    };
+  },
+
+  toJSON(message: ModelInfo): unknown {
+    const obj: any = {};
+    if (message.alias !== "") {
+      obj.alias = message.alias;
+    }
+    if (message.provider !== "") {
+      obj.provider = message.provider;
+    }
+    if (message.contextWindow !== 0) {
+      obj.contextWindow = Math.round(message.contextWindow);
+    }
+    if (message.inputPricePerMillion !== 0) {
+      obj.inputPricePerMillion = floatToJson(message.inputPricePerMillion);
+    }
+    if (message.outputPricePerMillion !== 0) {
+      obj.outputPricePerMillion = floatToJson(message.outputPricePerMillion);
+    }
+    if (message.fallbacks?.length) {
+      obj.fallbacks = message.fallbacks;
+    }
+    if (message.default !== false) {
+      obj.default = message.default;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModelInfo>, I>>(base?: I): ModelInfo {
+    return ModelInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModelInfo>, I>>(object: I): ModelInfo {
+    const message = createBaseModelInfo();
+    message.alias = object.alias ?? "";
+    message.provider = object.provider ?? "";
+    message.contextWindow = object.contextWindow ?? 0;
+    message.inputPricePerMillion = object.inputPricePerMillion ?? 0;
+    message.outputPricePerMillion = object.outputPricePerMillion ?? 0;
+    message.fallbacks = object.fallbacks?.map((e) => e) || [];
+    message.default = object.default ?? false;
+    return message;
+  },
+};
+
+function createBaseListModelsResponse(): ListModelsResponse {
+  return { models: [] };
+}
+
+export const ListModelsResponse: MessageFns<ListModelsResponse> = {
+  encode(message: ListModelsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.models) {
+      ModelInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListModelsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListModelsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.models.push(ModelInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListModelsResponse {
+    return {
+      models: globalThis.Array.isArray(object?.models) ? object.models.map((e: any) => ModelInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListModelsResponse): unknown {
+    const obj: any = {};
+    if (message.models?.length) {
+      obj.models = message.models.map((e) => ModelInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListModelsResponse>, I>>(base?: I): ListModelsResponse {
+    return ListModelsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListModelsResponse>, I>>(object: I): ListModelsResponse {
+    const message = createBaseListModelsResponse();
+    message.models = object.models?.map((e) => ModelInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The AI task pipeline. SubmitTask/CancelTask/GetTask act for the forwarded user;
  * GetQueueStats and ReplayDeadLetter are for admins.
@@ -1471,6 +1798,16 @@ export const BrokerServiceService = {
     responseSerialize: (value: CancelRunResponse): Buffer => Buffer.from(CancelRunResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelRunResponse => CancelRunResponse.decode(value),
   },
+  /** The models a task may name (options.model), from the models file; any signed-in user. */
+  listModels: {
+    path: "/sker.broker.v1.BrokerService/ListModels" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListModelsRequest): Buffer => Buffer.from(ListModelsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListModelsRequest => ListModelsRequest.decode(value),
+    responseSerialize: (value: ListModelsResponse): Buffer => Buffer.from(ListModelsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListModelsResponse => ListModelsResponse.decode(value),
+  },
 } as const;
 
 export interface BrokerServiceServer extends UntypedServiceImplementation {
@@ -1483,6 +1820,8 @@ export interface BrokerServiceServer extends UntypedServiceImplementation {
   startRun: handleUnaryCall<StartRunRequest, StartRunResponse>;
   /** Cancels the run in the store and aborts its running attempts at once. */
   cancelRun: handleUnaryCall<CancelRunRequest, CancelRunResponse>;
+  /** The models a task may name (options.model), from the models file; any signed-in user. */
+  listModels: handleUnaryCall<ListModelsRequest, ListModelsResponse>;
 }
 
 export interface BrokerServiceClient extends Client {
@@ -1593,6 +1932,22 @@ export interface BrokerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelRunResponse) => void,
   ): ClientUnaryCall;
+  /** The models a task may name (options.model), from the models file; any signed-in user. */
+  listModels(
+    request: ListModelsRequest,
+    callback: (error: ServiceError | null, response: ListModelsResponse) => void,
+  ): ClientUnaryCall;
+  listModels(
+    request: ListModelsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListModelsResponse) => void,
+  ): ClientUnaryCall;
+  listModels(
+    request: ListModelsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListModelsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const BrokerServiceClient = makeGenericClientConstructor(
@@ -1603,6 +1958,10 @@ export const BrokerServiceClient = makeGenericClientConstructor(
   service: typeof BrokerServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -264,6 +264,25 @@ export interface TaskError {
 export interface TaskUsage {
   inputTokens: number;
   outputTokens: number;
+  /** USD at the models file's prices when the calls were made (every call of the task). */
+  costUsd: number;
+}
+
+/**
+ * One provider call of a task: the model alias asked, the provider and its model id, what it
+ * spent and how it ended ("ok", an error code, or CIRCUIT_OPEN when it was skipped).
+ */
+export interface ModelCall {
+  alias: string;
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  outcome: string;
+  message: string;
+  durationMs: number;
+  at?: Date | undefined;
 }
 
 export interface Task {
@@ -293,6 +312,8 @@ export interface Task {
   runId: string;
   /** The failed or cancelled task this one retries. */
   retryOf: string;
+  /** Every provider call of every attempt, in order (fallbacks included). */
+  calls: ModelCall[];
 }
 
 /**
@@ -321,6 +342,11 @@ export interface CreateTaskRequest {
   idempotencyKey: string;
   /** Retries that task (failed or cancelled, same project): recorded as the new task's retry_of. */
   retryOf: string;
+  /**
+   * Set by the broker: what the task may cost at its model's prices, reserved against the
+   * project's and the user's budgets until the task ends.
+   */
+  estimatedCostUsd: number;
 }
 
 export interface CreateTaskResponse {
@@ -431,7 +457,14 @@ export interface CompleteTaskRequest {
   provider: string;
   model: string;
   /** From StartTask: recorded in the task's result (result.contextCut) so users see it. */
-  contextCut?: ContextCut | undefined;
+  contextCut?:
+    | ContextCut
+    | undefined;
+  /**
+   * This attempt's provider calls; those that used tokens become usage ledger rows in the
+   * same transaction.
+   */
+  calls: ModelCall[];
 }
 
 export interface CompleteTaskResponse {
@@ -449,6 +482,8 @@ export interface FailTaskRequest {
   workerId: string;
   error?: TaskError | undefined;
   final: boolean;
+  /** As in CompleteTaskRequest: a failed attempt still pays for what it streamed. */
+  calls: ModelCall[];
 }
 
 export interface FailTaskResponse {
@@ -692,7 +727,7 @@ export const TaskError: MessageFns<TaskError> = {
 };
 
 function createBaseTaskUsage(): TaskUsage {
-  return { inputTokens: 0, outputTokens: 0 };
+  return { inputTokens: 0, outputTokens: 0, costUsd: 0 };
 }
 
 export const TaskUsage: MessageFns<TaskUsage> = {
@@ -702,6 +737,9 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     }
     if (message.outputTokens !== 0) {
       writer.uint32(16).int32(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      writer.uint32(25).double(message.costUsd);
     }
     return writer;
   },
@@ -735,6 +773,14 @@ export const TaskUsage: MessageFns<TaskUsage> = {
             message.outputTokens = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.costUsd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -759,6 +805,11 @@ export const TaskUsage: MessageFns<TaskUsage> = {
         : isSet(object.output_tokens)
         ? globalThis.Number(object.output_tokens)
         : 0,
+      costUsd: isSet(object.costUsd)
+        ? globalThis.Number(object.costUsd)
+        : isSet(object.cost_usd)
+        ? globalThis.Number(object.cost_usd)
+        : 0,
     };
   },
 
@@ -770,6 +821,9 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     if (message.outputTokens !== 0) {
       obj.outputTokens = Math.round(message.outputTokens);
     }
+    if (message.costUsd !== 0) {
+      obj.costUsd = floatToJson(message.costUsd);
+    }
     return obj;
   },
 
@@ -780,6 +834,247 @@ export const TaskUsage: MessageFns<TaskUsage> = {
     const message = createBaseTaskUsage();
     message.inputTokens = object.inputTokens ?? 0;
     message.outputTokens = object.outputTokens ?? 0;
+    message.costUsd = object.costUsd ?? 0;
+    return message;
+  },
+};
+
+function createBaseModelCall(): ModelCall {
+  return {
+    alias: "",
+    provider: "",
+    model: "",
+    inputTokens: 0,
+    outputTokens: 0,
+    costUsd: 0,
+    outcome: "",
+    message: "",
+    durationMs: 0,
+    at: undefined,
+  };
+}
+
+export const ModelCall: MessageFns<ModelCall> = {
+  encode(message: ModelCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alias !== "") {
+      writer.uint32(10).string(message.alias);
+    }
+    if (message.provider !== "") {
+      writer.uint32(18).string(message.provider);
+    }
+    if (message.model !== "") {
+      writer.uint32(26).string(message.model);
+    }
+    if (message.inputTokens !== 0) {
+      writer.uint32(32).int32(message.inputTokens);
+    }
+    if (message.outputTokens !== 0) {
+      writer.uint32(40).int32(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      writer.uint32(49).double(message.costUsd);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(58).string(message.outcome);
+    }
+    if (message.message !== "") {
+      writer.uint32(66).string(message.message);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(72).int32(message.durationMs);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alias = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.provider = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.inputTokens = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.outputTokens = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.costUsd = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.durationMs = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelCall {
+    return {
+      alias: isSet(object.alias) ? globalThis.String(object.alias) : "",
+      provider: isSet(object.provider) ? globalThis.String(object.provider) : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      inputTokens: isSet(object.inputTokens)
+        ? globalThis.Number(object.inputTokens)
+        : isSet(object.input_tokens)
+        ? globalThis.Number(object.input_tokens)
+        : 0,
+      outputTokens: isSet(object.outputTokens)
+        ? globalThis.Number(object.outputTokens)
+        : isSet(object.output_tokens)
+        ? globalThis.Number(object.output_tokens)
+        : 0,
+      costUsd: isSet(object.costUsd)
+        ? globalThis.Number(object.costUsd)
+        : isSet(object.cost_usd)
+        ? globalThis.Number(object.cost_usd)
+        : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: ModelCall): unknown {
+    const obj: any = {};
+    if (message.alias !== "") {
+      obj.alias = message.alias;
+    }
+    if (message.provider !== "") {
+      obj.provider = message.provider;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.inputTokens !== 0) {
+      obj.inputTokens = Math.round(message.inputTokens);
+    }
+    if (message.outputTokens !== 0) {
+      obj.outputTokens = Math.round(message.outputTokens);
+    }
+    if (message.costUsd !== 0) {
+      obj.costUsd = floatToJson(message.costUsd);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModelCall>, I>>(base?: I): ModelCall {
+    return ModelCall.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModelCall>, I>>(object: I): ModelCall {
+    const message = createBaseModelCall();
+    message.alias = object.alias ?? "";
+    message.provider = object.provider ?? "";
+    message.model = object.model ?? "";
+    message.inputTokens = object.inputTokens ?? 0;
+    message.outputTokens = object.outputTokens ?? 0;
+    message.costUsd = object.costUsd ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.message = object.message ?? "";
+    message.durationMs = object.durationMs ?? 0;
+    message.at = object.at ?? undefined;
     return message;
   },
 };
@@ -808,6 +1103,7 @@ function createBaseTask(): Task {
     completedAt: undefined,
     runId: "",
     retryOf: "",
+    calls: [],
   };
 }
 
@@ -878,6 +1174,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.retryOf !== "") {
       writer.uint32(178).string(message.retryOf);
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -1071,6 +1370,14 @@ export const Task: MessageFns<Task> = {
             message.retryOf = reader.string();
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1147,6 +1454,9 @@ export const Task: MessageFns<Task> = {
         : isSet(object.retry_of)
         ? globalThis.String(object.retry_of)
         : "",
+      calls: globalThis.Array.isArray(object?.calls)
+        ? object.calls.map((e: any) => ModelCall.fromJSON(e))
+        : [],
     };
   },
 
@@ -1218,6 +1528,9 @@ export const Task: MessageFns<Task> = {
     if (message.retryOf !== "") {
       obj.retryOf = message.retryOf;
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -1254,6 +1567,7 @@ export const Task: MessageFns<Task> = {
     message.completedAt = object.completedAt ?? undefined;
     message.runId = object.runId ?? "";
     message.retryOf = object.retryOf ?? "";
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1422,6 +1736,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
     idempotencyKey: "",
     retryOf: "",
+    estimatedCostUsd: 0,
   };
 }
 
@@ -1453,6 +1768,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.retryOf !== "") {
       writer.uint32(74).string(message.retryOf);
+    }
+    if (message.estimatedCostUsd !== 0) {
+      writer.uint32(81).double(message.estimatedCostUsd);
     }
     return writer;
   },
@@ -1542,6 +1860,14 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.retryOf = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.estimatedCostUsd = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1585,6 +1911,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.retry_of)
         ? globalThis.String(object.retry_of)
         : "",
+      estimatedCostUsd: isSet(object.estimatedCostUsd)
+        ? globalThis.Number(object.estimatedCostUsd)
+        : isSet(object.estimated_cost_usd)
+        ? globalThis.Number(object.estimated_cost_usd)
+        : 0,
     };
   },
 
@@ -1617,6 +1948,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.retryOf !== "") {
       obj.retryOf = message.retryOf;
     }
+    if (message.estimatedCostUsd !== 0) {
+      obj.estimatedCostUsd = floatToJson(message.estimatedCostUsd);
+    }
     return obj;
   },
 
@@ -1636,6 +1970,7 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.retryOf = object.retryOf ?? "";
+    message.estimatedCostUsd = object.estimatedCostUsd ?? 0;
     return message;
   },
 };
@@ -2861,7 +3196,16 @@ export const RenewLeaseResponse: MessageFns<RenewLeaseResponse> = {
 };
 
 function createBaseCompleteTaskRequest(): CompleteTaskRequest {
-  return { id: "", workerId: "", output: undefined, usage: undefined, provider: "", model: "", contextCut: undefined };
+  return {
+    id: "",
+    workerId: "",
+    output: undefined,
+    usage: undefined,
+    provider: "",
+    model: "",
+    contextCut: undefined,
+    calls: [],
+  };
 }
 
 export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
@@ -2886,6 +3230,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     }
     if (message.contextCut !== undefined) {
       ContextCut.encode(message.contextCut, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2959,6 +3306,14 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
             message.contextCut = ContextCut.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2988,6 +3343,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
         : isSet(object.context_cut)
         ? ContextCut.fromJSON(object.context_cut)
         : undefined,
+      calls: globalThis.Array.isArray(object?.calls)
+        ? object.calls.map((e: any) => ModelCall.fromJSON(e))
+        : [],
     };
   },
 
@@ -3014,6 +3372,9 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     if (message.contextCut !== undefined) {
       obj.contextCut = ContextCut.toJSON(message.contextCut);
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -3035,6 +3396,7 @@ export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
     message.contextCut = (object.contextCut !== undefined && object.contextCut !== null)
       ? ContextCut.fromPartial(object.contextCut)
       : undefined;
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3141,7 +3503,7 @@ export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
 };
 
 function createBaseFailTaskRequest(): FailTaskRequest {
-  return { id: "", workerId: "", error: undefined, final: false };
+  return { id: "", workerId: "", error: undefined, final: false, calls: [] };
 }
 
 export const FailTaskRequest: MessageFns<FailTaskRequest> = {
@@ -3157,6 +3519,9 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
     }
     if (message.final !== false) {
       writer.uint32(32).bool(message.final);
+    }
+    for (const v of message.calls) {
+      ModelCall.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3206,6 +3571,14 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
             message.final = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.calls.push(ModelCall.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3228,6 +3601,7 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
         : "",
       error: isSet(object.error) ? TaskError.fromJSON(object.error) : undefined,
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      calls: globalThis.Array.isArray(object?.calls) ? object.calls.map((e: any) => ModelCall.fromJSON(e)) : [],
     };
   },
 
@@ -3245,6 +3619,9 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.calls?.length) {
+      obj.calls = message.calls.map((e) => ModelCall.toJSON(e));
+    }
     return obj;
   },
 
@@ -3259,6 +3636,7 @@ export const FailTaskRequest: MessageFns<FailTaskRequest> = {
       ? TaskError.fromPartial(object.error)
       : undefined;
     message.final = object.final ?? false;
+    message.calls = object.calls?.map((e) => ModelCall.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,87 @@
+import { sql, type Transaction } from "kysely";
+import type { ModelCall } from "@sker/contracts/store/v1/task";
+import type { Database, StoredCall, TaskRow } from "../db/schema.js";
+import { appendEvent, taskActor } from "../events/append.js";
+import { monthStart, resetsAt } from "./budget.js";
+import { projectSettings, spentSince } from "./repo.js";
+import { projectBudgetOf } from "./settings.js";
+
+type Trx = Transaction<Database>;
+
+const WARN_AT = 0.8;
+
+const clean = (n: number) => (Number.isFinite(n) && n > 0 ? n : 0);
+
+export function toStored(c: ModelCall): StoredCall {
+  return {
+    alias: c.alias.slice(0, 100),
+    provider: c.provider.slice(0, 100),
+    model: c.model.slice(0, 200),
+    inputTokens: Math.trunc(clean(c.inputTokens)),
+    outputTokens: Math.trunc(clean(c.outputTokens)),
+    costUsd: clean(c.costUsd),
+    outcome: c.outcome.slice(0, 100),
+    message: c.message.slice(0, 500),
+    durationMs: Math.trunc(clean(c.durationMs)),
+    at: (c.at ?? new Date()).toISOString(),
+  };
+}
+
+/**
+ * In the transaction that records an attempt's outcome: its calls join the task's list, those
+ * that used tokens become ledger rows (billed to the task's project and its submitter), and a
+ * project that crosses 80% of its budget gets one `budget.warning` event.
+ */
+export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Promise<{ inputTokens: number; outputTokens: number; costUsd: number }> {
+  // A FailTask retried after a lost answer carries the same calls again: record each once.
+  const seen = new Set(task.calls.map((c) => `${c.alias}@${c.at}`));
+  const calls = raw.map(toStored).filter((c) => !seen.has(`${c.alias}@${c.at}`));
+  const billed = calls.filter((c) => c.inputTokens > 0 || c.outputTokens > 0);
+  const added = {
+    inputTokens: billed.reduce((s, c) => s + c.inputTokens, 0),
+    outputTokens: billed.reduce((s, c) => s + c.outputTokens, 0),
+    costUsd: billed.reduce((s, c) => s + c.costUsd, 0),
+  };
+  if (calls.length === 0) return added;
+  // Only a call that cost something can cross a budget's 80% line.
+  const limit = added.costUsd > 0 ? projectBudgetOf(await projectSettings(trx, task.project_id)) : undefined;
+  const before = limit !== undefined ? await spentSince(trx, { projectId: task.project_id }, monthStart()) : 0;
+  if (billed.length > 0) {
+    await trx
+      .insertInto("usage_ledger")
+      .values(
+        billed.map((c) => ({
+          project_id: task.project_id,
+          user_id: task.created_by,
+          task_id: task.id,
+          alias: c.alias,
+          provider: c.provider,
+          model: c.model,
+          input_tokens: c.inputTokens,
+          output_tokens: c.outputTokens,
+          cost_usd: c.costUsd,
+          outcome: c.outcome,
+        })),
+      )
+      .execute();
+  }
+  await trx
+    .updateTable("tasks")
+    .set({ calls: sql`calls || ${JSON.stringify(calls)}::jsonb`, cost_usd: sql`cost_usd + ${added.costUsd}` })
+    .where("id", "=", task.id)
+    .execute();
+  if (limit !== undefined) {
+    const after = before + added.costUsd;
+    if (before < WARN_AT * limit && after >= WARN_AT * limit) {
+      await appendEvent(trx, task.project_id, "budget.warning", {
+        projectId: task.project_id,
+        scope: "project",
+        budget: limit,
+        spent: Math.round(after * 1e6) / 1e6,
+        percent: Math.round((after / Math.max(limit, 1e-12)) * 100),
+        resetsAt: resetsAt().toISOString(),
+      }, taskActor(task));
+    }
+  }
+  return added;
+}
