@@ -152,6 +152,12 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
     // Cancelled: the store already says so. Lease lost: another attempt owns the task now.
     metrics.tasks.inc({ type, status: err.why === "cancelled" ? "cancelled" : "lease_lost" });
     log.info({ why: err.why }, "attempt stopped");
+    // What a cancelled call streamed was paid for: the store bills it and, the task being
+    // finished, changes nothing else.
+    if (err.why === "cancelled" && calls.some((c) => c.inputTokens > 0 || c.outputTokens > 0))
+      await fail({ code: "CANCELLED", message: "attempt cancelled" }, false).catch((billErr: unknown) =>
+        log.warn({ err: billErr }, "could not bill the stopped attempt's calls"),
+      );
     return "ack";
   }
   const message = { taskId: task.id, projectId: task.projectId };

@@ -189,12 +189,14 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       const input = checkFail(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, input.id);
-        // A finished task stays as it is; so does one leased by another worker.
-        const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
-        if (stale) return { task, wrote: false };
+        // Tokens spent are billed whatever became of the task: a call cut short by a cancel or
+        // a lost lease was paid for all the same.
         const spent = await recordCalls(trx, task, input.calls);
         if (spent.inputTokens || spent.outputTokens)
           await setTask(trx, task.id, { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens });
+        // A finished task stays as it is; so does one leased by another worker.
+        const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
+        if (stale) return { task: spent.inputTokens || spent.outputTokens ? ((await findTask(trx, task.id)) ?? task) : task, wrote: input.calls.length > 0 };
         if (input.final) return { task: await failTx(trx, task, input.code, input.message), wrote: true };
         const row = await setTask(trx, task.id, {
           status: "queued",
