@@ -86,7 +86,10 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
           } catch (err) {
             const se = toServiceError(err);
             code = se.code!;
-            if (!(err instanceof AppError)) log.error({ err }, "unhandled error in RPC");
+            if (!(err instanceof AppError)) {
+              if (se.code === GrpcStatus.UNAVAILABLE) log.warn({ err: (err as Error)?.message }, "dependency unavailable");
+              else log.error({ err }, "unhandled error in RPC");
+            }
             span.setStatus({ code: SpanStatusCode.ERROR, message: se.details });
             callback(se);
           } finally {
