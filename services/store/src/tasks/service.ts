@@ -18,7 +18,7 @@ import { enqueueTaskTx } from "./enqueue.js";
 import { taskFinished } from "../runs/advance.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
+import { addDispatches, findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
 import { startTask } from "./start.js";
@@ -66,7 +66,7 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
   return { task: taskToProto(earlier), created: false };
 }
 
-export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceService> {
+export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskServiceService>, "claimDispatches" | "ackDispatches"> {
   return {
     async createTask(req, ctx) {
       const userId = userVia(ctx, "broker");
@@ -223,6 +223,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         for (const { before, after } of taken) {
           if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
+        await addDispatches(trx, taken.map((t) => t.after.id), { reclaimed: true });
         return taken.map((t) => t.after);
       });
       if (rows.length) deps.afterCommit();
