@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM_CI := timeout 900 npm ci --no-audit --no-fund
 
-.PHONY: run up down test build proto docs migrate admin bench install clean
+.PHONY: run up down test faults build proto docs migrate admin bench install clean
 
 node_modules/.package-lock.json: package-lock.json
 	$(NPM_CI)
@@ -22,6 +22,11 @@ docs: build
 
 test:
 	bash scripts/test.sh
+
+# The fault drills in full (2,000 tasks, 30 s outages); `make test` runs them in a short form.
+faults: build
+	bash scripts/services.sh
+	FAULTS_FULL=1 npx vitest run --testTimeout=1800000 --hookTimeout=600000 test/faults
 
 run: build
 	node services/allinone/dist/main.js

@@ -2,10 +2,12 @@
 # `make up`: store, broker and gateway as separate processes against the real PostgreSQL,
 # Redis and RabbitMQ (the seed's start-microservices, without Docker). GATEWAY_REPLICAS and
 # BROKER_REPLICAS run several; replica i listens on the base port + 10*i. Logs: .run/logs/.
+# A base port of 0 lets every replica bind any free port itself (tests, parallel runs): each
+# process writes the ports it got to $RUN/ports/<name>.json, which is where callers read them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${SKER_RUN_DIR:-.run}"
-mkdir -p "$RUN/logs"
+mkdir -p "$RUN/logs" "$RUN/ports"
 if [ -s "$RUN/pids" ]; then
   echo "up: already running (see $RUN/pids); run 'make down' first" >&2
   exit 1
@@ -33,14 +35,20 @@ fi
 
 start() { # name, entry, env...
   local name=$1 entry=$2; shift 2
-  env "$@" node "$entry" >"$RUN/logs/$name.log" 2>&1 &
+  rm -f "$RUN/ports/$name.json"
+  env SKER_PORTS_FILE="$RUN/ports/$name.json" "$@" node "$entry" >"$RUN/logs/$name.log" 2>&1 &
   echo "$! $name" >>"$RUN/pids"
   echo "up: $name (pid $!)"
 }
 
+# Prints the port the replica listens on once it does (the given one, or the one it announced for 0).
 wait_port() { # name, port
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+  for _ in $(seq 1 150); do
+    if [ "$2" = 0 ]; then
+      [ -s "$RUN/ports/$1.json" ] && { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).port)' "$RUN/ports/$1.json"; return 0; }
+    else
+      (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && { echo "$2"; return 0; }
+    fi
     sleep 0.2
   done
   echo "up: $1 did not listen on :$2; see $RUN/logs/$1.log" >&2
@@ -50,23 +58,23 @@ wait_port() { # name, port
 }
 
 start store services/store/dist/main.js STORE_PORT="$STORE_PORT" METRICS_PORT="$STORE_METRICS_PORT"
-wait_port store "$STORE_PORT"
+store_port=$(wait_port store "$STORE_PORT")
 
-export STORE_ADDR="${STORE_ADDR:-127.0.0.1:$STORE_PORT}"
+export STORE_ADDR="${STORE_ADDR:-127.0.0.1:$store_port}"
 for i in $(seq 0 $((BROKER_REPLICAS - 1))); do
-  start "broker-$i" services/broker/dist/main.js BROKER_PORT=$((BROKER_PORT + 10 * i)) METRICS_PORT="$(nth "$BROKER_METRICS_PORT" "$i")"
+  start "broker-$i" services/broker/dist/main.js BROKER_PORT="$(nth "$BROKER_PORT" "$i")" METRICS_PORT="$(nth "$BROKER_METRICS_PORT" "$i")"
 done
-for i in $(seq 0 $((BROKER_REPLICAS - 1))); do wait_port "broker-$i" $((BROKER_PORT + 10 * i)); done
-
 # Gateways reach the brokers through one address; with several brokers, list them for round robin.
-brokers=$(for i in $(seq 0 $((BROKER_REPLICAS - 1))); do printf '127.0.0.1:%s,' $((BROKER_PORT + 10 * i)); done)
+brokers=""
+for i in $(seq 0 $((BROKER_REPLICAS - 1))); do brokers+="127.0.0.1:$(wait_port "broker-$i" "$(nth "$BROKER_PORT" "$i")"),"; done
 export BROKER_ADDR="${BROKER_ADDR:-ipv4:${brokers%,}}"
 for i in $(seq 0 $((GATEWAY_REPLICAS - 1))); do
-  start "gateway-$i" services/gateway/dist/main.js GATEWAY_PORT=$((GATEWAY_PORT + 10 * i))
+  start "gateway-$i" services/gateway/dist/main.js GATEWAY_PORT="$(nth "$GATEWAY_PORT" "$i")"
 done
+gateways=""
 for i in $(seq 0 $((GATEWAY_REPLICAS - 1))); do
-  port=$((GATEWAY_PORT + 10 * i))
-  wait_port "gateway-$i" "$port"
+  port=$(wait_port "gateway-$i" "$(nth "$GATEWAY_PORT" "$i")")
+  gateways+=" http://localhost:$port"
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
 done
-echo "up: ready: gateway http://localhost:$GATEWAY_PORT, store :$STORE_PORT, broker :$BROKER_PORT (logs in $RUN/logs, stop with make down)"
+echo "up: ready: gateway${gateways}, store :$store_port, broker ${brokers%,} (logs in $RUN/logs, ports in $RUN/ports, stop with make down)"

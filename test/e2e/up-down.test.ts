@@ -8,7 +8,6 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
 import { client, register } from "../../services/gateway/test/support/http.js";
-import { freePort } from "./support/processes.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -35,9 +34,8 @@ const alive = (pid: number) => {
 };
 
 it("make up runs 1 store, 2 brokers and 2 gateways; make down stops exactly those", async () => {
-  // Replica i takes base + 10*i: gateways base, base+10; store base+1; brokers base+2, base+12.
-  const free = await freePort();
-  const base = free - (free % 10);
+  // Base port 0: every replica binds a free port itself and announces it in the run dir's ports/
+  // (a port picked free here and bound later by up.sh could be taken in between by another test).
   const env = {
     ...process.env,
     SKER_RUN_DIR: runDir,
@@ -46,9 +44,9 @@ it("make up runs 1 store, 2 brokers and 2 gateways; make down stops exactly thos
     REDIS_KEY_PREFIX: `up:${id}:`,
     SKER_EVENTS_EXCHANGE: `up.${id}.events`,
     SKER_QUEUE_PREFIX: `up.${id}`,
-    GATEWAY_PORT: String(base),
-    STORE_PORT: String(base + 1),
-    BROKER_PORT: String(base + 2),
+    GATEWAY_PORT: "0",
+    STORE_PORT: "0",
+    BROKER_PORT: "0",
     STORE_METRICS_PORT: "0",
     BROKER_METRICS_PORT: "0",
     GATEWAY_REPLICAS: "2",
@@ -62,9 +60,12 @@ it("make up runs 1 store, 2 brokers and 2 gateways; make down stops exactly thos
   expect(pids.map(([, name]) => name).sort()).toEqual(["broker-0", "broker-1", "gateway-0", "gateway-1", "store"]);
   expect(pids.every(([pid]) => alive(Number(pid)))).toBe(true);
 
+  const port = (name: string) => (JSON.parse(readFileSync(join(runDir, "ports", `${name}.json`), "utf8")) as { port: number }).port;
+  const ports = ["gateway-0", "gateway-1", "store", "broker-0", "broker-1"].map(port);
+  expect(new Set(ports).size).toBe(5);
   // Both gateways serve the same system: a user registered on one logs in on the other.
-  const g0 = client(`http://127.0.0.1:${base}`);
-  const g1 = client(`http://127.0.0.1:${base + 10}`);
+  const g0 = client(`http://127.0.0.1:${ports[0]}`);
+  const g1 = client(`http://127.0.0.1:${ports[1]}`);
   const user = await register(g0, "updown");
   const login = await g1("POST", "/api/v1/auth/login", { body: { email: user.user.email, password: user.password } });
   expect(login.status).toBe(200);
@@ -73,5 +74,5 @@ it("make up runs 1 store, 2 brokers and 2 gateways; make down stops exactly thos
   expect(down.stdout).toContain("down: stopped");
   expect(down.stdout).not.toContain("killed");
   expect(pids.filter(([pid]) => alive(Number(pid)))).toEqual([]);
-  await expect(fetch(`http://127.0.0.1:${base}/health`)).rejects.toThrow();
+  await expect(fetch(`http://127.0.0.1:${ports[0]}/health`)).rejects.toThrow();
 }, 120_000);

@@ -4,7 +4,7 @@
 // export: no panel or alert reads a metric that does not exist. Dashboard queries return data.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -51,9 +51,22 @@ async function load(gateway: string) {
 }
 
 beforeAll(async () => {
-  const free = await freePort();
-  const base = free - (free % 10);
-  const [storeMetrics, brokerMetrics] = [await freePort(), await freePort()];
+  // One replica of each: every port is its own free one.
+  const [gatewayPort, storePort, brokerPort, storeMetrics, brokerMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  // The default model's provider is unreachable, so every task falls back to the local one:
+  // the fallback, circuit and cost metrics exist as they do in production.
+  const models = join(runDir, "models.json");
+  writeFileSync(
+    models,
+    JSON.stringify({
+      default: "flaky",
+      providers: { down: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" }, local: { type: "local" } },
+      models: [
+        { alias: "flaky", provider: "down", model: "gone-1", contextWindow: 8000, price: { input: 1, output: 2 }, fallbacks: ["local"] },
+        { alias: "local", provider: "local", model: "local-deterministic-1", contextWindow: 8000 },
+      ],
+    }),
+  );
   const env = {
     ...process.env,
     SKER_RUN_DIR: runDir,
@@ -62,22 +75,23 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: `scrape:${id}:`,
     SKER_EVENTS_EXCHANGE: `scrape.${id}.events`,
     SKER_QUEUE_PREFIX: `scrape.${id}`,
-    GATEWAY_PORT: String(base),
-    STORE_PORT: String(base + 1),
-    BROKER_PORT: String(base + 2),
+    GATEWAY_PORT: String(gatewayPort),
+    STORE_PORT: String(storePort),
+    BROKER_PORT: String(brokerPort),
     STORE_METRICS_PORT: String(storeMetrics),
     BROKER_METRICS_PORT: String(brokerMetrics),
     LOCAL_AI_TOKEN_DELAY_MS: "5",
+    AI_MODELS_FILE: models,
     SCRYPT_COST: "1024",
     LOG_LEVEL: "warn",
   };
   await run("bash", ["scripts/up.sh"], { cwd: ROOT, env });
   prom = await startPrometheus([
-    { service: "gateway", address: `127.0.0.1:${base}` },
+    { service: "gateway", address: `127.0.0.1:${gatewayPort}` },
     { service: "store", address: `127.0.0.1:${storeMetrics}` },
     { service: "broker", address: `127.0.0.1:${brokerMetrics}` },
   ]);
-  await load(`http://127.0.0.1:${base}`);
+  await load(`http://127.0.0.1:${gatewayPort}`);
   // Until a scrape after the load has been stored (tokens are counted at the task's end).
   const until = Date.now() + 60_000;
   while ((await prom.query('rate(broker_tokens_total{direction="output"}[5m]) > 0')).series.length === 0) {

@@ -29,6 +29,8 @@ export interface BrokerConfig extends CommonConfig {
   retryBaseMs: number;
   retryMaxMs: number;
   reaperIntervalMs: number;
+  /** How often the dispatch relay looks for task messages to publish besides being poked. */
+  dispatchPollMs: number;
   /** Dead letters older than this many days are dropped (hourly). */
   deadLetterDays: number;
   /** Queued tasks not started for this long are published again by the reaper. */
@@ -80,6 +82,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     retryBaseMs,
     retryMaxMs,
     reaperIntervalMs: e.int("BROKER_REAPER_INTERVAL_MS", 10_000, { min: 50 }),
+    dispatchPollMs: e.int("BROKER_DISPATCH_POLL_MS", 1_000, { min: 20, max: 600_000 }),
     deadLetterDays: e.int("RETENTION_DEAD_LETTERS_DAYS", 30, { min: 1, max: 100 * 365 }),
     reclaimQueuedAfterMs,
     contextTokens: e.int("AI_CONTEXT_TOKENS", 8_000, { min: 100 }),

@@ -1,4 +1,4 @@
-import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
+import { announcePorts, createLogger, onShutdown, startTelemetry } from "@sker/kit";
 import { loadBrokerConfig } from "./config.js";
 import { startBroker } from "./start.js";
 
@@ -8,6 +8,7 @@ try {
   const config = loadBrokerConfig();
   const telemetry = await startTelemetry("sker-broker", { otlpEndpoint: config.otlpEndpoint });
   const broker = await startBroker(config);
+  announcePorts(config.portsFile, { port: broker.port, metricsPort: broker.metricsPort });
   const shutdown = onShutdown(log, config.shutdownTimeoutMs + 2_000);
   shutdown.add("broker", () => broker.shutdown());
   shutdown.add("telemetry", () => telemetry.shutdown());

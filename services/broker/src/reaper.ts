@@ -1,5 +1,6 @@
 import type { Logger } from "@sker/kit";
-import { priorityOfTask, type TaskQueue } from "./queue/index.js";
+import type { TaskQueue } from "./queue/index.js";
+import type { DispatchRelay } from "./relay.js";
 import type { StoreTasks } from "./store-client.js";
 
 /** The largest age ReclaimTasks takes (int32 ms, about 24 days). */
@@ -10,13 +11,15 @@ const BACKLOG_MIN_MS = 30 * 60_000;
 
 /**
  * Brings lost tasks round again: running tasks whose lease expired (their worker died) and
- * queued tasks whose message was lost (a crash between persist and publish). Every broker
- * runs one; a task published twice is harmless, since StartTask refuses a task that is
- * finished or leased by a live worker.
+ * queued tasks whose message was lost (RabbitMQ lost it). The store writes each one's queue
+ * message (a dispatch row, marked reclaimed so it runs before newer tasks of its priority) in
+ * the reclaim's transaction, and the relay publishes it. Every broker runs one; a task
+ * published twice is harmless, since StartTask refuses a task that is finished or leased by a
+ * live worker.
  */
 const DEAD_LETTER_SWEEP_MS = 3_600_000;
 
-export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; intervalMs: number; queuedAfterMs: number; log: Logger; limit?: number; deadLetterDays?: number }) {
+export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; relay: Pick<DispatchRelay, "poke">; intervalMs: number; queuedAfterMs: number; log: Logger; limit?: number; deadLetterDays?: number }) {
   const log = opts.log.child({ component: "reaper" });
   let busy: Promise<number> | undefined;
   const sweep = () =>
@@ -32,8 +35,10 @@ export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; interva
           { queuedAfterMs: waiting > 0 ? Math.min(NEVER_MS, Math.max(BACKLOG_FACTOR * opts.queuedAfterMs, BACKLOG_MIN_MS)) : opts.queuedAfterMs, limit: opts.limit ?? 500 },
           { token: await opts.store.serviceToken() },
         );
-        for (const t of tasks) await opts.queue.publish({ taskId: t.id, projectId: t.projectId }, priorityOfTask(t.priority));
-        if (tasks.length > 0) log.info({ count: tasks.length }, "republished reclaimed tasks");
+        if (tasks.length > 0) {
+          opts.relay.poke();
+          log.info({ count: tasks.length }, "reclaimed tasks; their messages go out first in their priority");
+        }
         return tasks.length;
       } catch (err) {
         log.warn({ err }, "reclaim sweep failed; trying again next interval");

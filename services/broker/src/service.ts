@@ -1,4 +1,4 @@
-import { AppError, isUuid, traceCarrier, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
@@ -6,6 +6,7 @@ import { estimateCost } from "./models/estimate.js";
 import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { BrokerAccess } from "./access.js";
+import type { DispatchRelay } from "./relay.js";
 import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
@@ -13,13 +14,11 @@ import { validateSubmit } from "./validate.js";
 export interface ServiceDeps {
   store: StoreTasks;
   queue: TaskQueue;
+  relay: Pick<DispatchRelay, "poke">;
   catalog: Catalog;
   access: BrokerAccess;
   log: Logger;
 }
-
-/** How long SubmitTask waits for the publisher confirm before answering anyway. */
-const PUBLISH_WAIT_MS = 2_000;
 
 /** The project's default model (settings.ai.model), if it names one of the models file. */
 async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
@@ -36,7 +35,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
   const { store, queue } = deps;
   const defaults = new ProjectDefaults();
   return {
-    ...runHandlers(store, queue),
+    ...runHandlers(store, queue, deps.relay),
 
     async submitTask(req, ctx) {
       validateSubmit(req);
@@ -50,14 +49,9 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
       const { task, created } = await store.tasks.createTask({ ...req, options, estimatedCostUsd }, { token: ctx.token, requestId: ctx.requestId });
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
-      if (created) {
-        // The task is persisted as queued, so a publish that cannot be confirmed soon (RabbitMQ
-        // away) need not hold the caller: it goes out on reconnect, or the reaper publishes it.
-        const confirmed = await queue
-          .publish({ taskId: task.id, projectId: task.projectId, trace: traceCarrier() }, priorityOfTask(task.priority), { waitMs: PUBLISH_WAIT_MS })
-          .catch(() => false);
-        if (!confirmed) ctx.log.warn({ taskId: task.id }, "publish not confirmed yet; answering anyway (the task is persisted)");
-      }
+      // The store wrote the task and its queue message (a dispatch row) in one transaction: an
+      // answer means it will run, an error that it was not created. The relay publishes it.
+      if (created) deps.relay.poke();
       return { task, created };
     },
 

@@ -7,6 +7,7 @@ import { liveProviders } from "./models/providers.js";
 import type { Provider } from "./providers/index.js";
 import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
+import { startDispatchRelay } from "./relay.js";
 import { BrokerAccess } from "./access.js";
 import { brokerService } from "./service.js";
 import { storeTasks } from "./store-client.js";
@@ -42,8 +43,9 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   // Zero from the start, so a failure rate reads 0 rather than no data before the first failure.
   for (const name of providers.keys()) metrics.providerFailures.inc({ provider: name }, 0);
 
-  const worker = config.workers ? await startWorker({ config, store, queue, bus, catalog, providers, metrics, log }) : undefined;
-  const reaper = config.workers ? startReaper({ store, queue, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log, deadLetterDays: config.deadLetterDays }) : undefined;
+  const relay = startDispatchRelay({ store, queue, pollMs: config.dispatchPollMs, log });
+  const worker = config.workers ? await startWorker({ config, store, queue, relay, bus, catalog, providers, metrics, log }) : undefined;
+  const reaper = config.workers ? startReaper({ store, queue, relay, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log, deadLetterDays: config.deadLetterDays }) : undefined;
 
   const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
   const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
@@ -51,7 +53,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
     host: config.host,
     port: config.port,
     maxMessageBytes: config.grpcMaxMessageBytes,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, catalog, access, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, relay, catalog, access, log }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -71,6 +73,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
         // Stop taking work (calls and deliveries) at once, and let running calls and attempts
         // finish side by side within the one SHUTDOWN_TIMEOUT_MS; then close the connections.
         await Promise.all([grpc.shutdown(), reaper?.stop(), worker?.stop(config.shutdownTimeoutMs)]);
+        // What is left in the outbox is published by another broker (or this one's successor).
+        await relay.stop();
         await queue.close();
         if (!overrides.bus) await bus.close();
         store.close();

@@ -65,7 +65,7 @@ describe("provider failures", () => {
     // The same message again, as a redelivery after a lost ack would bring it.
     const conn = await amqplib.connect(RABBITMQ_URL);
     const ch = await conn.createConfirmChannel();
-    ch.publish(`${h.prefix}.tasks`, "task", Buffer.from(JSON.stringify({ taskId: id, projectId: project })), { persistent: true, priority: 2 });
+    ch.publish(`${h.prefix}.tasks`, "ready", Buffer.from(JSON.stringify({ taskId: id, projectId: project })), { persistent: true, priority: 3 });
     await ch.waitForConfirms();
     await conn.close();
     const admin = await h.admin();

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
-import { TaskType } from "@sker/contracts/store/v1/task";
+import { TaskStatus, TaskType } from "@sker/contracts/store/v1/task";
 import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
 import { startHarness, type Harness } from "./support/harness.js";
 
@@ -55,6 +55,8 @@ async function run(prompt: string, model = "", settings?: Record<string, unknown
 
 const sentTo = (llm: FakeLlm, prompt: string) => llm.requests.filter((r) => JSON.stringify(r.body).includes(prompt)).length;
 const ledger = (taskId: string) => h.store.db.selectFrom("usage_ledger").selectAll().where("task_id", "=", taskId).orderBy("at").execute();
+
+const fromStatus = (s: TaskStatus) => s.replace("TASK_STATUS_", "").toLowerCase();
 
 async function finished(id: string, status: "completed" | "failed" = "completed") {
   await h.waitForStatus(id, status);
@@ -134,6 +136,28 @@ describe("model routing and fallback", () => {
     expect(task.options?.model).toBe("steady");
     expect(task.calls.map((c) => c.alias)).toEqual(["steady"]);
     expect(sentTo(primary, "project-default")).toBe(0);
+  });
+
+  it("bills what a cancelled call streamed, and nothing more", async () => {
+    primary.script({ kind: "stream", chunkDelayMs: 150 });
+    const { user, projectId } = await h.seed(0);
+    const { task } = await client.submitTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "cancel-mid-stream" }, { token: user.token });
+    const until = Date.now() + 20_000;
+    while (sentTo(primary, "cancel-mid-stream") === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 900)); // a few chunks streamed
+    await client.cancelTask({ id: task!.id }, { token: user.token });
+    const end = Date.now() + 20_000;
+    let rows = await ledger(task!.id);
+    while (rows.length === 0 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      rows = await ledger(task!.id);
+    }
+    expect(rows.map((r) => [r.alias, r.outcome])).toEqual([["smart", "CANCELLED"]]);
+    expect(rows[0].output_tokens).toBeGreaterThan(0);
+    const after = await h.task(task!.id);
+    expect(fromStatus(after.status)).toBe("cancelled");
+    expect(after.calls.map((c) => c.outcome)).toEqual(["CANCELLED"]);
+    expect(after.usage!.costUsd).toBeCloseTo(rows[0].cost_usd, 12);
   });
 
   it("skips a provider its circuit breaker marked down, and shows it in the metrics", async () => {

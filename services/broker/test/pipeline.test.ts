@@ -158,7 +158,7 @@ describe("admin RPCs", () => {
     await expectAppError(client.getQueueStats({}, { token: user.token }), "FORBIDDEN");
     const admin = await h.admin();
     const stats = await client.getQueueStats({}, { token: admin.token });
-    expect(stats.queues.map((q) => q.name)).toContain(`${h.prefix}.tasks`);
+    expect(stats.queues.map((q) => q.name)).toContain(`${h.prefix}.tasks.ready`);
     expect(stats.workers).toBeGreaterThanOrEqual(1);
     expect(stats.deadLetters).toBe(0);
   });
@@ -166,7 +166,7 @@ describe("admin RPCs", () => {
   it("exposes task, queue, provider and token metrics", async () => {
     const text = await (await fetch(`http://127.0.0.1:${await h.brokerMetricsPort()}/metrics`)).text();
     expect(text).toMatch(/broker_tasks_total\{[^}]*type="generate"[^}]*status="completed"[^}]*\} [1-9]/);
-    expect(text).toMatch(new RegExp(`broker_queue_messages\\{[^}]*queue="${h.prefix.replace(/\./g, "\\.")}\\.tasks"[^}]*\\} \\d+`));
+    expect(text).toMatch(new RegExp(`broker_queue_messages\\{[^}]*queue="${h.prefix.replace(/\./g, "\\.")}\\.tasks\\.ready"[^}]*\\} \\d+`));
     expect(text).toMatch(/broker_provider_seconds_count\{[^}]*provider="local"[^}]*phase="total"[^}]*\} [1-9]/);
     expect(text).toMatch(/broker_tokens_total\{[^}]*provider="local"[^}]*direction="output"[^}]*\} [1-9]/);
     expect(text).toMatch(/grpc_server_handling_seconds_count\{[^}]*method="\/sker\.broker\.v1\.BrokerService\/SubmitTask"/);

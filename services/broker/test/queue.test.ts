@@ -59,6 +59,22 @@ describe.each(["rabbit", "memory"] as const)("%s task queue", (kind) => {
     expect(seen.slice(1)).toEqual(["task-0", "task-1", "task-2", "task-3", "task-4"]);
   });
 
+  it("delivers a reclaimed task before older work of its priority, after higher priorities", async () => {
+    const q = fresh();
+    for (let i = 0; i < 3; i++) await q.publish(msg(i), 2);
+    await q.publish(msg(50), 3);
+    await q.publish(msg(77), 2, { reclaimed: true });
+    const seen: { id: string; priority: number }[] = [];
+    await q.consume(1, async (d) => {
+      seen.push({ id: d.message.taskId, priority: d.priority });
+      return "ack";
+    });
+    await until(() => seen.length === 5);
+    expect(seen.map((s) => s.id)).toEqual(["task-50", "task-77", "task-0", "task-1", "task-2"]);
+    // A delivery carries the task's own priority (a retry keeps it), not the queue's level.
+    expect(seen.map((s) => s.priority)).toEqual([3, 2, 2, 2, 2]);
+  });
+
   it("keeps at most prefetch deliveries unsettled and redelivers a requeued one", async () => {
     const q = fresh();
     let open = 0;

@@ -26,6 +26,8 @@ export interface GatewayConfig extends CommonConfig {
     badAuthPerIp: number;
     /** Per target email, password-reset requests. */
     resetPerEmail: number;
+    /** Per user, WebSocket subscribes (each costs store calls). */
+    wsSubscribePerUser: number;
     /** Per user, AI task submissions (REST and WebSocket). */
     aiPerUser: number;
   };
@@ -36,6 +38,12 @@ export interface GatewayConfig extends CommonConfig {
     authTimeoutMs: number;
     /** A socket whose unsent bytes exceed this is closed (1013): a client that does not read. */
     maxBufferedBytes: number;
+    /** Messages a socket may send per second (bursts of twice that); more answer RATE_LIMITED. */
+    messagesPerSecond: number;
+    /** Admitted messages waiting to be handled; past it the socket is closed (1008). */
+    maxInbox: number;
+    /** Open sockets per user on one gateway replica; one more is closed (1008). */
+    maxSocketsPerUser: number;
     /** A presence not refreshed for this long is gone (presence.left). */
     presenceTtlMs: number;
     /** A user's presence is published at most once per this interval (50: 20 updates/s). */
@@ -76,12 +84,16 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       badAuthPerIp: e.int("RATE_LIMIT_BAD_AUTH_PER_IP", 60, { min: 1 }),
       aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
       resetPerEmail: e.int("RATE_LIMIT_RESET_PER_EMAIL", 3, { min: 1 }),
+      wsSubscribePerUser: e.int("RATE_LIMIT_WS_SUBSCRIBE_PER_USER", 120, { min: 1 }),
     },
     ws: {
       pingIntervalMs: e.int("WS_PING_INTERVAL_MS", 30_000, { min: 100, max: 600_000 }),
       seqCheckMs: e.int("WS_SEQ_CHECK_MS", 5_000, { min: 100, max: 600_000 }),
       authTimeoutMs: e.int("WS_AUTH_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
       maxBufferedBytes: e.int("WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, { min: 1024 }),
+      messagesPerSecond: e.int("WS_MESSAGES_PER_SECOND", 20, { min: 1, max: 10_000 }),
+      maxInbox: e.int("WS_MAX_INBOX", 32, { min: 1, max: 10_000 }),
+      maxSocketsPerUser: e.int("WS_MAX_SOCKETS_PER_USER", 20, { min: 1, max: 100_000 }),
       presenceTtlMs: e.int("PRESENCE_TTL_MS", 30_000, { min: 1000, max: 3_600_000 }),
       presenceMinIntervalMs: e.int("PRESENCE_MIN_INTERVAL_MS", 50, { min: 10, max: 60_000 }),
     },

@@ -1,4 +1,4 @@
-import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
+import { announcePorts, createLogger, onShutdown, startTelemetry } from "@sker/kit";
 import { loadGatewayConfig, startGateway } from "./start.js";
 
 const log = createLogger("gateway");
@@ -7,6 +7,7 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const telemetry = await startTelemetry("sker-gateway", { otlpEndpoint: config.otlpEndpoint });
   const gateway = await startGateway(config);
+  announcePorts(config.portsFile, { port: gateway.port });
   const shutdown = onShutdown(log, config.shutdownTimeoutMs);
   shutdown.add("gateway", () => gateway.shutdown());
   shutdown.add("telemetry", () => telemetry.shutdown());

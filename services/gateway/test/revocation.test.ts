@@ -48,6 +48,8 @@ describe("a disabled user", () => {
   it("has an open socket closed with 4401 within 5 s, and the next REST, gRPC and WebSocket call refused", async () => {
     const eve = await register(req, "eve");
     const project = (await req("POST", "/api/v1/projects", { token: eve.accessToken, body: { name: "Eve's" } })).body.data.id;
+    const key = (await req("POST", "/api/v1/api-keys", { token: eve.accessToken, body: { name: "eve's" } })).body.data.key;
+    expect((await req("GET", `/api/v1/projects/${project}`, { apiKey: key })).status).toBe(200);
     const ws = await WsClient.open(stack.url, eve.accessToken);
     ws.send({ type: "subscribe", projectId: project });
     await ws.next((f) => f.type === "subscribed");
@@ -62,6 +64,8 @@ describe("a disabled user", () => {
 
     const rest = await req("GET", `/api/v1/projects/${project}`, { token: eve.accessToken });
     expect(rest.status).toBe(401);
+    // The API key too, although the gateway had it verified a moment ago.
+    expect((await req("GET", `/api/v1/projects/${project}`, { apiKey: key })).status).toBe(401);
     const rpc = await failure(grpc(ProjectServiceService, stack.env.STORE_ADDR).getProject({ id: project }, { token: eve.accessToken }));
     expect(rpc?.code).toBe("UNAUTHENTICATED");
     const again = await WsClient.open(stack.url, eve.accessToken);

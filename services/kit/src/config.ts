@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "./config-error.js";
 import { loadDotEnv, resolveSeedAliases } from "./env.js";
@@ -90,6 +90,8 @@ export interface CommonConfig {
   /** How long health says NOT_SERVING before listeners close, so balancers stop sending first. */
   drainDelayMs: number;
   otlpEndpoint: string | undefined;
+  /** Where a started process writes the ports it listens on (JSON), for scripts that start it on port 0. */
+  portsFile: string | undefined;
   /** The largest gRPC message sent or received, on every client and server. */
   grpcMaxMessageBytes: number;
 }
@@ -128,6 +130,18 @@ export function commonConfig(env: Env = process.env): CommonConfig {
     shutdownTimeoutMs: e.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0, max: 600_000 }),
     drainDelayMs: e.int("SHUTDOWN_DRAIN_DELAY_MS", 500, { min: 0, max: 60_000 }),
     otlpEndpoint: e.url("OTEL_EXPORTER_OTLP_ENDPOINT", ["http", "https"]),
+    portsFile: e.optional("SKER_PORTS_FILE"),
     grpcMaxMessageBytes: e.int("GRPC_MAX_MESSAGE_BYTES", GRPC_MAX_MESSAGE_BYTES, { min: 65_536, max: 256 * 1024 * 1024 }),
   };
+}
+
+/**
+ * Writes the ports a process listens on to SKER_PORTS_FILE (when set), whole or not at all
+ * (written aside, then renamed): `make up` and the fault suite start replicas on port 0 and
+ * read the real ports here, so no port is picked free and bound later by someone else.
+ */
+export function announcePorts(file: string | undefined, ports: Record<string, number>): void {
+  if (!file) return;
+  writeFileSync(`${file}.tmp`, JSON.stringify(ports));
+  renameSync(`${file}.tmp`, file);
 }

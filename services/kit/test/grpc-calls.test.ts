@@ -31,9 +31,9 @@ async function listEvents(req: ListEventsRequest, ctx: CallContext) {
           resolve();
         });
       });
-      return { events: [], latestSeq: -1 };
+      return { events: [], latestSeq: -1, prunedSeq: 0 };
     default:
-      return { events: [{ projectId: req.projectId, seq: 1, name: ctx.caller.kind === "user" ? ctx.caller.username : ctx.caller.name, data: { ok: true } }], latestSeq: 1 };
+      return { events: [{ projectId: req.projectId, seq: 1, name: ctx.caller.kind === "user" ? ctx.caller.username : ctx.caller.name, data: { ok: true } }], latestSeq: 1, prunedSeq: 0 };
   }
 }
 

@@ -33,7 +33,7 @@ function symbolsOf(f: FileDescriptorProto): string[] {
 
 let server: Awaited<ReturnType<typeof startEventServer>>;
 beforeAll(async () => {
-  server = await startEventServer({ listEvents: async () => ({ events: [], latestSeq: 0 }) });
+  server = await startEventServer({ listEvents: async () => ({ events: [], latestSeq: 0, prunedSeq: 0 }) });
 });
 afterAll(() => server.close());
 

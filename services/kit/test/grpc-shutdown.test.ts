@@ -31,7 +31,7 @@ function slowImpl(ms: number) {
   return {
     listEvents: async () => {
       await new Promise((r) => setTimeout(r, ms));
-      return { events: [], latestSeq: 42 };
+      return { events: [], latestSeq: 42, prunedSeq: 0 };
     },
   };
 }

@@ -30,7 +30,7 @@ beforeAll(async () => {
   server = await startEventServer({
     listEvents: async () => {
       handlerTraceId = trace.getActiveSpan()?.spanContext().traceId;
-      return { events: [], latestSeq: 0 };
+      return { events: [], latestSeq: 0, prunedSeq: 0 };
     },
   });
 });

@@ -27,7 +27,7 @@ beforeAll(async () => {
       const span = trace.getActiveSpan();
       handler.traceId = span?.spanContext().traceId;
       handler.recording = span?.isRecording();
-      return { events: [], latestSeq: 0 };
+      return { events: [], latestSeq: 0, prunedSeq: 0 };
     },
   }, { kit });
 });

@@ -1,4 +1,4 @@
-import { createLogger, onShutdown, startTelemetry } from "@sker/kit";
+import { announcePorts, createLogger, onShutdown, startTelemetry } from "@sker/kit";
 import { loadStoreConfig } from "./config.js";
 import { startStore } from "./start.js";
 
@@ -9,6 +9,7 @@ try {
   const log = createLogger("store", config.common.logLevel);
   const telemetry = await startTelemetry("sker-store", { otlpEndpoint: config.common.otlpEndpoint });
   const store = await startStore(config, { log });
+  announcePorts(config.common.portsFile, { port: store.port, metricsPort: store.metricsPort });
   const shutdown = onShutdown(log, config.common.shutdownTimeoutMs);
   shutdown.add("store", () => store.shutdown());
   shutdown.add("telemetry", () => telemetry.shutdown());

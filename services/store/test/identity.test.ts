@@ -136,3 +136,39 @@ describe("notes without a title", () => {
     expect(await store.db.selectFrom("nodes").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).toEqual(before);
   });
 });
+
+describe("logout puts the access token on a deny-list until it expires", () => {
+  const logoutAndCheck = async (a: TestStore, b: TestStore) => {
+    const u = await a.register("leaver");
+    const other = (await a.clients.users.login({ login: u.email, password: u.password }, { token: await a.serviceToken("gateway") })).session!;
+    await a.clients.users.logout({ refreshToken: u.refreshToken, accessToken: u.token }, { token: await a.serviceToken("gateway") });
+    for (const s of [a, b]) await expectAppError(s.clients.users.getMe({}, { token: u.token }), "UNAUTHENTICATED");
+    // Only that session's token: the other one goes on, on both replicas.
+    for (const s of [a, b]) expect((await s.clients.users.getMe({}, { token: other.accessToken })).user?.id).toBe(u.id);
+    // Someone else's access token beside a refresh token is not denied by it.
+    const v = await a.register("bystander");
+    const w = await a.register("victim");
+    await a.clients.users.logout({ refreshToken: v.refreshToken, accessToken: w.token }, { token: await a.serviceToken("gateway") });
+    expect((await b.clients.users.getMe({}, { token: w.token })).user?.id).toBe(w.id);
+  };
+
+  it("in Redis: every store replica refuses it", async () => {
+    const a = await startTestStore({ driver: "pg", redis: true });
+    const b = await startTestStore({ shareDb: a.testDb, redis: true, env: { REDIS_KEY_PREFIX: a.keyPrefix, JWT_SECRET: a.config.common.jwtSecret } });
+    try {
+      await logoutAndCheck(a, b);
+    } finally {
+      await b.shutdown();
+      await a.shutdown();
+    }
+  });
+
+  it("without Redis (the all-in-one): in the process's memory", async () => {
+    const a = await startTestStore({ driver: "pg", redis: false });
+    try {
+      await logoutAndCheck(a, a);
+    } finally {
+      await a.shutdown();
+    }
+  });
+});

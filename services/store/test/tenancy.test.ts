@@ -121,6 +121,8 @@ const CASES: Table = {
     failTask: svc((c, w, t) => c.tasks.failTask({ id: w.q.task, workerId: "w", error: { code: "X", message: "x" }, final: true }, t)),
     reclaimTasks: svc((c, _w, t) => c.tasks.reclaimTasks({ queuedAfterMs: 0, limit: 10 }, t)),
     requeueTask: svc((c, w, t) => c.tasks.requeueTask({ id: w.q.task }, t)),
+    claimDispatches: svc((c, _w, t) => c.tasks.claimDispatches({ limit: 10, leaseMs: 1000 }, t)),
+    ackDispatches: svc((c, _w, t) => c.tasks.ackDispatches({ ids: [1] }, t)),
   },
   "sker.store.v1.EventService": {
     listEvents: nf((c, w, t) => c.events.listEvents({ projectId: w.q.project }, t)),

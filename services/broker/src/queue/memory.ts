@@ -73,8 +73,9 @@ export function memoryTaskQueue(prefix: string): TaskQueue {
   let mine: Consumer | undefined;
   const cancelHandlers: ((taskId: string) => void)[] = [];
   return {
-    async publish(message, priority) {
-      s.push({ message, priority, redelivered: false });
+    async publish(message, priority, opts = {}) {
+      // A reclaimed task goes before the others of its priority, as on RabbitMQ.
+      s.push({ message, priority, redelivered: false }, opts.reclaimed);
       return true;
     },
     async publishDelayed(message, priority, delayMs) {
@@ -118,8 +119,8 @@ export function memoryTaskQueue(prefix: string): TaskQueue {
       const workers = s.consumers.filter((c) => c.active).length;
       return {
         queues: [
-          { name: `${prefix}.tasks`, messages: s.depth(), consumers: workers },
-          { name: `${prefix}.tasks.retry`, messages: s.timers.size, consumers: 0 },
+          { name: `${prefix}.tasks.ready`, messages: s.depth(), consumers: workers },
+          { name: `${prefix}.tasks.wait`, messages: s.timers.size, consumers: 0 },
           { name: `${prefix}.tasks.dead`, messages: s.dead.length, consumers: 0 },
         ],
         deadLetters: s.dead.length,

@@ -1,4 +1,11 @@
-/** Every exchange and queue the broker declares, prefixed (SKER_QUEUE_PREFIX) so tests and deployments can share one RabbitMQ. */
+/**
+ * Every exchange and queue the broker declares, prefixed (SKER_QUEUE_PREFIX) so tests and
+ * deployments can share one RabbitMQ. The task queue and its delay queues are named apart from
+ * the first release's (`<prefix>.tasks`, key `task`, `.retry.`): RabbitMQ cannot change the
+ * x-max-priority of an existing queue, and reclaimed tasks need a step between priorities.
+ * Messages left in the old queues are never consumed; their tasks are queued in the store and
+ * the reaper publishes them again.
+ */
 export function queueNames(prefix: string, retryBaseMs: number, retryMaxMs: number) {
   const delays: number[] = [];
   for (let ms = retryBaseMs; ; ms *= 2) {
@@ -7,12 +14,12 @@ export function queueNames(prefix: string, retryBaseMs: number, retryMaxMs: numb
   }
   return {
     taskExchange: `${prefix}.tasks`,
-    taskQueue: `${prefix}.tasks`,
-    routingKey: "task",
+    taskQueue: `${prefix}.tasks.ready`,
+    routingKey: "ready",
     deadLetterQueue: `${prefix}.tasks.dead`,
     controlExchange: `${prefix}.control`,
     /** One delay queue per retry step, each holding messages up to its TTL. */
-    delayQueues: delays.map((ttl) => ({ name: `${prefix}.tasks.retry.${ttl}ms`, ttl })),
+    delayQueues: delays.map((ttl) => ({ name: `${prefix}.tasks.wait.${ttl}ms`, ttl })),
   };
 }
 

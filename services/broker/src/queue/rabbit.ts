@@ -2,7 +2,7 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-conn
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from "amqplib";
 import { AppError, type Logger } from "@sker/kit";
 import { delayQueueFor, queueNames, type QueueNames } from "./names.js";
-import { MAX_PRIORITY, priorityOf, type DeadLetter, type Delivery, type Priority, type QueueStats, type Settle, type TaskMessage, type TaskQueue } from "./types.js";
+import { AMQP_MAX_PRIORITY, amqpPriority, priorityOf, type DeadLetter, type Delivery, type Priority, type QueueStats, type Settle, type TaskMessage, type TaskQueue } from "./types.js";
 
 // RabbitMQ behind the TaskQueue interface. amqp-connection-manager reconnects forever and
 // re-runs each channel's setup on every new connection, so the topology is re-declared
@@ -30,7 +30,7 @@ export interface RabbitQueueOptions {
 
 async function declareTopology(ch: Channel | ConfirmChannel, n: QueueNames): Promise<void> {
   await ch.assertExchange(n.taskExchange, "direct", { durable: true });
-  await ch.assertQueue(n.taskQueue, { durable: true, arguments: { "x-max-priority": MAX_PRIORITY } });
+  await ch.assertQueue(n.taskQueue, { durable: true, arguments: { "x-max-priority": AMQP_MAX_PRIORITY } });
   await ch.bindQueue(n.taskQueue, n.taskExchange, n.routingKey);
   for (const q of n.delayQueues) {
     // A message waits out its TTL, then dead-letters back to the task exchange.
@@ -83,9 +83,9 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
       if (!ok) log.warn(`${what} not connected yet; it starts when RabbitMQ answers`);
     });
   const taskBody = ({ trace: _trace, ...message }: TaskMessage) => body(message);
-  const props = (message: TaskMessage, priority: Priority) => ({
+  const props = (message: TaskMessage, priority: Priority, reclaimed = false) => ({
     persistent: true,
-    priority,
+    priority: amqpPriority(priority, reclaimed),
     messageId: message.taskId,
     contentType: "application/json",
     headers: message.trace ?? {},
@@ -95,7 +95,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   return {
     async publish(message, priority, opts = {}) {
       const confirmed = publisher.publish(names.taskExchange, names.routingKey, taskBody(message), {
-        ...props(message, priority),
+        ...props(message, priority, opts.reclaimed),
         // A message left waiting for RabbitMQ keeps its place for a while; the reaper is the backstop.
         timeout: opts.waitMs === undefined ? timeout : Math.max(timeout, 60_000),
       });

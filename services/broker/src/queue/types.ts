@@ -16,9 +16,15 @@ export interface DeadLetter extends TaskMessage {
   failedAt: string;
 }
 
-/** AMQP priority of a task: low 1, normal 2, high 3, urgent 4 (the queue's x-max-priority is 4). */
+/** A task's priority: low 1, normal 2, high 3, urgent 4. */
 export type Priority = 1 | 2 | 3 | 4;
 export const MAX_PRIORITY = 4;
+/**
+ * On RabbitMQ each priority takes two levels (x-max-priority 8): 2p-1, and 2p for a reclaimed
+ * task, which so runs before newer tasks of its own priority and never before a higher one.
+ */
+export const AMQP_MAX_PRIORITY = 2 * MAX_PRIORITY;
+export const amqpPriority = (p: Priority, reclaimed = false) => 2 * p - (reclaimed ? 0 : 1);
 
 /** What the consumer decided: done with the message, or hand it back for another delivery. */
 export type Settle = "ack" | "requeue";
@@ -41,7 +47,7 @@ export interface TaskQueue {
    * `waitMs`, resolves false after that long instead: the message stays in line to be
    * published when RabbitMQ is back (and the reaper covers it should this process die).
    */
-  publish(message: TaskMessage, priority: Priority, opts?: { waitMs?: number }): Promise<boolean>;
+  publish(message: TaskMessage, priority: Priority, opts?: { waitMs?: number; reclaimed?: boolean }): Promise<boolean>;
   /** Publishes the message to come back to the task queue after about `delayMs`. */
   publishDelayed(message: TaskMessage, priority: Priority, delayMs: number): Promise<void>;
   deadLetter(letter: DeadLetter, priority: Priority): Promise<void>;
@@ -59,8 +65,9 @@ export interface TaskQueue {
   close(): Promise<void>;
 }
 
+/** The task priority of an AMQP priority level (see amqpPriority). */
 export function priorityOf(value: number | undefined): Priority {
-  const p = Math.round(Number(value));
+  const p = Math.ceil(Number(value) / 2);
   return (p >= 1 && p <= MAX_PRIORITY ? p : 2) as Priority;
 }
 

@@ -7,7 +7,7 @@ import type { Catalog } from "../models/catalog.js";
 import type { LiveProvider } from "../models/providers.js";
 import type { ProviderRequest, TaskKind } from "../providers/index.js";
 import { priorityOfTask, type Delivery, type Settle, type TaskQueue } from "../queue/index.js";
-import { publishTasks } from "../runs.js";
+import type { DispatchRelay } from "../relay.js";
 import type { StoreTasks } from "../store-client.js";
 import type { Attempts } from "./attempts.js";
 import type { CapMarks } from "./caps.js";
@@ -23,6 +23,8 @@ export interface WorkerDeps {
   config: BrokerConfig;
   store: StoreTasks;
   queue: TaskQueue;
+  /** Publishes the tasks the store queued with their dispatch rows (a graph run's next nodes). */
+  relay: Pick<DispatchRelay, "poke">;
   bus: EventBus;
   catalog: Catalog;
   providers: Map<string, LiveProvider>;
@@ -119,9 +121,9 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts,
         { token: await token() },
       ),
     );
-    // The next nodes of a graph run that this completion made ready. Published before the ack:
-    // a crash in between leaves them queued without a message, which the reaper hands out.
-    if (spawned.length) await publishTasks(queue, spawned, log);
+    // The next nodes of a graph run that this completion made ready: their messages were
+    // written with them (dispatch rows); the relay publishes them now.
+    if (spawned.length) deps.relay.poke();
     if (!applied) {
       // Already completed by an earlier delivery, cancelled, or lost to a reclaim: nothing written.
       metrics.tasks.inc({ type, status: "not_applied" });
@@ -152,6 +154,12 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
     // Cancelled: the store already says so. Lease lost: another attempt owns the task now.
     metrics.tasks.inc({ type, status: err.why === "cancelled" ? "cancelled" : "lease_lost" });
     log.info({ why: err.why }, "attempt stopped");
+    // What a cancelled call streamed was paid for: the store bills it and, the task being
+    // finished, changes nothing else.
+    if (err.why === "cancelled" && calls.some((c) => c.inputTokens > 0 || c.outputTokens > 0))
+      await fail({ code: "CANCELLED", message: "attempt cancelled" }, false).catch((billErr: unknown) =>
+        log.warn({ err: billErr }, "could not bill the stopped attempt's calls"),
+      );
     return "ack";
   }
   const message = { taskId: task.id, projectId: task.projectId };

@@ -11,7 +11,7 @@ import { fallbackStore, RedisHealth } from "./fallback-store.js";
 // submissions. @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves
 // so the body is the error envelope and Retry-After is always set.
 
-export type LimitKind = "user" | "authIp" | "ai" | "badAuth" | "resetEmail";
+export type LimitKind = "user" | "authIp" | "ai" | "badAuth" | "resetEmail" | "subscribe";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -41,7 +41,7 @@ type Shim = { rateKey: string; routeOptions: { config: Record<string, unknown> }
 
 export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
   async (app, { deps }) => {
-    const { windowMs, perUser, authPerIp, aiPerUser, badAuthPerIp, resetPerEmail } = deps.config.rateLimits;
+    const { windowMs, perUser, authPerIp, aiPerUser, badAuthPerIp, resetPerEmail, wsSubscribePerUser } = deps.config.rateLimits;
     await app.register(rateLimit, {
       global: false,
       timeWindow: windowMs,
@@ -55,6 +55,7 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       ai: app.createRateLimit({ max: aiPerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       badAuth: app.createRateLimit({ max: badAuthPerIp, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       resetEmail: app.createRateLimit({ max: resetPerEmail, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
+      subscribe: app.createRateLimit({ max: wsSubscribePerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
     };
 
     const check = async (kind: LimitKind, key: string) => {
@@ -92,7 +93,8 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       throw tooMany(reply, Math.max(1, Math.ceil(left / 1000)));
     };
 
-    const principal = (req: FastifyRequest) => (req.user?.apiKeyId ? `key:${req.user.apiKeyId}` : `user:${req.user?.userId ?? req.ip}`);
+    // One budget per user, whichever of their tokens or API keys a request carries.
+    const principal = (req: FastifyRequest) => `user:${req.user?.userId ?? req.ip}`;
     app.decorate("limits", {
       user: hook("user", principal),
       authIp: hook("authIp", (req) => req.ip),

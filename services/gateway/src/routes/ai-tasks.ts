@@ -5,6 +5,7 @@ import { TaskStatus } from "@sker/contracts/store/v1/task";
 import * as map from "../rest/map.js";
 import { bodies, ENUMS, idParams, listOf, ok, pageQuery, Task, uuid } from "../rest/schemas.js";
 import { retryRequest, submitRequest, type TaskBody } from "../rest/task-request.js";
+import { submitTask } from "../rest/submit-task.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
 export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
@@ -26,7 +27,7 @@ export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req, reply) => {
-      const res = await broker.submitTask(submitRequest(req.body, req.headers["idempotency-key"]), as(req));
+      const res = await submitTask(app.deps.clients, submitRequest(req.body, req.headers["idempotency-key"]), as(req));
       return reply.code(res.created ? 202 : 200).send(okBody(map.task(res.task)));
     },
   );
@@ -87,7 +88,7 @@ export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
     async (req, reply) => {
       // The store checks again, in the transaction that creates the retry: editor, same project, failed or cancelled.
       const { task } = await tasks.getTask({ id: req.params.id }, as(req));
-      const res = await broker.submitTask(retryRequest(task!, req.headers["idempotency-key"]), as(req));
+      const res = await submitTask(app.deps.clients, retryRequest(task!, req.headers["idempotency-key"]), as(req));
       return reply.code(res.created ? 202 : 200).send(okBody(map.task(res.task)));
     },
   );

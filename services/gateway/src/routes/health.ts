@@ -1,16 +1,28 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { GatewayDeps } from "../types.js";
 
-/** Store and broker health, asked at most once a second however often the probe comes. */
+type Health = { store: boolean; broker: boolean };
+
+/**
+ * Store and broker health, asked at most once a second however often the probe comes while
+ * both answer; while one does not, every probe asks again (one question at a time), so the
+ * gateway is ready again as soon as they are.
+ */
 export function dependencyHealth(deps: GatewayDeps) {
-  let cached: { at: number; value: Promise<{ store: boolean; broker: boolean }> } | undefined;
+  let cached: { at: number; value: Promise<Health>; ok: boolean; settled: boolean } | undefined;
   return () => {
     const now = Date.now();
-    if (!cached || now - cached.at > 1000) {
-      const value = Promise.all([deps.clients.health.store(), deps.clients.health.broker()]).then(([store, broker]) => ({ store, broker }));
-      cached = { at: now, value };
+    const fresh = cached && (cached.settled ? cached.ok && now - cached.at <= 1000 : true);
+    if (!fresh) {
+      const entry = { at: now, ok: false, settled: false, value: undefined as unknown as Promise<Health> };
+      entry.value = Promise.all([deps.clients.health.store(), deps.clients.health.broker()]).then(([store, broker]) => {
+        entry.ok = store && broker;
+        entry.settled = true;
+        return { store, broker };
+      });
+      cached = entry;
     }
-    return cached.value;
+    return cached!.value;
   };
 }
 

@@ -3,6 +3,7 @@ import { publicError } from "../plugins/errors.js";
 import type { Clients } from "../clients.js";
 import * as map from "../rest/map.js";
 import { submitRequest, type TaskBody } from "../rest/task-request.js";
+import { submitTask } from "../rest/submit-task.js";
 import type { ProjectHub } from "./hub.js";
 import type { Send } from "./sender.js";
 
@@ -68,7 +69,7 @@ export async function runAiGenerate(opts: {
     const req = submitRequest(opts.body, opts.idempotencyKey);
     unlisten = await opts.hub.add(opts.body.projectId, onEvent);
     untrack = opts.track(finish);
-    const res = await opts.clients.broker.submitTask(req, opts.call);
+    const res = await submitTask(opts.clients, req, opts.call);
     const task = map.task(res.task)!;
     taskId = task.id;
     settle(task.status ?? "queued", task as TaskData);

@@ -7,6 +7,7 @@ import { bodies } from "../rest/schemas.js";
 import type { GatewayDeps } from "../types.js";
 import type { ProjectHub } from "./hub.js";
 import { Presence } from "./presence.js";
+import { SocketCounts } from "./guard.js";
 import { CLOSE } from "./sender.js";
 import { Session, type SessionEnv } from "./session.js";
 
@@ -30,6 +31,7 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       // The same validator as POST /ai-tasks' body.
       validateTask: createAjv("body").compile(bodies.submitTask),
       limit: (kind, key) => app.limits.check(kind, key),
+      sockets: new SocketCounts(deps.config.ws.maxSocketsPerUser),
       onSlow: () => app.wsMetrics.slowClosed.inc(),
       onSent: (kind) => app.wsMetrics.eventsSent.inc({ kind }),
     };
@@ -54,7 +56,7 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
 
     app.get<{ Querystring: { token?: string } }>("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
       const token = typeof req.query.token === "string" ? req.query.token : undefined;
-      const session = new Session(socket, env, typeof req.id === "string" ? req.id : randomUUID(), token);
+      const session = new Session(socket, env, typeof req.id === "string" ? req.id : randomUUID(), token, req.ip);
       sessions.add(session);
       app.wsMetrics.openSockets.inc();
       socket.on("close", () => {

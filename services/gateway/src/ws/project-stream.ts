@@ -8,6 +8,8 @@ const PAGE = 500;
 
 type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null; actor: { userId: string; taskId?: string } | null };
 
+const isTransient = (err: unknown) => err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED");
+
 /** project.deleted, or member.updated saying this user is no longer a member (role null). */
 function endsAccess(f: Frame, userId: string): boolean {
   if (f.name === "project.deleted") return true;
@@ -119,8 +121,8 @@ export class ProjectStream {
       }
       await this.fill(latest);
     } catch (err) {
-      // Access gone is the end of this stream; anything else (the store away) waits for next time.
-      if (err instanceof AppError && err.code === "NOT_FOUND" && !this.closed) this.onFail(err);
+      // Access gone is the end of this stream; the store away or slow waits for next time.
+      if (!this.closed && !isTransient(err)) this.onFail(err);
       else throw err;
     } finally {
       this.fetching = false;
@@ -134,7 +136,9 @@ export class ProjectStream {
     try {
       await this.fill(upTo);
     } catch (err) {
-      if (!this.closed) this.onFail(err);
+      // The store away or slow: the stream stays, the next event or the hub's periodic catch-up
+      // fills the gap. Anything else (access gone) ends it.
+      if (!this.closed && !isTransient(err)) this.onFail(err);
       return;
     } finally {
       this.fetching = false;

@@ -5,6 +5,8 @@ export const CLOSE = {
   goingAway: 1001,
   /** "Try again later": the client did not read fast enough and its buffer filled. */
   tryAgainLater: 1013,
+  /** Policy violation: too many messages waiting, too many sockets, too many failed authentications. */
+  policy: 1008,
   unauthenticated: 4401,
 } as const;
 

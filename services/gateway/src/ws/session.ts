@@ -12,6 +12,7 @@ import type { ProjectHub } from "./hub.js";
 import { ProjectStream } from "./project-stream.js";
 import type { Member, Presence } from "./presence.js";
 import { parsePresence, PresenceInputError } from "./presence-input.js";
+import { SocketGuard, type SocketCounts } from "./guard.js";
 import { CLOSE, sender, type Send } from "./sender.js";
 
 export interface SessionEnv {
@@ -20,11 +21,20 @@ export interface SessionEnv {
   presence: Presence;
   validateTask: ValidateFunction;
   limit: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
+  sockets: SocketCounts;
   onSlow: () => void;
   onSent: (kind: string) => void;
 }
 
 type Msg = Record<string, unknown> & { type?: unknown };
+
+function typeOf(raw: string): unknown {
+  try {
+    return (JSON.parse(raw) as Msg | null)?.type;
+  } catch {
+    return undefined;
+  }
+}
 
 /** One WebSocket connection: authentication, subscriptions, AI requests, liveness (docs/api.md#websocket). */
 export class Session {
@@ -52,9 +62,17 @@ export class Session {
     private readonly env: SessionEnv,
     private readonly requestId: string,
     queryToken: string | undefined,
+    private readonly ip: string,
   ) {
     this.send = sender(socket, env.deps.config.ws.maxBufferedBytes, env.onSlow, env.onSent);
-    socket.on("message", (data, isBinary) => this.enqueue(() => this.onMessage(isBinary ? "" : data.toString())));
+    const guard = new SocketGuard(env.deps.config.ws.messagesPerSecond, env.deps.config.ws.maxInbox);
+    socket.on("message", (data, isBinary) => {
+      const raw = isBinary ? "" : data.toString();
+      const verdict = guard.admit(typeOf(raw) === "presence");
+      if (verdict === "flood") return this.close(CLOSE.policy, "too many messages waiting");
+      if (verdict === "limited") return void this.send({ type: "error", code: "RATE_LIMITED", message: "too many messages; slow down" });
+      this.enqueue(() => this.onMessage(raw).finally(() => guard.done()));
+    });
     socket.on("pong", () => (this.alive = true));
     socket.on("close", () => void this.dispose());
     socket.on("error", () => socket.terminate());
@@ -87,12 +105,21 @@ export class Session {
         if (err instanceof AppError && err.code === "UNAUTHENTICATED") throw err;
         this.env.deps.log.warn({ err, requestId: this.requestId }, "could not ask the store about a socket's token; trusting its signature");
       });
+      if (this.closed) return;
+      if (!this.user && !this.env.sockets.claim(user.userId)) {
+        this.send({ type: "error", code: "RATE_LIMITED", message: "too many open sockets for this user" });
+        return this.close(CLOSE.policy, "too many sockets");
+      }
       this.user = user;
       this.token = token;
       this.expireAt(decodeJwt(token).exp! * 1000);
       this.send({ type: "authenticated", userId: user.userId });
     } catch (err) {
-      this.reject(err instanceof AppError ? err.message : "invalid token");
+      // A failed authentication spends the address's bad-credentials budget, as over HTTP.
+      const over = this.user ? undefined : await this.env.limit("badAuth", this.ip).catch(() => undefined);
+      if (!over) return this.reject(err instanceof AppError ? err.message : "invalid token");
+      this.send({ type: "error", code: "RATE_LIMITED", message: `too many failed authentications, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } });
+      this.close(CLOSE.policy, "too many failed authentications");
     }
   }
 
@@ -139,6 +166,9 @@ export class Session {
       return void this.send({ type: "error", code: "VALIDATION_ERROR", message: "projectId must be a UUID", details: { field: "projectId" } });
     if (since !== undefined && since !== null && !(Number.isSafeInteger(since) && (since as number) >= 0))
       return void this.send({ type: "error", code: "VALIDATION_ERROR", projectId, message: "since must be a non-negative integer", details: { field: "since" } });
+    // Each subscribe costs store calls: a budget per user, shared by all their sockets.
+    const over = await this.env.limit("subscribe", this.user!.userId);
+    if (over) return void this.send({ type: "error", code: "RATE_LIMITED", projectId, message: `too many subscribes, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } });
     // Subscribing again replaces the stream (a client resuming with a new `since`).
     const previous = this.streams.get(projectId);
     this.streams.delete(projectId);
@@ -266,6 +296,7 @@ export class Session {
     this.closed = true;
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
+    if (this.user) this.env.sockets.release(this.user.userId);
     const streams = [...this.streams.values()];
     this.streams.clear();
     const rooms = [...this.rooms.keys()];

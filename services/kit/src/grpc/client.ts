@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
+import { Client, connectivityState, credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { GRPC_MAX_MESSAGE_BYTES } from "../config.js";
 import { AppError, fromServiceError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
@@ -21,7 +21,7 @@ export interface CallOptions {
 export type PromiseClient<D> = { [K in keyof D]: (req: ReqOf<D[K]>, opts: CallOptions) => Promise<ResOf<D[K]>> };
 
 export interface ChannelPool {
-  /** The next channel, round robin. */
+  /** The next channel, round robin, passing over channels still waiting out a reconnect backoff. */
   next(): Client;
   close(): void;
 }
@@ -39,15 +39,25 @@ export function channelPool(target: string, size = 3, maxMessageBytes = GRPC_MAX
         "grpc.use_local_subchannel_pool": 1,
         "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
         "grpc.keepalive_time_ms": 30_000,
+        // A restarted server is used within a second of listening again.
         "grpc.initial_reconnect_backoff_ms": 200,
-        "grpc.max_reconnect_backoff_ms": 2_000,
+        "grpc.max_reconnect_backoff_ms": 1_000,
         "grpc.max_send_message_length": maxMessageBytes,
         "grpc.max_receive_message_length": maxMessageBytes,
       }),
   );
   let i = 0;
+  // Each channel reconnects on its own schedule: once one is back, calls go to it rather than
+  // failing fast on a sibling that is still in TRANSIENT_FAILURE.
+  const failing = (c: Client) => c.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
   return {
-    next: () => channels[i++ % channels.length],
+    next: () => {
+      for (let k = 0; k < channels.length; k++) {
+        const c = channels[i++ % channels.length];
+        if (!failing(c)) return c;
+      }
+      return channels[i++ % channels.length];
+    },
     close: () => channels.forEach((c) => c.close()),
   };
 }

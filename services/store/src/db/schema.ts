@@ -289,6 +289,16 @@ export interface RunNodesTable {
   error_message: string | null;
 }
 
+/** The task queue's outbox: written with the task (create, reclaim), deleted once published. */
+export interface TaskDispatchesTable {
+  id: Generated<number>;
+  task_id: string;
+  reclaimed: Generated<boolean>;
+  trace: ColumnType<Record<string, string>, string | undefined, string>;
+  claimed_until: Timestamp | null;
+  created_at: Generated<Timestamp>;
+}
+
 /** The outbox: written in the same transaction as the change it describes. */
 export interface EventsTable {
   id: Generated<number>;
@@ -314,6 +324,7 @@ export interface Database {
   connections: ConnectionsTable;
   tasks: TasksTable;
   events: EventsTable;
+  task_dispatches: TaskDispatchesTable;
   invitations: InvitationsTable;
   user_tokens: UserTokensTable;
   mail_outbox: MailOutboxTable;

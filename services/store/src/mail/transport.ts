@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Logger } from "@sker/kit";
 import type { Mail } from "./outbox.js";
 
@@ -29,11 +29,14 @@ export function createTransport(s: TransportSettings, log: Logger): MailTranspor
       close() {},
     };
   }
-  const transporter = nodemailer.createTransport(s.smtpUrl);
+  // Loaded on the first mail: most starts send none, and every entry point starts faster without it.
+  const smtpUrl = s.smtpUrl;
+  let transporter: Promise<Transporter> | undefined;
+  const open = () => (transporter ??= import("nodemailer").then((m) => m.default.createTransport(smtpUrl)));
   return {
     async send(mail) {
-      await transporter.sendMail({ from: s.from, to: mail.to, subject: mail.subject, text: mail.text });
+      await (await open()).sendMail({ from: s.from, to: mail.to, subject: mail.subject, text: mail.text });
     },
-    close: () => transporter.close(),
+    close: () => void transporter?.then((t) => t.close()),
   };
 }

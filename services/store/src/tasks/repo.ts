@@ -197,6 +197,42 @@ export async function runningCounts(db: Db, projectId: string, userId: string, e
   return { project: Number(row.project), user: Number(row.user) };
 }
 
+/** The task queue's outbox row, in the caller's transaction (the task's own). */
+export async function addDispatches(db: Db, taskIds: string[], opts: { reclaimed?: boolean; trace?: Record<string, string> } = {}): Promise<void> {
+  if (taskIds.length === 0) return;
+  await db
+    .insertInto("task_dispatches")
+    .values(taskIds.map((task_id) => ({ task_id, reclaimed: opts.reclaimed ?? false, trace: JSON.stringify(opts.trace ?? {}) })))
+    .execute();
+}
+
+export type ClaimedDispatch = { id: number; task_id: string; reclaimed: boolean; trace: Record<string, string>; project_id: string; priority: TaskRow["priority"] };
+
+/** Oldest unclaimed (or lapsed) rows first, each claimed for `leaseMs`; SKIP LOCKED keeps relays apart. */
+export async function claimDispatches(db: Db, limit: number, leaseMs: number): Promise<ClaimedDispatch[]> {
+  const { rows } = await sql<ClaimedDispatch>`
+    WITH picked AS (
+      SELECT id FROM task_dispatches
+      WHERE claimed_until IS NULL OR claimed_until < now()
+      ORDER BY id LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE task_dispatches d SET claimed_until = now() + ${leaseMs}::int * interval '1 millisecond'
+      FROM picked WHERE d.id = picked.id
+      RETURNING d.id, d.task_id, d.reclaimed, d.trace
+    )
+    SELECT c.id, c.task_id, c.reclaimed, c.trace, t.project_id, t.priority
+    FROM claimed c JOIN tasks t ON t.id = c.task_id
+    ORDER BY c.id
+  `.execute(db);
+  return rows;
+}
+
+export async function deleteDispatches(db: Db, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.deleteFrom("task_dispatches").where("id", "in", ids).execute();
+}
+
 /** Seconds the oldest queued task has waited since it was last (re)queued; 0 when none waits. */
 export async function oldestQueuedSeconds(db: Db): Promise<number> {
   const row = await db

@@ -18,7 +18,7 @@ import { enqueueTaskTx } from "./enqueue.js";
 import { taskFinished } from "../runs/advance.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
-import { findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
+import { addDispatches, findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
 import { startTask } from "./start.js";
@@ -66,7 +66,7 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
   return { task: taskToProto(earlier), created: false };
 }
 
-export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceService> {
+export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskServiceService>, "claimDispatches" | "ackDispatches"> {
   return {
     async createTask(req, ctx) {
       const input = checkCreate(req);
@@ -189,12 +189,14 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
       const input = checkFail(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, input.id);
-        // A finished task stays as it is; so does one leased by another worker.
-        const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
-        if (stale) return { task, wrote: false };
+        // Tokens spent are billed whatever became of the task: a call cut short by a cancel or
+        // a lost lease was paid for all the same.
         const spent = await recordCalls(trx, task, input.calls);
         if (spent.inputTokens || spent.outputTokens)
           await setTask(trx, task.id, { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens });
+        // A finished task stays as it is; so does one leased by another worker.
+        const stale = FINISHED.has(task.status) || (task.status === "running" && task.lease_owner !== input.workerId);
+        if (stale) return { task: spent.inputTokens || spent.outputTokens ? ((await findTask(trx, task.id)) ?? task) : task, wrote: input.calls.length > 0 };
         if (input.final) return { task: await failTx(trx, task, input.code, input.message), wrote: true };
         const row = await setTask(trx, task.id, {
           status: "queued",
@@ -221,6 +223,7 @@ export function taskService(deps: StoreDeps): Implementation<typeof TaskServiceS
         for (const { before, after } of taken) {
           if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
         }
+        await addDispatches(trx, taken.map((t) => t.after.id), { reclaimed: true });
         return taken.map((t) => t.after);
       });
       if (rows.length) deps.afterCommit();

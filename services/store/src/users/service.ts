@@ -1,6 +1,7 @@
 import { AppError, invalid, notFound, unauthenticated, type Implementation } from "@sker/kit";
 import type { UserServiceService } from "@sker/contracts/store/v1/user";
 import { memberKey, requireService, userOf } from "../authz.js";
+import { OWASP_SCRYPT_N } from "../config.js";
 import type { StoreDeps } from "../deps.js";
 import { acceptInvitationToken, acceptPendingFor } from "../invitations/repo.js";
 import { parseId } from "../shared/ids.js";
@@ -16,11 +17,10 @@ import { checkKeyName, checkRegister, checkUpdateMe, uniqueViolation } from "./v
 import { deleteAccount } from "./delete.js";
 import { verifyEmailHandlers } from "./verify-email.js";
 
-const DEFAULT_SCRYPT_N = 1 << 17;
 
 export function userService(deps: StoreDeps): Implementation<typeof UserServiceService> {
   const { db } = deps;
-  const scryptN = deps.config.scryptCost ?? DEFAULT_SCRYPT_N;
+  const scryptN = deps.config.scryptCost ?? OWASP_SCRYPT_N;
 
   /** After a commit that made the user a member somewhere: their cached "not a member" goes. */
   const joined = async (userId: string, projectIds: string[]) => {

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_millisecond_timestamps.js";
 import * as m0003 from "./0003_project_usage.js";
+import * as m0004 from "./0004_task_dispatches.js";
 import * as m0005 from "./0005_teams.js";
 import * as m0006 from "./0006_collab.js";
 import * as m0007 from "./0007_runs.js";
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   "0001_init": m0001,
   "0002_millisecond_timestamps": m0002,
   "0003_project_usage": m0003,
+  "0004_task_dispatches": m0004,
   "0005_teams": m0005,
   "0006_collab": m0006,
   "0007_runs": m0007,

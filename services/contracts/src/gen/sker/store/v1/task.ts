@@ -500,6 +500,34 @@ export interface ReclaimTasksResponse {
   tasks: Task[];
 }
 
+export interface TaskDispatch {
+  id: number;
+  taskId: string;
+  projectId: string;
+  priority: TaskPriority;
+  /** Taken back from a dead worker (or a lost message): it runs before newer tasks of its priority. */
+  reclaimed: boolean;
+  /** W3C trace context of the submit. */
+  traceparent: string;
+  tracestate: string;
+}
+
+export interface ClaimDispatchesRequest {
+  limit: number;
+  leaseMs: number;
+}
+
+export interface ClaimDispatchesResponse {
+  dispatches: TaskDispatch[];
+}
+
+export interface AckDispatchesRequest {
+  ids: number[];
+}
+
+export interface AckDispatchesResponse {
+}
+
 export interface RequeueTaskRequest {
   id: string;
 }
@@ -3836,6 +3864,480 @@ export const ReclaimTasksResponse: MessageFns<ReclaimTasksResponse> = {
   },
 };
 
+function createBaseTaskDispatch(): TaskDispatch {
+  return {
+    id: 0,
+    taskId: "",
+    projectId: "",
+    priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED,
+    reclaimed: false,
+    traceparent: "",
+    tracestate: "",
+  };
+}
+
+export const TaskDispatch: MessageFns<TaskDispatch> = {
+  encode(message: TaskDispatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).int64(message.id);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(18).string(message.taskId);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(26).string(message.projectId);
+    }
+    if (message.priority !== TaskPriority.TASK_PRIORITY_UNSPECIFIED) {
+      writer.uint32(32).int32(taskPriorityToNumber(message.priority));
+    }
+    if (message.reclaimed !== false) {
+      writer.uint32(40).bool(message.reclaimed);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(50).string(message.traceparent);
+    }
+    if (message.tracestate !== "") {
+      writer.uint32(58).string(message.tracestate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskDispatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskDispatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.priority = taskPriorityFromJSON(reader.int32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.reclaimed = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tracestate = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskDispatch {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      priority: isSet(object.priority) ? taskPriorityFromJSON(object.priority) : TaskPriority.TASK_PRIORITY_UNSPECIFIED,
+      reclaimed: isSet(object.reclaimed) ? globalThis.Boolean(object.reclaimed) : false,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      tracestate: isSet(object.tracestate) ? globalThis.String(object.tracestate) : "",
+    };
+  },
+
+  toJSON(message: TaskDispatch): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.priority !== TaskPriority.TASK_PRIORITY_UNSPECIFIED) {
+      obj.priority = taskPriorityToJSON(message.priority);
+    }
+    if (message.reclaimed !== false) {
+      obj.reclaimed = message.reclaimed;
+    }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    if (message.tracestate !== "") {
+      obj.tracestate = message.tracestate;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskDispatch>, I>>(base?: I): TaskDispatch {
+    return TaskDispatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskDispatch>, I>>(object: I): TaskDispatch {
+    const message = createBaseTaskDispatch();
+    message.id = object.id ?? 0;
+    message.taskId = object.taskId ?? "";
+    message.projectId = object.projectId ?? "";
+    message.priority = object.priority ?? TaskPriority.TASK_PRIORITY_UNSPECIFIED;
+    message.reclaimed = object.reclaimed ?? false;
+    message.traceparent = object.traceparent ?? "";
+    message.tracestate = object.tracestate ?? "";
+    return message;
+  },
+};
+
+function createBaseClaimDispatchesRequest(): ClaimDispatchesRequest {
+  return { limit: 0, leaseMs: 0 };
+}
+
+export const ClaimDispatchesRequest: MessageFns<ClaimDispatchesRequest> = {
+  encode(message: ClaimDispatchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).int32(message.limit);
+    }
+    if (message.leaseMs !== 0) {
+      writer.uint32(16).int32(message.leaseMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClaimDispatchesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClaimDispatchesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaseMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClaimDispatchesRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      leaseMs: isSet(object.leaseMs)
+        ? globalThis.Number(object.leaseMs)
+        : isSet(object.lease_ms)
+        ? globalThis.Number(object.lease_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClaimDispatchesRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.leaseMs !== 0) {
+      obj.leaseMs = Math.round(message.leaseMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClaimDispatchesRequest>, I>>(base?: I): ClaimDispatchesRequest {
+    return ClaimDispatchesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClaimDispatchesRequest>, I>>(object: I): ClaimDispatchesRequest {
+    const message = createBaseClaimDispatchesRequest();
+    message.limit = object.limit ?? 0;
+    message.leaseMs = object.leaseMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseClaimDispatchesResponse(): ClaimDispatchesResponse {
+  return { dispatches: [] };
+}
+
+export const ClaimDispatchesResponse: MessageFns<ClaimDispatchesResponse> = {
+  encode(message: ClaimDispatchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.dispatches) {
+      TaskDispatch.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClaimDispatchesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClaimDispatchesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dispatches.push(TaskDispatch.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClaimDispatchesResponse {
+    return {
+      dispatches: globalThis.Array.isArray(object?.dispatches)
+        ? object.dispatches.map((e: any) => TaskDispatch.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ClaimDispatchesResponse): unknown {
+    const obj: any = {};
+    if (message.dispatches?.length) {
+      obj.dispatches = message.dispatches.map((e) => TaskDispatch.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClaimDispatchesResponse>, I>>(base?: I): ClaimDispatchesResponse {
+    return ClaimDispatchesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClaimDispatchesResponse>, I>>(object: I): ClaimDispatchesResponse {
+    const message = createBaseClaimDispatchesResponse();
+    message.dispatches = object.dispatches?.map((e) => TaskDispatch.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAckDispatchesRequest(): AckDispatchesRequest {
+  return { ids: [] };
+}
+
+export const AckDispatchesRequest: MessageFns<AckDispatchesRequest> = {
+  encode(message: AckDispatchesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ids) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AckDispatchesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAckDispatchesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ids.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ids.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AckDispatchesRequest {
+    return { ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: AckDispatchesRequest): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AckDispatchesRequest>, I>>(base?: I): AckDispatchesRequest {
+    return AckDispatchesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AckDispatchesRequest>, I>>(object: I): AckDispatchesRequest {
+    const message = createBaseAckDispatchesRequest();
+    message.ids = object.ids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseAckDispatchesResponse(): AckDispatchesResponse {
+  return {};
+}
+
+export const AckDispatchesResponse: MessageFns<AckDispatchesResponse> = {
+  encode(_: AckDispatchesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AckDispatchesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAckDispatchesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AckDispatchesResponse {
+    return {};
+  },
+
+  toJSON(_: AckDispatchesResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AckDispatchesResponse>, I>>(base?: I): AckDispatchesResponse {
+    return AckDispatchesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AckDispatchesResponse>, I>>(_: I): AckDispatchesResponse {
+    const message = createBaseAckDispatchesResponse();
+    return message;
+  },
+};
+
 function createBaseRequeueTaskRequest(): RequeueTaskRequest {
   return { id: "" };
 }
@@ -4084,6 +4586,34 @@ export const TaskServiceService = {
     responseSerialize: (value: RequeueTaskResponse): Buffer => Buffer.from(RequeueTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RequeueTaskResponse => RequeueTaskResponse.decode(value),
   },
+  /**
+   * The task queue's outbox (service token). CreateTask and ReclaimTasks write a dispatch
+   * row in the same transaction as the task, so a task that exists is always published: a
+   * broker's relay claims rows for lease_ms (no other relay takes them meanwhile), publishes
+   * them with publisher confirms, then acks them (deleted). A relay that dies before the ack
+   * leaves them to be claimed again once the claim lapses.
+   */
+  claimDispatches: {
+    path: "/sker.store.v1.TaskService/ClaimDispatches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClaimDispatchesRequest): Buffer =>
+      Buffer.from(ClaimDispatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClaimDispatchesRequest => ClaimDispatchesRequest.decode(value),
+    responseSerialize: (value: ClaimDispatchesResponse): Buffer =>
+      Buffer.from(ClaimDispatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClaimDispatchesResponse => ClaimDispatchesResponse.decode(value),
+  },
+  ackDispatches: {
+    path: "/sker.store.v1.TaskService/AckDispatches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AckDispatchesRequest): Buffer => Buffer.from(AckDispatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AckDispatchesRequest => AckDispatchesRequest.decode(value),
+    responseSerialize: (value: AckDispatchesResponse): Buffer =>
+      Buffer.from(AckDispatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AckDispatchesResponse => AckDispatchesResponse.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
@@ -4113,6 +4643,15 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
    * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
    */
   requeueTask: handleUnaryCall<RequeueTaskRequest, RequeueTaskResponse>;
+  /**
+   * The task queue's outbox (service token). CreateTask and ReclaimTasks write a dispatch
+   * row in the same transaction as the task, so a task that exists is always published: a
+   * broker's relay claims rows for lease_ms (no other relay takes them meanwhile), publishes
+   * them with publisher confirms, then acks them (deleted). A relay that dies before the ack
+   * leaves them to be claimed again once the claim lapses.
+   */
+  claimDispatches: handleUnaryCall<ClaimDispatchesRequest, ClaimDispatchesResponse>;
+  ackDispatches: handleUnaryCall<AckDispatchesRequest, AckDispatchesResponse>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -4282,6 +4821,43 @@ export interface TaskServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The task queue's outbox (service token). CreateTask and ReclaimTasks write a dispatch
+   * row in the same transaction as the task, so a task that exists is always published: a
+   * broker's relay claims rows for lease_ms (no other relay takes them meanwhile), publishes
+   * them with publisher confirms, then acks them (deleted). A relay that dies before the ack
+   * leaves them to be claimed again once the claim lapses.
+   */
+  claimDispatches(
+    request: ClaimDispatchesRequest,
+    callback: (error: ServiceError | null, response: ClaimDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  claimDispatches(
+    request: ClaimDispatchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClaimDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  claimDispatches(
+    request: ClaimDispatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClaimDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  ackDispatches(
+    request: AckDispatchesRequest,
+    callback: (error: ServiceError | null, response: AckDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  ackDispatches(
+    request: AckDispatchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AckDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  ackDispatches(
+    request: AckDispatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AckDispatchesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const TaskServiceClient = makeGenericClientConstructor(
@@ -4330,6 +4906,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isObject(value: any): boolean {

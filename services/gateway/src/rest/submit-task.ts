@@ -1,0 +1,33 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AppError, type CallOptions } from "@sker/kit";
+import type { SubmitTaskRequest, SubmitTaskResponse } from "@sker/contracts/broker/v1/broker";
+import type { Clients } from "../clients.js";
+
+const ATTEMPTS = 4;
+/** The failures after which the task may or may not have been written (the answer was lost). */
+const UNSURE = new Set(["UNAVAILABLE", "DEADLINE_EXCEEDED"]);
+
+/**
+ * SubmitTask such that an error means "not created" and a success "will run". A broker that
+ * dies (or answers too late) after the store committed the task leaves the caller unsure; so
+ * every submit carries an idempotency key (the client's, or one of the gateway's own when the
+ * client sent none) and an unsure failure is asked again with the same key, which answers the
+ * task if the first attempt created it. Only when every attempt is unsure does the caller get
+ * the 503.
+ */
+export async function submitTask(clients: Clients, req: SubmitTaskRequest, call: CallOptions): Promise<SubmitTaskResponse> {
+  const own = req.idempotencyKey === "";
+  const keyed = own ? { ...req, idempotencyKey: `auto:${randomUUID()}` } : req;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await clients.broker.submitTask(keyed, call);
+      // Our own key can only have met our own earlier attempt: for the client it is created now.
+      return own ? { ...res, created: true } : res;
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !(err instanceof AppError && UNSURE.has(err.code))) throw err;
+      // Spaced out so that a broker just killed is no longer picked by the time we ask again.
+      await sleep(250 * attempt);
+    }
+  }
+}
