@@ -15,7 +15,7 @@ bench_env=(
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench
   REDIS_KEY_PREFIX=bench: SKER_EVENTS_EXCHANGE=bench.events SKER_QUEUE_PREFIX=bench
   GATEWAY_PORT=3900 STORE_PORT=3901 BROKER_PORT=3902 STORE_METRICS_PORT=0 BROKER_METRICS_PORT=0
-  SKER_DATA_DIR=.run/bench RATE_LIMIT_PER_USER=1000000000 RATE_LIMIT_AUTH_PER_IP=1000000000 LOG_LEVEL=warn
+  SKER_DATA_DIR=.run/bench RATE_LIMIT_PER_USER=1000000000 RATE_LIMIT_AUTH_PER_IP=1000000000 SCRYPT_COST=1024 LOG_LEVEL=warn
 )
 psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS sker_bench WITH (FORCE)" >/dev/null
 echo "=== bench: make up (1 store, 1 broker, 1 gateway) for the gateway and store benchmarks"

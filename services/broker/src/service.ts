@@ -30,7 +30,7 @@ async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projec
   return model && deps.catalog.has(model) ? model : undefined;
 }
 
-/** BrokerService: the user's token is forwarded to the store, which checks tenancy. */
+/** BrokerService: the user's token is forwarded to the store, which checks tenancy (CreateTask is relayed: broker's token + the user's). */
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
   const defaults = new ProjectDefaults();
@@ -47,7 +47,10 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const model = asked || (await projectModel(deps, defaults, req.projectId, ctx)) || catalog.defaultModel;
       const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
-      const { task, created } = await store.tasks.createTask({ ...req, options, estimatedCostUsd }, { token: ctx.token, requestId: ctx.requestId });
+      const { task, created } = await store.tasks.createTask(
+        { ...req, options, estimatedCostUsd },
+        { token: await store.serviceToken(), onBehalfOf: ctx.token, requestId: ctx.requestId },
+      );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an
       // answer means it will run, an error that it was not created. The relay publishes it.

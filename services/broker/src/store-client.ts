@@ -16,7 +16,7 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
     runs: promiseClient(RunServiceService, pool, { deadlineMs, metrics }),
     /** Read for a project's default model at submission (the user's token). */
     projects: promiseClient(ProjectServiceService, pool, { deadlineMs, metrics }),
-    /** StartTask, RenewLease, CompleteTask, FailTask and ReclaimTasks take the broker's token. */
+    /** StartTask, RenewLease, CompleteTask, FailTask and ReclaimTasks take the broker's token; CreateTask takes it plus the user's (onBehalfOf). */
     serviceToken: () => tokens.service("broker"),
     close: () => pool.close(),
   };

@@ -137,7 +137,7 @@ describe("provider failures", () => {
 
   it("a task whose workers kept dying fails ATTEMPTS_EXHAUSTED instead of running forever", async () => {
     const { user, projectId } = await h.seed(0);
-    const { task } = await h.store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "kills-its-workers" }, { token: user.token });
+    const { task } = await h.store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "kills-its-workers" }, await h.store.viaBroker(user));
     // As if three workers had taken it in turn and died (kill -9) with the lease held.
     await h.store.db
       .updateTable("tasks")

@@ -91,7 +91,7 @@ describe("leases and shutdown", () => {
   it("publishes a task whose message was lost (persisted, never published) via the reaper", async () => {
     const { user, projectId } = await h.seed(0);
     // Straight into the store, as if the broker died between CreateTask and publish.
-    const { task } = await h.store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "orphan" }, { token: user.token });
+    const { task } = await h.store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "orphan" }, await h.store.viaBroker(user));
     await h.startBroker({ BROKER_RECLAIM_QUEUED_AFTER_MS: "1000", BROKER_REAPER_INTERVAL_MS: "200" });
     await h.waitForStatus(task!.id, "completed", 10_000);
     expect((await h.versionsPerTask([task!.id])).get(task!.id)).toBe(1);

@@ -56,7 +56,8 @@ const url = (n: number) => `https://example.com/${"p".repeat(n - "https://exampl
 const opts = () => ({ token });
 const gw = async () => ({ token: await direct.serviceToken("gateway") });
 const generate = (extra: Record<string, unknown>) => ({ projectId, type: "TASK_TYPE_GENERATE", prompt: "p", ...extra });
-const storeTask = (extra: Record<string, unknown>) => direct.tasks.createTask(generate(extra), opts());
+// CreateTask is broker-only: the store sees it relayed (broker's token + the user's).
+const storeTask = async (extra: Record<string, unknown>) => direct.tasks.createTask(generate(extra), { token: await direct.serviceToken("broker"), onBehalfOf: token });
 
 const body = { in: "body" } as const;
 const cases: Case[] = [

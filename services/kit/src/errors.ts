@@ -82,9 +82,25 @@ export const unauthenticated = (message = "authentication required") => new AppE
 const CODE_KEY = "sker-error-code";
 const DETAILS_KEY = "sker-error-details";
 
+/**
+ * A dependency that cannot be reached right now (the database pool has no connection to give in
+ * time, the server refused or dropped it, PostgreSQL is shutting down): UNAVAILABLE, which
+ * callers may retry and the gateway answers 503, rather than a 500 for a bug.
+ */
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03"]);
+const UNREACHABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
+export function dependencyUnavailable(err: unknown): AppError | undefined {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  if (UNREACHABLE_CODES.has(code) || code.startsWith("08") || UNREACHABLE_MESSAGES.test(String(e?.message ?? ""))) {
+    return new AppError("UNAVAILABLE", "a dependency is unavailable; retry");
+  }
+  return undefined;
+}
+
 /** AppError (or anything thrown) → the ServiceError a grpc-js handler passes to its callback. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  const app = err instanceof AppError ? err : new AppError("INTERNAL", "internal error");
+  const app = err instanceof AppError ? err : (dependencyUnavailable(err) ?? new AppError("INTERNAL", "internal error"));
   const metadata = new Metadata();
   metadata.set(CODE_KEY, app.code);
   if (app.details) metadata.set(DETAILS_KEY, JSON.stringify(app.details));

@@ -8,6 +8,7 @@ export * from "./telemetry.js";
 export * from "./tokens.js";
 export * from "./grpc/client.js";
 export * from "./grpc/handler.js";
+export { ON_BEHALF_OF } from "./grpc/relay.js";
 export * from "./grpc/server.js";
 export * from "./bus.js";
 export * from "./enums.js";

@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => store?.shutdown());
 
 const submit = async (u: TestUser, over: Record<string, unknown> = {}) =>
-  (await store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "write", ...over }, as(u))).task!;
+  (await store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "write", ...over }, await store.viaBroker(as(u)))).task!;
 
 describe("actor and activity", () => {
   it("user writes carry {userId}; AI work carries {userId, taskId}; activity pages newest first with usernames", async () => {
@@ -84,7 +84,7 @@ describe("retry_of", () => {
 
   it("a retry_of from another project, or no task, is a 400 on retryOf", async () => {
     const other = (await store.clients.projects.createProject({ name: "Q" }, as(alice))).project!.id;
-    const foreign = (await store.clients.tasks.createTask({ projectId: other, type: TaskType.TASK_TYPE_GENERATE, prompt: "x" }, as(alice))).task!;
+    const foreign = (await store.clients.tasks.createTask({ projectId: other, type: TaskType.TASK_TYPE_GENERATE, prompt: "x" }, await store.viaBroker(as(alice)))).task!;
     await store.clients.tasks.cancelTask({ id: foreign.id }, as(alice));
     await expectAppError(submit(alice, { retryOf: foreign.id }), "VALIDATION_ERROR", "retryOf");
     await expectAppError(submit(alice, { retryOf: crypto.randomUUID() }), "VALIDATION_ERROR", "retryOf");

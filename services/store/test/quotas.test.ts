@@ -117,7 +117,7 @@ describe.each(["pg", "pglite"] as const)("quotas (%s)", (driver) => {
     const task = (
       await store.clients.tasks.createTask(
         { projectId: p, type: TaskType.TASK_TYPE_GENERATE, prompt: "write", priority: TaskPriority.TASK_PRIORITY_UNSPECIFIED },
-        as(u),
+        await store.viaBroker(as(u)),
       )
     ).task!;
     await store.clients.tasks.startTask({ id: task.id, workerId: "w", leaseMs: 30_000 }, broker);

@@ -48,7 +48,7 @@ describe.each(["pg", "pglite"] as const)("retention on %s", (driver) => {
   });
 
   it("prunes finished tasks past their period, never a queued or recent one", async () => {
-    const make = async () => (await store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "x" }, as())).task!.id;
+    const make = async () => (await store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "x" }, await store.viaBroker(as()))).task!.id;
     const [oldDone, recentDone, oldQueued] = [await make(), await make(), await make()];
     for (const id of [oldDone, recentDone]) await store.clients.tasks.cancelTask({ id }, as());
     await sql`UPDATE tasks SET completed_at = now() - interval '100 days' WHERE id = ${oldDone}`.execute(store.db);

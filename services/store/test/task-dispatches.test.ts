@@ -33,11 +33,11 @@ afterAll(async () => store?.shutdown());
 
 it("a created task has its dispatch; a refused one (bad node) leaves neither task nor dispatch", async () => {
   const before = (await dispatchRows()).length;
-  const task = (await store.clients.tasks.createTask(req({}), as(owner))).task!;
-  await expectAppError(store.clients.tasks.createTask(req({ nodeId: "00000000-0000-4000-8000-000000000000", type: TaskType.TASK_TYPE_OPTIMIZE }), as(owner)), "VALIDATION_ERROR");
+  const task = (await store.clients.tasks.createTask(req({}), await store.viaBroker(as(owner)))).task!;
+  await expectAppError(store.clients.tasks.createTask(req({ nodeId: "00000000-0000-4000-8000-000000000000", type: TaskType.TASK_TYPE_OPTIMIZE }), await store.viaBroker(as(owner))), "VALIDATION_ERROR");
   // The same idempotency key twice: one task, one dispatch.
-  await store.clients.tasks.createTask(req({ idempotencyKey: "k1" }), as(owner));
-  await store.clients.tasks.createTask(req({ idempotencyKey: "k1" }), as(owner));
+  await store.clients.tasks.createTask(req({ idempotencyKey: "k1" }), await store.viaBroker(as(owner)));
+  await store.clients.tasks.createTask(req({ idempotencyKey: "k1" }), await store.viaBroker(as(owner)));
   const rows = await dispatchRows();
   expect(rows.length - before).toBe(2);
   expect(rows.some((r) => r.task_id === task.id && !r.reclaimed)).toBe(true);
@@ -46,7 +46,7 @@ it("a created task has its dispatch; a refused one (bad node) leaves neither tas
 it("claims are exclusive until acked or lapsed, carry the task's priority, and only the broker may claim", async () => {
   await store.db.deleteFrom("task_dispatches").execute();
   const ids = [];
-  for (let i = 0; i < 3; i++) ids.push((await store.clients.tasks.createTask(req({}), as(owner))).task!.id);
+  for (let i = 0; i < 3; i++) ids.push((await store.clients.tasks.createTask(req({}), await store.viaBroker(as(owner)))).task!.id);
   await expectAppError(store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 1000 }, as(owner)), "UNAUTHENTICATED");
   await expectAppError(store.clients.tasks.claimDispatches({ limit: 0, leaseMs: 1000 }, broker), "VALIDATION_ERROR");
 
@@ -69,7 +69,7 @@ it("claims are exclusive until acked or lapsed, carry the task's priority, and o
 it("a task reclaimed from a dead worker gets a dispatch marked reclaimed", async () => {
   await store.db.updateTable("tasks").set({ status: "cancelled" }).where("status", "in", ["queued", "running"]).execute();
   await store.db.deleteFrom("task_dispatches").execute();
-  const task = (await store.clients.tasks.createTask(req({}), as(owner))).task!;
+  const task = (await store.clients.tasks.createTask(req({}), await store.viaBroker(as(owner)))).task!;
   await store.clients.tasks.startTask({ id: task.id, workerId: "dead", leaseMs: 20 }, broker);
   await store.db.deleteFrom("task_dispatches").execute();
   await new Promise((r) => setTimeout(r, 60));

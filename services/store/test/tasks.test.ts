@@ -39,7 +39,7 @@ const taskReq = (over: Partial<CreateTaskRequest>): CreateTaskRequest => ({
   idempotencyKey: "",
   ...over,
 });
-const submit = async (over: Partial<CreateTaskRequest>, u = owner) => (await store.clients.tasks.createTask(taskReq(over), as(u))).task!;
+const submit = async (over: Partial<CreateTaskRequest>, u = owner) => (await store.clients.tasks.createTask(taskReq(over), await store.viaBroker(as(u)))).task!;
 const output = (over: Partial<TaskOutput> = {}): TaskOutput => ({ title: "", content: "", tags: [], semanticType: "", importance: 0, confidence: 0, ...over });
 const start = (id: string, workerId = "w1", leaseMs = 30_000) => store.clients.tasks.startTask({ id, workerId, leaseMs }, broker);
 const complete = (id: string, out: TaskOutput, workerId = "w1") =>
@@ -76,7 +76,7 @@ describe("CreateTask validation: INVALID_ARGUMENT naming the field, nothing writ
     ["an unknown node", "nodeId", () => ({ type: TaskType.TASK_TYPE_ANALYZE, nodeId: crypto.randomUUID() })],
   ] as const)("%s → %s", async (_name, field, over) => {
     const before = await counts();
-    await expectAppError(store.clients.tasks.createTask(taskReq(over()), as(owner)), "VALIDATION_ERROR", field);
+    await expectAppError(store.clients.tasks.createTask(taskReq(over()), await store.viaBroker(as(owner))), "VALIDATION_ERROR", field);
     expect(await counts()).toEqual(before);
   });
 
@@ -84,7 +84,7 @@ describe("CreateTask validation: INVALID_ARGUMENT naming the field, nothing writ
     const [a, b] = [await node("fa"), await node("fb")];
     const theirs = await node("theirs", otherProjectId, stranger);
     const before = await counts();
-    const fusion = (ids: string[]) => store.clients.tasks.createTask(taskReq({ type: TaskType.TASK_TYPE_FUSION, sourceNodeIds: ids }), as(owner));
+    const fusion = async (ids: string[]) => store.clients.tasks.createTask(taskReq({ type: TaskType.TASK_TYPE_FUSION, sourceNodeIds: ids }), await store.viaBroker(as(owner)));
     await expectAppError(fusion([a.id]), "VALIDATION_ERROR", "sourceNodeIds");
     await expectAppError(fusion([a.id, a.id]), "VALIDATION_ERROR", "sourceNodeIds");
     await expectAppError(fusion([a.id, theirs.id]), "VALIDATION_ERROR", "sourceNodeIds[1]");
@@ -92,10 +92,21 @@ describe("CreateTask validation: INVALID_ARGUMENT naming the field, nothing writ
     expect((await fusion([a.id, b.id])).created).toBe(true);
   });
 
+  it("CreateTask is the broker's: a user's own token, or another service relaying, is PERMISSION_DENIED and creates nothing", async () => {
+    const count = async () => Number((await store.db.selectFrom("tasks").select((e) => e.fn.countAll().as("n")).where("project_id", "=", projectId).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "direct" }), as(owner)), "FORBIDDEN");
+    const gateway = { token: await store.serviceToken("gateway"), onBehalfOf: owner.token };
+    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "relayed by the wrong service" }), gateway), "FORBIDDEN");
+    expect(await count()).toBe(before);
+    expect((await submit({ prompt: "relayed by the broker" })).status).toBe(TaskStatus.TASK_STATUS_QUEUED);
+    expect(await count()).toBe(before + 1);
+  });
+
   it("roles: a viewer cannot submit, a stranger sees nothing, a service token is no user", async () => {
-    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), as(viewer)), "FORBIDDEN");
-    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), as(stranger)), "NOT_FOUND");
-    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), broker), "UNAUTHENTICATED");
+    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), await store.viaBroker(as(viewer))), "FORBIDDEN");
+    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), await store.viaBroker(as(stranger))), "NOT_FOUND");
+    await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), broker), "FORBIDDEN");
     const t = await submit({ prompt: "mine" });
     await expectAppError(store.clients.tasks.getTask({ id: t.id }, as(stranger)), "NOT_FOUND");
     await expectAppError(store.clients.tasks.startTask({ id: t.id, workerId: "w", leaseMs: 1000 }, as(owner)), "UNAUTHENTICATED");
@@ -115,15 +126,15 @@ describe("CreateTask, idempotency, cancel, list", () => {
   it("the same key from the same user answers the first task, even when 10 race", async () => {
     const before = await counts();
     const key = `key-${crypto.randomUUID()}`;
-    const all = await Promise.all(Array.from({ length: 10 }, () => store.clients.tasks.createTask(taskReq({ prompt: "once", idempotencyKey: key }), as(owner))));
+    const all = await Promise.all(Array.from({ length: 10 }, async () => store.clients.tasks.createTask(taskReq({ prompt: "once", idempotencyKey: key }), await store.viaBroker(as(owner)))));
     expect(new Set(all.map((r) => r.task!.id)).size).toBe(1);
     expect(all.filter((r) => r.created)).toHaveLength(1);
     expect(await counts()).toMatchObject({ tasks: before.tasks + 1, events: before.events + 1 });
-    const again = await store.clients.tasks.createTask(taskReq({ prompt: "different body", idempotencyKey: key }), as(owner));
+    const again = await store.clients.tasks.createTask(taskReq({ prompt: "different body", idempotencyKey: key }), await store.viaBroker(as(owner)));
     expect(again).toMatchObject({ created: false, task: { id: all[0].task!.id, prompt: "once" } });
     // Keys are per user.
     await store.clients.projects.putMember({ projectId, userId: stranger.id, role: Role.ROLE_EDITOR }, as(owner));
-    const theirs = await store.clients.tasks.createTask(taskReq({ prompt: "once", idempotencyKey: key }), as(stranger));
+    const theirs = await store.clients.tasks.createTask(taskReq({ prompt: "once", idempotencyKey: key }), await store.viaBroker(as(stranger)));
     expect(theirs.created).toBe(true);
     await store.clients.projects.removeMember({ projectId, userId: stranger.id }, as(owner));
   });
@@ -131,10 +142,10 @@ describe("CreateTask, idempotency, cancel, list", () => {
   it("a key reused for another project is CONFLICT: it never answers a task of a project the caller may have left", async () => {
     const key = `key-${crypto.randomUUID()}`;
     await store.clients.projects.putMember({ projectId, userId: stranger.id, role: Role.ROLE_EDITOR }, as(owner));
-    const first = await store.clients.tasks.createTask(taskReq({ prompt: "secret plan", idempotencyKey: key }), as(stranger));
+    const first = await store.clients.tasks.createTask(taskReq({ prompt: "secret plan", idempotencyKey: key }), await store.viaBroker(as(stranger)));
     await store.clients.projects.removeMember({ projectId, userId: stranger.id }, as(owner));
     const before = await counts();
-    const err = await store.clients.tasks.createTask(taskReq({ projectId: otherProjectId, prompt: "x", idempotencyKey: key }), as(stranger)).catch((e: unknown) => e);
+    const err = await store.clients.tasks.createTask(taskReq({ projectId: otherProjectId, prompt: "x", idempotencyKey: key }), await store.viaBroker(as(stranger))).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "CONFLICT", details: { field: "idempotencyKey" } });
     expect(JSON.stringify(err)).not.toContain(first.task!.id);
     expect(await counts()).toEqual(before);

@@ -111,7 +111,14 @@ const CASES: Table = {
     deleteConnection: nf((c, w, t) => c.connections.deleteConnection({ id: w.q.connection }, t)),
   },
   "sker.store.v1.TaskService": {
-    createTask: nf((c, w, t) => c.tasks.createTask({ projectId: w.q.project, type: "TASK_TYPE_OPTIMIZE", nodeId: w.q.node }, t)),
+    createTask: {
+      // Broker-only: relayed for Alice it is NOT_FOUND in Q; Alice's own token is refused outright.
+      check: async (c, w, t) => {
+        const req = { projectId: w.q.project, type: "TASK_TYPE_OPTIMIZE", nodeId: w.q.node } as const;
+        await expectAppError(c.tasks.createTask(req, await w.store.viaBroker(t)), "NOT_FOUND");
+        await expectAppError(c.tasks.createTask(req, t), "FORBIDDEN");
+      },
+    },
     getTask: nf((c, w, t) => c.tasks.getTask({ id: w.q.task }, t)),
     listTasks: nf((c, w, t) => c.tasks.listTasks({ projectId: w.q.project }, t)),
     cancelTask: nf((c, w, t) => c.tasks.cancelTask({ id: w.q.task }, t)),
@@ -197,7 +204,7 @@ describe("tenancy: P's member against Q's resources, every RPC", () => {
     const qn1 = (await c.nodes.createNode({ projectId: q, title: "q1", content: "secret" }, bob)).node!.id;
     const qn2 = (await c.nodes.createNode({ projectId: q, title: "q2" }, bob)).node!.id;
     const conn = (await c.connections.createConnection({ projectId: q, sourceNodeId: qn1, targetNodeId: qn2, type: "CONNECTION_TYPE_RELATED" }, bob)).connection!.id;
-    const task = (await c.tasks.createTask({ projectId: q, type: "TASK_TYPE_OPTIMIZE", nodeId: qn1 }, bob)).task!.id;
+    const task = (await c.tasks.createTask({ projectId: q, type: "TASK_TYPE_OPTIMIZE", nodeId: qn1 }, await w.store.viaBroker(bob))).task!.id;
     const key = (await c.users.createApiKey({ name: "bob's" }, bob)).apiKey!.id;
     const qAi = (await c.nodes.createNode({ projectId: q, title: "q ai", recipe: { type: "generate", prompt: "secret plan", model: "" } }, bob)).node!.id;
     const run = (await c.runs.createRun({ projectId: q, targets: [qAi] }, bob)).run!.id;

@@ -37,8 +37,8 @@ describe.each(["pg", "pglite"] as const)("usage ledger on %s", (driver) => {
     const { project } = await store.clients.projects.createProject({ name: "Money", settings: { ai: { monthlyBudgetUsd: budget } } }, as(alice));
     return project!.id;
   }
-  const create = (projectId: string, estimatedCostUsd: number) =>
-    store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "p", options: { model: "m" }, estimatedCostUsd }, as(alice));
+  const create = async (projectId: string, estimatedCostUsd: number) =>
+    store.clients.tasks.createTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt: "p", options: { model: "m" }, estimatedCostUsd }, await store.viaBroker(as(alice)));
 
   it("reserves estimates against the project budget and refuses the one that does not fit", async () => {
     const projectId = await project(1);

@@ -165,7 +165,9 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
       redis.disconnect();
       // The broker's default retry steps (1 s … 60 s) name its delay queues.
       await deleteTopology(`faults.${id}`, 1_000, 60_000, [`faults.${id}.events`]).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      // FAULTS_KEEP_LOGS=1 keeps every process's log for a look after a failed drill.
+      if (process.env.FAULTS_KEEP_LOGS === "1") console.log(`[fault drill] logs kept in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

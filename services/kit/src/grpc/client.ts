@@ -4,6 +4,7 @@ import { GRPC_MAX_MESSAGE_BYTES } from "../config.js";
 import { AppError, fromServiceError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { injectTrace } from "../telemetry.js";
+import { ON_BEHALF_OF } from "./relay.js";
 
 type MethodDef = { path: string; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any };
 type ReqOf<M> = M extends { requestSerialize: (v: infer R) => Buffer } ? R : never;
@@ -12,6 +13,8 @@ type ResOf<M> = M extends { responseDeserialize: (b: Buffer) => infer R } ? R : 
 export interface CallOptions {
   /** Bearer token to forward: the end user's, or a service token. */
   token: string;
+  /** With a service token: the end user's own bearer token, for a call the service makes on their behalf. */
+  onBehalfOf?: string;
   requestId?: string;
   deadlineMs?: number;
   signal?: AbortSignal;
@@ -81,6 +84,7 @@ export function promiseClient<D extends Record<string, MethodDef>>(
       tracer.startActiveSpan(m.path, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", "rpc.method": m.path } }, (span) => {
         const md = new Metadata();
         md.set("authorization", `Bearer ${opts.token}`);
+        if (opts.onBehalfOf) md.set(ON_BEHALF_OF, `Bearer ${opts.onBehalfOf}`);
         if (opts.requestId) md.set("x-request-id", opts.requestId);
         injectTrace(md);
         const started = process.hrtime.bigint();

@@ -14,12 +14,15 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { extractTrace } from "../telemetry.js";
 import { bearer, type Caller, type Tokens } from "../tokens.js";
+import { callerOf, ON_BEHALF_OF } from "./relay.js";
 
 /** What a handler knows about the call besides its request. */
 export interface CallContext {
   readonly caller: Caller;
   /** The raw bearer token, to forward on calls made for this caller. */
   readonly token: string;
+  /** Set when a service relayed this call for the user in `caller` (see relay.ts). */
+  readonly via?: string;
   readonly requestId: string;
   readonly method: string;
   readonly log: Logger;
@@ -78,15 +81,17 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
             if (ms !== undefined && ms <= 0) throw new AppError("DEADLINE_EXCEEDED", "deadline already passed");
             const token = bearer(headerOf(md, "authorization"));
             if (!token) throw unauthenticated("missing bearer token in authorization metadata");
-            const caller = await kit.tokens.verify(token);
-            await kit.authorize?.(caller, token);
+            const { caller, token: callerToken, via } = await callerOf(kit, token, headerOf(md, ON_BEHALF_OF));
             checkRequest(call.request);
-            const res = await handler(call.request as ReqOf<D[typeof name]>, { caller, token, requestId, method, log, signal: abort.signal });
+            const res = await handler(call.request as ReqOf<D[typeof name]>, { caller, token: callerToken, via, requestId, method, log, signal: abort.signal });
             callback(null, res);
           } catch (err) {
             const se = toServiceError(err);
             code = se.code!;
-            if (!(err instanceof AppError)) log.error({ err }, "unhandled error in RPC");
+            if (!(err instanceof AppError)) {
+              if (se.code === GrpcStatus.UNAVAILABLE) log.warn({ err: (err as Error)?.message }, "dependency unavailable");
+              else log.error({ err }, "unhandled error in RPC");
+            }
             span.setStatus({ code: SpanStatusCode.ERROR, message: se.details });
             callback(se);
           } finally {

@@ -1,6 +1,6 @@
 import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
-import { requireRole, requireService, userOf } from "../authz.js";
+import { requireRole, requireService, userOf, userVia } from "../authz.js";
 import type { Transaction } from "kysely";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
@@ -69,8 +69,8 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
 export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskServiceService>, "claimDispatches" | "ackDispatches"> {
   return {
     async createTask(req, ctx) {
+      const userId = userVia(ctx, "broker");
       const input = checkCreate(req);
-      const userId = userOf(ctx.caller);
       await requireRole(deps, ctx, input.projectId, "editor");
       if (input.idempotencyKey) {
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey);

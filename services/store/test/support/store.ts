@@ -103,6 +103,8 @@ export interface TestStore {
   keyPrefix: string;
   exchange: string;
   serviceToken(name?: string): Promise<string>;
+  /** Call options for an RPC the broker relays for this user (CreateTask is broker-only). */
+  viaBroker(u: { token: string }): Promise<{ token: string; onBehalfOf: string }>;
   /** Registers through UserService.Register (gateway token); names get a random suffix. */
   register(name?: string): Promise<TestUser>;
   shutdown(): Promise<void>;
@@ -174,6 +176,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     keyPrefix,
     exchange,
     serviceToken,
+    viaBroker: async (u) => ({ token: await serviceToken("broker"), onBehalfOf: u.token }),
     async register(name = "user") {
       const username = `${name}_${rand()}${counter++}`.slice(0, 32);
       const email = `${username}@example.test`;
