@@ -4,9 +4,13 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { client, register } from "./support/http.js";
 import { startStack, type Stack } from "./support/stack.js";
 
+// A delay long enough that requests taking a second each on a loaded machine still fit
+// several into it.
+const DRAIN_MS = 6_000;
+
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ gateways: 1, gatewayEnv: { SHUTDOWN_DRAIN_DELAY_MS: "1500" } });
+  stack = await startStack({ gateways: 1, gatewayEnv: { SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_MS) } });
 });
 afterAll(async () => stack?.close());
 
@@ -18,17 +22,16 @@ it("during the drain delay /ready is 503 while requests still succeed; then the 
   const ready = await fetch(`${stack.url}/ready`);
   expect(ready.status).toBe(503);
   expect(((await ready.json()) as { status: string }).status).toBe("draining");
-  // Requests keep being answered through the delay (the last one sent 1 s in).
+  // Requests keep being answered through the delay, up to one sent past half of it.
   const served: number[] = [];
   let lastSentAt = 0;
-  while (Date.now() - t0 < 1_000) {
+  while (lastSentAt < DRAIN_MS / 2) {
     lastSentAt = Date.now() - t0;
     served.push((await api("GET", "/api/v1/users/me", { token: user.accessToken })).status);
     await new Promise((r) => setTimeout(r, 100));
   }
-  expect(lastSentAt).toBeGreaterThanOrEqual(700);
   expect(served.every((s) => s === 200)).toBe(true);
   await done;
-  expect(Date.now() - t0).toBeGreaterThanOrEqual(1_500);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(DRAIN_MS);
   await expect(fetch(`${stack.url}/health`)).rejects.toThrow();
 });
