@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertConnection } from "../src/connections/repo.js";
 import { insertNode } from "../src/nodes/repo.js";
-import { findByKey, insertTask, reclaim, renewLease, takeLease, upstreamNodes } from "../src/tasks/repo.js";
+import { findByKey, insertTask, nodesInOrder, reclaim, renewLease, takeLease, upstreamCandidates } from "../src/tasks/repo.js";
 import type { NewTaskInput } from "../src/tasks/validate.js";
 import { createTestDb, type TestDb } from "./support/db.js";
 
@@ -69,7 +69,8 @@ describe.each(["pg", "pglite"] as const)("task repository on %s", (driver) => {
     await insertConnection(t.db, { projectId, sourceNodeId: u1.id, targetNodeId: target.id, type: "input", createdBy: userId });
     await insertConnection(t.db, { projectId, sourceNodeId: gone.id, targetNodeId: target.id, type: "input", createdBy: userId });
     await t.db.updateTable("nodes").set({ deleted_at: new Date() }).where("id", "=", gone.id).execute();
-    const ctx = await upstreamNodes(t.db, projectId, target.id, [src.id, target.id]);
+    const candidates = await upstreamCandidates(t.db, projectId, target.id, [src.id, target.id]);
+    const ctx = await nodesInOrder(t.db, candidates.map((c) => c.id));
     expect(ctx.map((n) => n.title)).toEqual(["u1", "src"]);
   });
 });
