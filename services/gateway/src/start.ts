@@ -25,6 +25,24 @@ function redisClient(url: string, commandTimeoutMs: number): Redis {
 }
 
 /**
+ * Waits (bounded) for the first connection, so the first requests already share the replicas'
+ * limits instead of each being counted in this process's memory; a Redis that is not there
+ * delays the start by at most `ms`, then the fallback limiter serves.
+ */
+async function redisReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === "ready") return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once("ready", done);
+  });
+}
+
+/**
  * Everything wired and listening. shutdown(): /ready turns 503 at once while the gateway keeps
  * serving for SHUTDOWN_DRAIN_DELAY_MS (load balancers see it leave before it stops accepting),
  * then the server stops accepting, in-flight requests finish, sockets close with 1001, then the
@@ -37,6 +55,7 @@ export async function startGateway(config: GatewayConfig): Promise<{ port: numbe
   const redis = config.redisUrl ? redisClient(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
   // Outages are logged once by the rate limiter (fallback-store.ts); the client repeats them.
   redis?.on("error", () => {});
+  if (redis) await redisReady(redis, 2_000);
   const bus = await createEventBus({ url: config.rabbitmqUrl, exchange: config.eventsExchange, log });
   const deps: GatewayDeps = { config, clients, tokens: new Tokens(config), metrics, log, redis, bus, state: { draining: false, startedAt: Date.now() } };
 
