@@ -91,6 +91,14 @@ beforeAll(async () => {
     { service: "store", address: `127.0.0.1:${storeMetrics}` },
     { service: "broker", address: `127.0.0.1:${brokerMetrics}` },
   ]);
+  // Prometheus hands static targets to its scrapers up to 5 s after start (discovery updates are
+  // batched): the load must come after the first scrape, or a counter's first sample already
+  // holds all of it and no rate ever shows.
+  const scraping = Date.now() + 30_000;
+  while ((await prom.query("up")).series.length < 3) {
+    if (Date.now() > scraping) throw new Error(`targets never scraped\n${prom.logs()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
   await load(`http://127.0.0.1:${gatewayPort}`);
   // Until a scrape after the load has been stored (tokens are counted at the task's end).
   const until = Date.now() + 60_000;
