@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { hardDelete, insertNode, listNodes, liveNodesIn, restore, softDelete, wouldCycle } from "../src/nodes/repo.js";
 import { insertConnection } from "../src/connections/repo.js";
-import { parsePage } from "../src/shared/page.js";
+import { parsePage } from "../src/input/page.js";
 import { createTestDb, type TestDb } from "./support/db.js";
 
 // The node and connection SQL on both engines the store runs on: the same answers from

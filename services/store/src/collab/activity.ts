@@ -3,8 +3,8 @@ import type { ListActivityRequest, ListActivityResponse } from "@sker/contracts/
 import { requireRole } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { eventToProto } from "../events/map.js";
-import { parseId } from "../shared/ids.js";
-import { DEFAULT_LIMIT, MAX_LIMIT } from "../shared/page.js";
+import { parseId } from "../input/ids.js";
+import { DEFAULT_LIMIT, MAX_LIMIT } from "../input/page.js";
 
 /**
  * A project's history, newest first, from the events the store keeps anyway (retention prunes

@@ -3,8 +3,8 @@ import type { SearchRequest, SearchResponse } from "@sker/contracts/store/v1/col
 import { sql } from "kysely";
 import { userOf } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
-import { optionalId } from "../shared/ids.js";
-import { DEFAULT_LIMIT } from "../shared/page.js";
+import { optionalId } from "../input/ids.js";
+import { DEFAULT_LIMIT } from "../input/page.js";
 import { makeSnippet } from "./snippet.js";
 
 /**

@@ -12,7 +12,7 @@ import { liveConnectionsOfProject } from "../connections/repo.js";
 import type { StoreDeps } from "../deps.js";
 import { liveNodesOfProject } from "../nodes/repo.js";
 import { projectToProto } from "../projects/map.js";
-import { parseId } from "../shared/ids.js";
+import { parseId } from "../input/ids.js";
 import { fromJsonCanvas, toJsonCanvas } from "./format-jsoncanvas.js";
 import { fromSker, toSker } from "./format-sker.js";
 import { str, type CanvasDoc } from "./model.js";

@@ -1,9 +1,9 @@
 import { invalid } from "@sker/kit";
 import type { CreateConnectionRequest, ListConnectionsRequest, UpdateConnectionRequest } from "@sker/contracts/store/v1/connection";
 import type { ConnectionType } from "../db/schema.js";
-import { parseEnum, requireEnum } from "../shared/enum.js";
-import { optionalId, parseId } from "../shared/ids.js";
-import { parsePage, type Page } from "../shared/page.js";
+import { parseEnum, requireEnum } from "../input/enum.js";
+import { optionalId, parseId } from "../input/ids.js";
+import { parsePage, type Page } from "../input/page.js";
 import { CONNECTION_TYPE } from "./map.js";
 
 const LABEL_MAX = 200;

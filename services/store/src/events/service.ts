@@ -4,7 +4,7 @@ import { requireRole } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { LIMITS } from "@sker/contracts/limits";
 import { sql } from "kysely";
-import { parseId } from "../shared/ids.js";
+import { parseId } from "../input/ids.js";
 import { eventToProto } from "./map.js";
 
 const DEFAULT_LIMIT = 500;

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { ChangeType, ConnectionRow, Database, NewNode, NodeRow, NodeVersionRow } from "../db/schema.js";
 import { LIMITS } from "@sker/contracts/limits";
-import type { Page } from "../shared/page.js";
+import type { Page } from "../input/page.js";
 import type { NodeFilter, NodePatch } from "./validate.js";
 
 type Db = Kysely<Database>;

@@ -3,9 +3,9 @@ import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { Position, Size } from "@sker/contracts/common/v1/common";
 import type { CreateNodeRequest, ListNodesRequest, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type { NodeStatus } from "../db/schema.js";
-import { parseEnum } from "../shared/enum.js";
-import { optionalId, parseId } from "../shared/ids.js";
-import { parsePage, type Page } from "../shared/page.js";
+import { parseEnum } from "../input/enum.js";
+import { optionalId, parseId } from "../input/ids.js";
+import { parsePage, type Page } from "../input/page.js";
 import { NODE_STATUS } from "./map.js";
 import { checkRecipe } from "./recipe.js";
 

@@ -6,7 +6,7 @@ import { liveConnectionsOfProject } from "../connections/repo.js";
 import type { StoreDeps } from "../deps.js";
 import { liveNodesOfProject } from "../nodes/repo.js";
 import { nodeToProto } from "../nodes/map.js";
-import { parseId } from "../shared/ids.js";
+import { parseId } from "../input/ids.js";
 
 /** The whole canvas in one call: every live node and connection, in creation order. */
 export function getGraph(deps: StoreDeps) {

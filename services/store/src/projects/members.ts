@@ -12,8 +12,8 @@ import { memberKey, requireRole, userOf } from "../authz.js";
 import type { Database, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
-import { requireEnum } from "../shared/enum.js";
-import { parseId } from "../shared/ids.js";
+import { requireEnum } from "../input/enum.js";
+import { parseId } from "../input/ids.js";
 import { memberToProto, memberToRest, ROLE, type MemberView } from "./map.js";
 
 const lastOwner = () => new AppError("FAILED_PRECONDITION", "a project must keep at least one owner; make someone else owner first");

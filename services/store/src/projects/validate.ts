@@ -1,7 +1,7 @@
 import { invalid, jsonProblem } from "@sker/kit";
 import { JSON_DEPTH, LIMITS as CONTRACT_LIMITS } from "@sker/contracts/limits";
 import type { CreateProjectRequest, UpdateProjectRequest } from "@sker/contracts/store/v1/project";
-import { parseEnum } from "../shared/enum.js";
+import { parseEnum } from "../input/enum.js";
 import { PROJECT_STATUS } from "./map.js";
 import { checkAiSettings } from "../usage/settings.js";
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type UpdateObject } from "kysely";
 import type { Database, NodeRow, RunNodeRow, RunNodeState, RunRow } from "../db/schema.js";
 import { nowMs } from "../nodes/repo.js";
-import type { Page } from "../shared/page.js";
+import type { Page } from "../input/page.js";
 
 type Db = Kysely<Database>;
 

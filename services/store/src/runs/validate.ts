@@ -1,8 +1,8 @@
 import { LIMITS } from "@sker/contracts/limits";
 import { invalid } from "@sker/kit";
 import type { CreateRunRequest, ListRunsRequest } from "@sker/contracts/store/v1/run";
-import { parseId } from "../shared/ids.js";
-import { parsePage, type Page } from "../shared/page.js";
+import { parseId } from "../input/ids.js";
+import { parsePage, type Page } from "../input/page.js";
 
 export function checkCreateRun(req: CreateRunRequest): { projectId: string; targets: string[]; force: boolean } {
   const projectId = parseId("projectId", req.projectId);

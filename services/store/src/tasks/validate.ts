@@ -14,9 +14,9 @@ import type {
   TaskUsage,
 } from "@sker/contracts/store/v1/task";
 import type { TaskPriority, TaskStatus, TaskType } from "../db/schema.js";
-import { parseEnum, requireEnum } from "../shared/enum.js";
-import { optionalId, parseId } from "../shared/ids.js";
-import { parsePage, type Page } from "../shared/page.js";
+import { parseEnum, requireEnum } from "../input/enum.js";
+import { optionalId, parseId } from "../input/ids.js";
+import { parsePage, type Page } from "../input/page.js";
 import { TASK_PRIORITY, TASK_STATUS, TASK_TYPE, type StoredOptions } from "./map.js";
 
 const T = LIMITS.task;

@@ -1,6 +1,6 @@
 import { invalid } from "@sker/kit";
 import { UsageScope, type GetUsageRequest, type SetUserBudgetRequest } from "@sker/contracts/store/v1/usage";
-import { parseId } from "../shared/ids.js";
+import { parseId } from "../input/ids.js";
 import { monthStart, resetsAt } from "./budget.js";
 import type { GroupBy } from "./repo.js";
 

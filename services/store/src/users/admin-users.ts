@@ -3,8 +3,8 @@ import type { UserServiceService } from "@sker/contracts/store/v1/user";
 import { sql } from "kysely";
 import { userOf } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
-import { parseId } from "../shared/ids.js";
-import { pageOf, parsePage } from "../shared/page.js";
+import { parseId } from "../input/ids.js";
+import { pageOf, parsePage } from "../input/page.js";
 import { userToProto } from "./map.js";
 import { announceRevoked, revokeSessions } from "./revoke.js";
 

@@ -4,7 +4,7 @@ import { memberKey, requireService, userOf } from "../authz.js";
 import { OWASP_SCRYPT_N } from "../config.js";
 import type { StoreDeps } from "../deps.js";
 import { acceptInvitationToken, acceptPendingFor } from "../invitations/repo.js";
-import { parseId } from "../shared/ids.js";
+import { parseId } from "../input/ids.js";
 import { adminUserHandlers } from "./admin-users.js";
 import { apiKeyToProto, userToProto } from "./map.js";
 import { passwordHandlers } from "./password.js";
