@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments, parse } from "yaml";
+import { lintProblems } from "./lint.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const CHART = join(ROOT, "charts/sker");
@@ -54,8 +55,8 @@ export interface Renderer {
   kind: "helm" | "go-sprig";
   /** Rendered manifests (hooks and tests included). Throws with helm's message on failure. */
   render(valuesFile?: string): string;
-  /** `helm lint --strict`; null when the renderer has no linter. */
-  lint: ((valuesFile: string) => void) | null;
+  /** `helm lint --strict`, or the same checks (lint.ts) with the stand-in; throws what it found. */
+  lint: (valuesFile: string) => void;
 }
 
 const onPath = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
@@ -96,7 +97,10 @@ export function findRenderer(): Renderer | null {
       cached = {
         kind: "go-sprig",
         render: (f) => run(bin, ["-name", RELEASE, "-namespace", NAMESPACE, ...(f ? ["-f", f] : []), CHART]),
-        lint: null,
+        lint: (f) => {
+          const problems = lintProblems(CHART, f);
+          if (problems.length) throw new Error(`lint:\n${problems.join("\n")}`);
+        },
       };
       return cached;
     }
