@@ -115,22 +115,29 @@ export class OutboxRelay {
     return db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as locked`.execute(trx);
       if (!rows[0]?.locked) return { published: 0, more: false, failed: false, busy: true };
-      const events = await trx.selectFrom("events").selectAll().where("published_at", "is", null).orderBy("id").limit(batch).execute();
+      // Marked and read in one statement; what the bus then refuses is unmarked again below,
+      // before the same transaction commits.
+      const events = (
+        await trx
+          .updateTable("events")
+          .set({ published_at: new Date() })
+          .where("id", "in", (eb) => eb.selectFrom("events").select("id").where("published_at", "is", null).orderBy("id").limit(batch))
+          .returningAll()
+          .execute()
+      ).sort((a, b) => a.id - b.id);
       if (events.length === 0) return { published: 0, more: false, failed: false, busy: false };
       // Pipelined on one channel (RabbitMQ keeps the order); only the confirmed prefix counts.
       const results = await Promise.allSettled(events.map((e) => bus.publish(toBusEvent(e))));
       let ok = 0;
       while (ok < results.length && results[ok].status === "fulfilled") ok++;
-      if (ok > 0) {
-        await trx
-          .updateTable("events")
-          .set({ published_at: new Date() })
-          .where("id", "in", events.slice(0, ok).map((e) => e.id))
-          .execute();
-        metrics?.published.inc(ok);
-      }
+      if (ok > 0) metrics?.published.inc(ok);
       const failed = ok < events.length;
       if (failed) {
+        await trx
+          .updateTable("events")
+          .set({ published_at: null })
+          .where("id", "in", events.slice(ok).map((e) => e.id))
+          .execute();
         const reason = (results[ok] as PromiseRejectedResult).reason as Error;
         metrics?.failures.inc();
         log.warn({ err: reason?.message, unpublished: events.length - ok }, "outbox: bus unavailable; will retry");
