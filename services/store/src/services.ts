@@ -1,4 +1,4 @@
-import { bind, type HandlerKit, type ServiceBinding } from "@sker/kit";
+import { bind, relayedBy, serviceOnly, type HandlerKit, type ServiceBinding } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
@@ -34,12 +34,40 @@ export const STORE_SERVICES = {
 } as const;
 
 export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
+  // Who may call what, beyond a valid token: the account lifecycle is the gateway's (it holds no
+  // user token yet), the task lifecycle the broker's, and AI work is created only through the
+  // broker's checks (a user's call it relays). Tenancy is checked inside, per resource.
+  const gateway = [serviceOnly("gateway")];
+  const broker = [serviceOnly("broker")];
   return [
-    bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit),
+    bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit, {
+      methods: {
+        register: gateway,
+        login: gateway,
+        refresh: gateway,
+        logout: gateway,
+        verifyApiKey: gateway,
+        requestPasswordReset: gateway,
+        confirmPasswordReset: gateway,
+        verifyEmail: gateway,
+      },
+    }),
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
-    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit),
+    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit, {
+      methods: {
+        createTask: [relayedBy("broker")],
+        startTask: broker,
+        renewLease: broker,
+        completeTask: broker,
+        failTask: broker,
+        reclaimTasks: broker,
+        requeueTask: broker,
+        claimDispatches: broker,
+        ackDispatches: broker,
+      },
+    }),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),

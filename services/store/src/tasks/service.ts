@@ -1,6 +1,6 @@
 import { AppError, invalid, notFound, toProtoEnum, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
-import { requireRole, requireService, userOf, userVia } from "../authz.js";
+import { requireRole, userOf } from "../authz.js";
 import type { Transaction } from "kysely";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
@@ -69,7 +69,7 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
 export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskServiceService>, "claimDispatches" | "ackDispatches"> {
   return {
     async createTask(req, ctx) {
-      const userId = userVia(ctx, "broker");
+      const userId = userOf(ctx.caller);
       const input = checkCreate(req);
       await requireRole(deps, ctx, input.projectId, "editor");
       if (input.idempotencyKey) {
@@ -125,10 +125,9 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       return { task: taskToProto(row) };
     },
 
-    startTask: (req, ctx) => startTask(deps, req, ctx),
+    startTask: (req) => startTask(deps, req),
 
-    async renewLease(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async renewLease(req) {
       const { id, workerId, leaseMs } = checkLease(req);
       const renewed = await renewLease(deps.db, id, workerId, leaseMs);
       const task = renewed ?? (await findTask(deps.db, id));
@@ -136,8 +135,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       return { ok: renewed !== undefined, status: toProtoEnum<ProtoTaskStatus>(task.status, TASK_STATUS) };
     },
 
-    async completeTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async completeTask(req) {
       const input = checkComplete(req);
       const output = cleanOutput(input.output);
       const out = await deps.db.transaction().execute(async (trx) => {
@@ -184,8 +182,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       return { task: taskToProto(out.task), applied: out.applied, spawned: out.spawned.map(taskToProto) };
     },
 
-    async failTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async failTask(req) {
       const input = checkFail(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, input.id);
@@ -214,8 +211,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       return { task: taskToProto(out.task) };
     },
 
-    async reclaimTasks(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async reclaimTasks(req) {
       const { queuedAfterMs, limit } = checkReclaim(req);
       const rows = await deps.db.transaction().execute(async (trx) => {
         const taken = await reclaim(trx, queuedAfterMs, limit);
@@ -230,8 +226,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
       return { tasks: rows.map(taskToProto) };
     },
 
-    async requeueTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async requeueTask(req) {
       const id = parseId("id", req.id);
       const row = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, id);

@@ -1,7 +1,5 @@
-import type { CallContext } from "@sker/kit";
 import type { StartTaskRequest, StartTaskResponse } from "@sker/contracts/store/v1/task";
 import { sql, type Transaction } from "kysely";
-import { requireService } from "../authz.js";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
@@ -91,8 +89,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
  * Refuses finished, cancelled and live-leased tasks; defers over a running cap; fails a task
  * whose attempts are spent.
  */
-export async function startTask(deps: StoreDeps, req: StartTaskRequest, ctx: CallContext): Promise<StartTaskResponse> {
-  requireService(ctx.caller, "broker");
+export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise<StartTaskResponse> {
   const input = checkStart(req);
   const out = await deps.db.transaction().execute((trx) => startTx(trx, input));
   if (out.wrote) deps.afterCommit();
