@@ -1,4 +1,4 @@
-import { bind, relayedBy, serviceOnly, type HandlerKit, type ServiceBinding } from "@sker/kit";
+import { bind, onEach, relayedBy, serviceOnly, type HandlerKit, type ServiceBinding } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
@@ -14,7 +14,7 @@ import { projectService } from "./projects/service.js";
 import { nodeService } from "./nodes/service.js";
 import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
-import { dispatchService } from "./tasks/dispatch-service.js";
+import { taskLifecycleService } from "./tasks/lifecycle.js";
 import { eventService } from "./events/service.js";
 import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
@@ -38,7 +38,7 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
   // user token yet), the task lifecycle the broker's, and AI work is created only through the
   // broker's checks (a user's call it relays). Tenancy is checked inside, per resource.
   const gateway = [serviceOnly("gateway")];
-  const broker = [serviceOnly("broker")];
+  const lifecycle = taskLifecycleService(deps);
   return [
     bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit, {
       methods: {
@@ -55,18 +55,8 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
-    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit, {
-      methods: {
-        createTask: [relayedBy("broker")],
-        startTask: broker,
-        renewLease: broker,
-        completeTask: broker,
-        failTask: broker,
-        reclaimTasks: broker,
-        requeueTask: broker,
-        claimDispatches: broker,
-        ackDispatches: broker,
-      },
+    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...lifecycle }, kit, {
+      methods: { createTask: [relayedBy("broker")], ...onEach(lifecycle, [serviceOnly("broker")]) },
     }),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),

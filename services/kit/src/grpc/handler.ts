@@ -54,6 +54,11 @@ export interface BindingInterceptors<D extends ServiceDef> {
   methods?: { [K in keyof D]?: ServerInterceptor[] };
 }
 
+/** The same interceptors for every RPC of a (partial) implementation: `{ methods: onEach(lifecycle, [serviceOnly("broker")]) }`. */
+export function onEach<T extends object>(impl: T, interceptors: ServerInterceptor[]): { [K in keyof T]: ServerInterceptor[] } {
+  return Object.fromEntries(Object.keys(impl).map((k) => [k, interceptors])) as { [K in keyof T]: ServerInterceptor[] };
+}
+
 /**
  * The server side of every RPC: tracing, metrics, logging, the deadline, authentication
  * (no token → UNAUTHENTICATED) and request validation, then the binding's own interceptors,
