@@ -22,6 +22,7 @@ import { addDispatches, findByKey, findTask, listTasks, reclaim, renewLease, set
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
 import { startTask } from "./start.js";
+import { spentOnlyIfCreated } from "../limits/spent.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
@@ -76,7 +77,10 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey);
         if (earlier) return sameKeyAnswer(earlier, input.projectId);
       }
-      const row = await deps.db.transaction().execute(async (trx) => {
+      // Spent before the transaction so that concurrent submissions cannot all slip under the
+      // limit; given back when no task comes of it (bad input, a lost idempotency race).
+      await deps.aiLimit.spend(userId);
+      const row = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
         const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
         const live = new Set((await liveNodesIn(trx, input.projectId, wanted, { share: true })).map((n) => n.id));
         if (input.nodeId && !live.has(input.nodeId)) throw invalid("nodeId", "must be a live node of the project");
@@ -86,7 +90,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
         return enqueueTaskTx(trx, input, userId);
-      });
+      }));
       if (!row) {
         // Lost the race on the idempotency key: the winner has committed, answer its task.
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey!);
