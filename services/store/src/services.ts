@@ -14,7 +14,7 @@ import { projectService } from "./projects/service.js";
 import { nodeService } from "./nodes/service.js";
 import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
-import { dispatchService } from "./tasks/dispatch-service.js";
+import { taskLifecycleService } from "./tasks/lifecycle.js";
 import { eventService } from "./events/service.js";
 import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
@@ -39,7 +39,7 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
-    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit),
+    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...taskLifecycleService(deps) }, kit),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),
