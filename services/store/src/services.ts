@@ -3,7 +3,7 @@ import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
-import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { TaskLifecycleServiceService, TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
@@ -27,6 +27,7 @@ export const STORE_SERVICES = {
   "sker.store.v1.NodeService": NodeServiceService,
   "sker.store.v1.ConnectionService": ConnectionServiceService,
   "sker.store.v1.TaskService": TaskServiceService,
+  "sker.store.v1.TaskLifecycleService": TaskLifecycleServiceService,
   "sker.store.v1.EventService": EventServiceService,
   "sker.store.v1.CollabService": CollabServiceService,
   "sker.store.v1.RunService": RunServiceService,
@@ -39,7 +40,10 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
+    // TaskService still answers the lifecycle RPCs that moved (deprecated): a broker of the
+    // previous release calls them there during a rolling upgrade.
     bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...taskLifecycleService(deps) }, kit),
+    bind("sker.store.v1.TaskLifecycleService", TaskLifecycleServiceService, taskLifecycleService(deps), kit),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),

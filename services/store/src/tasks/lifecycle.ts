@@ -1,5 +1,5 @@
 import { AppError, invalid, notFound, toProtoEnum, type Implementation } from "@sker/kit";
-import type { TaskPriority, TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
+import type { TaskLifecycleServiceService, TaskPriority, TaskStatus as ProtoTaskStatus } from "@sker/contracts/store/v1/task";
 import { requireService } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { parseId } from "../input/ids.js";
@@ -13,14 +13,12 @@ import { checkFail, checkLease, checkReclaim } from "./validate.js";
 
 const MAX_CLAIM = 1_000;
 
-type Lifecycle = "startTask" | "renewLease" | "completeTask" | "failTask" | "reclaimTasks" | "requeueTask" | "claimDispatches" | "ackDispatches";
-
 /**
  * The broker's side of a task (service token only): its workers start, renew, complete and
  * fail tasks, its reaper reclaims them, its relay publishes the task queue's outbox, and a
  * dead-letter replay requeues one.
  */
-export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeof TaskServiceService>, Lifecycle> {
+export function taskLifecycleService(deps: StoreDeps): Implementation<typeof TaskLifecycleServiceService> {
   return {
     async startTask(req, ctx) {
       requireService(ctx.caller, "broker");
