@@ -67,7 +67,7 @@ describe.each(["pg", "pglite"] as const)("task repository on %s", (driver) => {
   });
 
   it("context is the live upstream nodes plus sources, in creation order, never the target", async () => {
-    const mk = (title: string) => insertNode(t.db, { project_id: projectId, title, tags: [], metadata: "{}", created_by: userId });
+    const mk = (title: string) => insertNode(t.db, { project_id: projectId, title, tags: [], metadata: "{}", created_by: userId }, { changeType: "create", createdBy: userId });
     const [u1, target, src, gone] = [await mk("u1"), await mk("target"), await mk("src"), await mk("gone")];
     await insertConnection(t.db, { projectId, sourceNodeId: u1.id, targetNodeId: target.id, type: "input", createdBy: userId });
     await insertConnection(t.db, { projectId, sourceNodeId: gone.id, targetNodeId: target.id, type: "input", createdBy: userId });
