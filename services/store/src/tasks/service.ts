@@ -1,7 +1,7 @@
 import { AppError, invalid, notFound, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskServiceService } from "@sker/contracts/store/v1/task";
 import type { Transaction } from "kysely";
-import { requireRole, userOf, userVia } from "../authz.js";
+import { requireRole, userOf } from "../authz.js";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { parseId } from "../input/ids.js";
@@ -45,7 +45,7 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
 export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskServiceService>, "createTask" | "getTask" | "listTasks" | "cancelTask"> {
   return {
     async createTask(req, ctx) {
-      const userId = userVia(ctx, "broker");
+      const userId = userOf(ctx.caller);
       const input = checkCreate(req);
       await requireRole(deps, ctx, input.projectId, "editor");
       if (input.idempotencyKey) {
