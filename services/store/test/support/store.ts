@@ -134,6 +134,8 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     LOG_LEVEL: "silent",
     SHUTDOWN_DRAIN_DELAY_MS: "0",
     SCRYPT_COST: "1024",
+    // Tests that submit hundreds of tasks must not meet the AI budget; the budget's tests set it.
+    RATE_LIMIT_AI_PER_USER: "1000000",
     OUTBOX_POLL_MS: "200",
     DATABASE_URL: testDb.url,
     REDIS_URL: redisUrl,
