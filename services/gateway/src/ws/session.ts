@@ -5,7 +5,7 @@ import { AppError, findBadText, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
-import type { TaskBody } from "../rest/task-request.js";
+import type { TaskBody } from "../rest/schemas/tasks.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
 import { runAiGenerate } from "./ai-generate.js";
 import type { ProjectHub } from "./hub.js";
@@ -19,7 +19,7 @@ export interface SessionEnv {
   deps: GatewayDeps;
   hub: ProjectHub;
   presence: Presence;
-  validateTask: ValidateFunction;
+  validateTask: ValidateFunction<TaskBody>;
   limit: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
   sockets: SocketCounts;
   onSlow: () => void;
@@ -259,7 +259,7 @@ export class Session {
     if (over) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "RATE_LIMITED", message: `rate limit exceeded, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } } });
     await runAiGenerate({
       requestId,
-      body: body as unknown as TaskBody,
+      body,
       idempotencyKey: typeof idempotencyKey === "string" && idempotencyKey !== "" ? idempotencyKey.slice(0, 200) : undefined,
       hub: this.env.hub,
       clients: this.env.deps.clients,
