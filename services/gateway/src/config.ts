@@ -29,7 +29,6 @@ export interface GatewayConfig extends CommonConfig {
     /** Per user, WebSocket subscribes (each costs store calls). */
     wsSubscribePerUser: number;
     /** Per user, AI task submissions (REST and WebSocket). */
-    aiPerUser: number;
   };
   ws: {
     pingIntervalMs: number;
@@ -82,7 +81,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       perUser: e.int("RATE_LIMIT_PER_USER", 600, { min: 1 }),
       authPerIp: e.int("RATE_LIMIT_AUTH_PER_IP", 20, { min: 1 }),
       badAuthPerIp: e.int("RATE_LIMIT_BAD_AUTH_PER_IP", 60, { min: 1 }),
-      aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
       resetPerEmail: e.int("RATE_LIMIT_RESET_PER_EMAIL", 3, { min: 1 }),
       wsSubscribePerUser: e.int("RATE_LIMIT_WS_SUBSCRIBE_PER_USER", 120, { min: 1 }),
     },

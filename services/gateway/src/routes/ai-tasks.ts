@@ -14,7 +14,6 @@ export const aiTaskRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/ai-tasks",
     {
-      preHandler: app.limits.ai,
       schema: {
         tags,
         summary: "Submit an AI task (202); the same Idempotency-Key from the same user answers the first task (200)",
@@ -50,7 +49,6 @@ export const aiTaskRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/ai-tasks/:id/retry",
     {
-      preHandler: app.limits.ai,
       schema: {
         tags,
         summary: "Start a new task with the input of a failed or cancelled one (202, retryOf set); editors. 409 FAILED_PRECONDITION for any other status",

@@ -16,7 +16,6 @@ export const runRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/projects/:id/runs",
     {
-      preHandler: app.limits.ai,
       schema: {
         tags,
         summary: "Run the AI nodes the targets depend on (all AI nodes without targets) in dependency order, skipping unchanged ones (202)",

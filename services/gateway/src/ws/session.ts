@@ -255,8 +255,6 @@ export class Session {
       const { code, message, details } = validationError(this.env.validateTask.errors ?? [], "body");
       return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code, message, details } });
     }
-    const over = await this.env.limit("ai", this.user!.userId);
-    if (over) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "RATE_LIMITED", message: `rate limit exceeded, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } } });
     await runAiGenerate({
       requestId,
       body,

@@ -1,19 +1,14 @@
-import type { CallContext } from "@sker/kit";
 import type { StartTaskRequest, StartTaskResponse } from "@sker/contracts/store/v1/task";
 import { sql, type Transaction } from "kysely";
-import { requireService } from "../authz.js";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent, taskActor } from "../events/append.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode } from "../nodes/repo.js";
-import { taskStarted } from "../runs/advance.js";
 import { runTaskContext } from "../runs/context.js";
 import { fitContext, fitLoaded, type FittedContext } from "./context.js";
-import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
-import { taskToProto, taskToRest } from "./map.js";
-import { markTargetNode } from "./node-status.js";
+import { taskToProto } from "./map.js";
 import { runningCounts, takeLease } from "./repo.js";
+import { forgetTarget, lockTask, NODE_GONE, toFailed, toRunning } from "./transitions.js";
 import { checkStart } from "./validate.js";
 
 type Trx = Transaction<Database>;
@@ -60,7 +55,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
     // answer never arrived, a failure FailTask recorded): the last one's code tells the user why.
     const why = current.error_message ? `; last: ${current.error_message}` : "";
     const code = current.error_code ?? "ATTEMPTS_EXHAUSTED";
-    return { task: await failTx(trx, current, code, `no attempt finished in ${input.maxAttempts} tries${why}`), started: false, wrote: true, exhausted: true };
+    return { task: await toFailed(trx, current, code, `no attempt finished in ${input.maxAttempts} tries${why}`), started: false, wrote: true, exhausted: true };
   } else {
     const deferred = await overCap(trx, current, input);
     if (deferred) return { task: current, started: false, wrote: false, deferred };
@@ -70,18 +65,14 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
   if (!task) return { task: current, started: false, wrote: false };
   const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
   // Nothing to work on any more: fail now rather than spend a provider call on it.
-  if (task.node_id && !node) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
+  if (task.node_id && !node) return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
   const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
   const target = forRun ? forRun.node : node;
   const context = forRun ? fitLoaded(task, target, forRun.context, input.contextBudgetChars) : await fitContext(trx, task, node, input.contextBudgetChars);
   if (task.type === "fusion" && context.available < 2) {
-    return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
+    return { task: await toFailed(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
   }
-  if (!again) {
-    await markTargetNode(trx, task, "processing");
-    await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
-    await taskStarted(trx, task);
-  }
+  if (!again) await toRunning(trx, task);
   return { task, started: true, wrote: !again, node: target, context };
 }
 
@@ -91,8 +82,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
  * Refuses finished, cancelled and live-leased tasks; defers over a running cap; fails a task
  * whose attempts are spent.
  */
-export async function startTask(deps: StoreDeps, req: StartTaskRequest, ctx: CallContext): Promise<StartTaskResponse> {
-  requireService(ctx.caller, "broker");
+export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise<StartTaskResponse> {
   const input = checkStart(req);
   const out = await deps.db.transaction().execute((trx) => startTx(trx, input));
   if (out.wrote) deps.afterCommit();

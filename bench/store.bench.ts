@@ -1,19 +1,19 @@
 // `make bench`: the store over gRPC with 50 calls in flight against the same operation done
 // in-process through kysely (the baseline, measured in the same run on the same database).
-// Prints a table and writes bench-results/store.json for scripts/bench-summary.mjs.
+// Prints a table and writes bench-results/store.json for bench/summary.mjs.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { channelPool, commonConfig, createLogger, promiseClient } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
-import { loadStoreConfig } from "../src/config.js";
-import { startStore } from "../src/start.js";
-import { openDatabase } from "../src/db/connect.js";
-import type { Cache } from "../src/deps.js";
-import { createNodeTx } from "../src/nodes/changes.js";
-import { findNode, listNodes } from "../src/nodes/repo.js";
-import { createTestDb } from "../test/support/db.js";
+import { loadStoreConfig } from "../services/store/src/config.js";
+import { startStore } from "../services/store/src/start.js";
+import { openDatabase } from "../services/store/src/db/connect.js";
+import type { Cache } from "../services/store/src/deps.js";
+import { createNodeTx } from "../services/store/src/nodes/changes.js";
+import { findNode, listNodes } from "../services/store/src/nodes/repo.js";
+import { createTestDb } from "../services/store/test/support/db.js";
 
 const IN_FLIGHT = 50;
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -76,6 +76,7 @@ async function main() {
     JWT_SECRET: external ? commonConfig().jwtSecret : randomBytes(32).toString("base64url"),
     LOG_LEVEL: "silent",
     SCRYPT_COST: "1024",
+    RATE_LIMIT_AI_PER_USER: "1000000000",
     DATABASE_URL: testDb.url,
     DB_POOL_SIZE: "20",
     REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",

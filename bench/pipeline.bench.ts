@@ -1,7 +1,7 @@
 // `make bench`: the AI task pipeline end to end (submit → task.completed event), local provider
 // at 0 delay, with 1 and with 2 broker processes on the real RabbitMQ and PostgreSQL. Prints
 // tasks/s, p50/p99 of submit → started and submit → completed, store calls and SQL statements
-// per task, and writes bench-results/broker.json for scripts/bench-summary.mjs.
+// per task, and writes bench-results/broker.json for bench/summary.mjs.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,11 +10,11 @@ import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
-import { loadStoreConfig } from "../../store/src/config.js";
-import { startStore } from "../../store/src/start.js";
-import { createTestDb } from "../../store/test/support/db.js";
-import { deleteTopology } from "../test/support/rabbit.js";
-import { spawnBroker, statementCounter } from "./support.js";
+import { loadStoreConfig } from "../services/store/src/config.js";
+import { startStore } from "../services/store/src/start.js";
+import { createTestDb } from "../services/store/test/support/db.js";
+import { deleteTopology } from "../services/broker/test/support/rabbit.js";
+import { spawnBroker, statementCounter } from "./broker-support.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const TASKS = QUICK ? 150 : 400;
@@ -70,6 +70,7 @@ async function main() {
       JWT_SECRET: secret,
       LOG_LEVEL: "silent",
       SCRYPT_COST: "1024",
+      RATE_LIMIT_AI_PER_USER: "1000000000",
       DATABASE_URL: testDb.url!,
       DB_POOL_SIZE: "20",
       RABBITMQ_URL,

@@ -12,11 +12,11 @@ import { NodeServiceService, NodeStatus } from "@sker/contracts/store/v1/node";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
-import { loadStoreConfig } from "../../store/src/config.js";
-import { startStore } from "../../store/src/start.js";
-import { createTestDb } from "../../store/test/support/db.js";
-import { deleteTopology } from "../test/support/rabbit.js";
-import { spawnBroker, statementCounter } from "./support.js";
+import { loadStoreConfig } from "../services/store/src/config.js";
+import { startStore } from "../services/store/src/start.js";
+import { createTestDb } from "../services/store/test/support/db.js";
+import { deleteTopology } from "../services/broker/test/support/rabbit.js";
+import { spawnBroker, statementCounter } from "./broker-support.js";
 
 const LAYERS = 10;
 const WIDTH = 10;
@@ -41,6 +41,7 @@ async function main() {
       JWT_SECRET: secret,
       LOG_LEVEL: "silent",
       SCRYPT_COST: "1024",
+      RATE_LIMIT_AI_PER_USER: "1000000000",
       DATABASE_URL: testDb.url!,
       DB_POOL_SIZE: "20",
       RABBITMQ_URL,

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { KyselyPlugin } from "kysely";
 
-const BROKER_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const BROKER_MAIN = fileURLToPath(new URL("../services/broker/dist/main.js", import.meta.url));
 
 /** Counts every statement the store sends through kysely (the outbox relay's polling included). */
 export function statementCounter() {

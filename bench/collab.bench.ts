@@ -1,12 +1,12 @@
 // `make bench` (collaboration): search over 100,000 nodes in 100 projects (p50/p99 of 50 mixed
 // English and Chinese queries through GET /api/v1/search), and the cost of presence: the
 // gateway process's CPU while 200 sockets (20 rooms of 10 users) each send a cursor at 20 Hz,
-// beside the same sockets idle. Writes bench-results/collab.json for scripts/bench-summary.mjs.
+// beside the same sockets idle. Writes bench-results/collab.json for bench/summary.mjs.
 // Runs against make up (BENCH_GATEWAY_URL, BENCH_DATABASE_URL, BENCH_GATEWAY_PID).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import pg from "pg";
-import { client, register } from "../test/support/http.js";
-import { WsClient } from "../test/support/ws.js";
+import { client, register } from "../services/gateway/test/support/http.js";
+import { WsClient } from "../services/gateway/test/support/ws.js";
 
 const NODES = Number(process.env.BENCH_SEARCH_NODES ?? 100_000);
 const PROJECTS = 100;

@@ -2,16 +2,16 @@
 // POST /api/v1/nodes, GET /api/v1/projects/:id/graph (200 nodes) — with two in-run baselines:
 // the same JSON from memory behind Fastify, and the same operation in one process (Fastify +
 // kysely on the same database, no gRPC hop). Then event fan-out: a write to its receipt on 500
-// subscribed sockets. Writes bench-results/gateway.json for scripts/bench-summary.mjs.
+// subscribed sockets. Writes bench-results/gateway.json for bench/summary.mjs.
 import { mkdirSync, writeFileSync } from "node:fs";
 import autocannon from "autocannon";
 import Fastify from "fastify";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import WebSocket, { WebSocketServer } from "ws";
-import { startStack } from "../test/support/stack.js";
-import { client, register } from "../test/support/http.js";
-import { WsClient } from "../test/support/ws.js";
+import { startStack } from "../services/gateway/test/support/stack.js";
+import { client, register } from "../services/gateway/test/support/http.js";
+import { WsClient } from "../services/gateway/test/support/ws.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 50;
