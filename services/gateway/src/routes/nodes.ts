@@ -68,7 +68,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      await nodes.deleteNode({ id: req.params.id, permanent: req.query.permanent === true }, as(req));
+      await nodes.deleteNode(rpc.deleteNode(req.params.id, req.query), as(req));
       return reply.code(204).send();
     },
   );

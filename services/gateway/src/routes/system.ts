@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
 import * as map from "../rest/map.js";
-import { getUsage } from "../rest/requests/usage.js";
+import { getUsage, setUserBudget } from "../rest/requests/usage.js";
 import { listUsers } from "../rest/requests/users.js";
 import { listOf, ok } from "../rest/schemas/common.js";
 import { deadLetterParams, Info, Queues } from "../rest/schemas/system.js";
@@ -137,7 +137,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const res = await deps.clients.usage.setUserBudget({ userId: req.params.userId, monthlyBudgetUsd: req.body.monthlyBudgetUsd ?? undefined }, as(req));
+      const res = await deps.clients.usage.setUserBudget(setUserBudget(req.params.userId, req.body), as(req));
       return okBody({ budget: budgetOut(res.budget) });
     },
   );

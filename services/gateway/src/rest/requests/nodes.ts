@@ -1,6 +1,6 @@
 import type { Static } from "typebox";
 import { invalid } from "@sker/kit";
-import type { CreateNodeRequest, ListNodesRequest, NodeStatus, Recipe, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
+import type { CreateNodeRequest, DeleteNodeRequest, ListNodesRequest, NodeStatus, Recipe, UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type * as schema from "../schemas/nodes.js";
 import { enumIn, page } from "./common.js";
 
@@ -51,6 +51,9 @@ export const updateNode = (id: string, ifMatch: string | undefined, b: Static<ty
   recipe: b.recipe ? recipe(b.recipe) : undefined,
   clearRecipe: b.recipe === null,
 });
+
+/** Hidden by default (restorable); ?permanent=true removes the node and its connections. */
+export const deleteNode = (id: string, q: Static<typeof schema.deleteQuery>): DeleteNodeRequest => ({ id, permanent: q.permanent === true });
 
 /** REST recipe → proto (options flattened). */
 export function recipe(r: Static<typeof schema.recipeIn>): Recipe {

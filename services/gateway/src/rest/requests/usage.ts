@@ -1,6 +1,6 @@
 import type { Static } from "typebox";
-import type { GetUsageRequest, UsageScope } from "@sker/contracts/store/v1/usage";
-import type { usageQuery } from "../schemas/usage.js";
+import type { GetUsageRequest, SetUserBudgetRequest, UsageScope } from "@sker/contracts/store/v1/usage";
+import type { setBudget, usageQuery } from "../schemas/usage.js";
 
 // REST → proto for the usage reports.
 
@@ -11,3 +11,6 @@ export const getUsage = (scope: UsageScope, q: Static<ReturnType<typeof usageQue
   to: q.to ? new Date(q.to) : undefined,
   groupBy: q.groupBy ?? "",
 });
+
+/** null: the user's budget is the deployment's default again. */
+export const setUserBudget = (userId: string, b: Static<typeof setBudget>): SetUserBudgetRequest => ({ userId, monthlyBudgetUsd: b.monthlyBudgetUsd ?? undefined });
