@@ -3,7 +3,7 @@ import websocket from "@fastify/websocket";
 import { randomUUID } from "node:crypto";
 import { ACCOUNTS_CHANNEL, type AccountRevoked } from "@sker/kit";
 import { createAjv } from "../rest/ajv.js";
-import { bodies } from "../rest/schemas.js";
+import { submitTask, type TaskBody } from "../rest/schemas/tasks.js";
 import type { GatewayDeps } from "../types.js";
 import type { ProjectHub } from "./hub.js";
 import { Presence } from "./presence.js";
@@ -31,7 +31,7 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       hub,
       presence,
       // The same validator as POST /ai-tasks' body.
-      validateTask: createAjv("body").compile(bodies.submitTask),
+      validateTask: createAjv("body").compile<TaskBody>(submitTask),
       limit: (kind, key) => app.limits.check(kind, key),
       sockets,
       onSlow: () => app.wsMetrics.slowClosed.inc(),
