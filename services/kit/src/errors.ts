@@ -51,13 +51,27 @@ const PLAIN: Partial<Record<ErrorCode, string>> = {
 
 export type ErrorDetails = Record<string, unknown>;
 
+/**
+ * Outcomes a caller is told about and no one debugs: they travel without a stack, which V8 would
+ * otherwise capture for every NOT_FOUND, denial or conflict an RPC answers (2% of the store's
+ * CPU on a hot read). Failures of our own or of a dependency keep theirs.
+ */
+const WITH_STACK: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"]);
+
 export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: ErrorDetails,
-  ) {
-    super(message);
+  readonly code: ErrorCode;
+  readonly details?: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails) {
+    const limit = Error.stackTraceLimit;
+    if (!WITH_STACK.has(code)) Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.code = code;
+    this.details = details;
     this.name = "AppError";
   }
 
