@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { bearer, invalid } from "@sker/kit";
 import { AuthSession, bodies, noContent, ok, User } from "../rest/schemas.js";
 import * as map from "../rest/map.js";
 import { teamBodies } from "../rest/team-schemas.js";
-import { errorResponses, okBody } from "./common.js";
+import { as, errorResponses, okBody } from "./common.js";
 import { session } from "./session.js";
 
 // Public routes: register, login, refresh, logout, password reset, email verification. They
@@ -13,14 +13,14 @@ import { session } from "./session.js";
 export const authRoutes: FastifyPluginAsync = async (app) => {
   app.addHook("onRequest", app.limits.authIp);
   const tags = ["auth"];
-  const svc = async (requestId: string) => ({ token: await app.serviceToken(), requestId });
+  const svc = async (req: FastifyRequest) => as(req, { token: await app.serviceToken() });
 
   app.post<{ Body: { email: string; username: string; password: string; displayName?: string; invitationToken?: string } }>(
     "/register",
     { schema: { tags, summary: "Create an account (with an invitation token: join its project)", body: bodies.register, response: { 201: ok(AuthSession), ...errorResponses } } },
     async (req, reply) => {
       const { email, username, password, displayName, invitationToken } = req.body;
-      const res = await app.deps.clients.users.register({ email, username, password, displayName: displayName ?? "", invitationToken: invitationToken ?? "" }, await svc(req.id));
+      const res = await app.deps.clients.users.register({ email, username, password, displayName: displayName ?? "", invitationToken: invitationToken ?? "" }, await svc(req));
       return reply.code(201).send(okBody(session(res.session)));
     },
   );
@@ -31,7 +31,7 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
     async (req) => {
       const login = req.body.email ?? req.body.username;
       if (!login) throw invalid("email", "send email or username");
-      const res = await app.deps.clients.users.login({ login, password: req.body.password }, await svc(req.id));
+      const res = await app.deps.clients.users.login({ login, password: req.body.password }, await svc(req));
       return okBody(session(res.session));
     },
   );
@@ -47,7 +47,7 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req) => {
-      const res = await app.deps.clients.users.refresh({ refreshToken: req.body.refreshToken }, await svc(req.id));
+      const res = await app.deps.clients.users.refresh({ refreshToken: req.body.refreshToken }, await svc(req));
       return okBody(session(res.session));
     },
   );
@@ -64,7 +64,7 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
     },
     async (req, reply) => {
       const accessToken = bearer(req.headers.authorization) ?? "";
-      await app.deps.clients.users.logout({ refreshToken: req.body.refreshToken, accessToken }, await svc(req.id));
+      await app.deps.clients.users.logout({ refreshToken: req.body.refreshToken, accessToken }, await svc(req));
       return reply.code(204).send();
     },
   );
@@ -81,7 +81,7 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
     },
     async (req, reply) => {
       await app.limits.resetEmail(req, reply);
-      await app.deps.clients.users.requestPasswordReset({ email: req.body.email }, await svc(req.id));
+      await app.deps.clients.users.requestPasswordReset({ email: req.body.email }, await svc(req));
       return reply.code(202).send();
     },
   );
@@ -97,7 +97,7 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (req, reply) => {
-      await app.deps.clients.users.confirmPasswordReset({ token: req.body.token, newPassword: req.body.newPassword }, await svc(req.id));
+      await app.deps.clients.users.confirmPasswordReset({ token: req.body.token, newPassword: req.body.newPassword }, await svc(req));
       return reply.code(204).send();
     },
   );
@@ -105,6 +105,6 @@ export const authRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: { token: string } }>(
     "/verify-email",
     { schema: { tags, summary: "Spend an email verification token (mailed by POST /users/me/verify-email)", body: teamBodies.verifyEmail, response: { 200: ok(User), ...errorResponses } } },
-    async (req) => okBody(map.user((await app.deps.clients.users.verifyEmail({ token: req.body.token }, await svc(req.id))).user)),
+    async (req) => okBody(map.user((await app.deps.clients.users.verifyEmail({ token: req.body.token }, await svc(req))).user)),
   );
 };
