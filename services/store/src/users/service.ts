@@ -43,7 +43,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
         .select(["email", "username"])
         .where((eb) => eb.or([eb(eb.fn("lower", ["email"]), "=", input.email.toLowerCase()), eb(eb.fn("lower", ["username"]), "=", input.username.toLowerCase())]))
         .execute();
-      const conflict = (field: "email" | "username") => new AppError("CONFLICT", `${field} is already taken`, { field });
+      const conflict = (field: "email" | "username", cause?: unknown) => new AppError("CONFLICT", `${field} is already taken`, { field }, { cause });
       if (taken.some((t) => t.email.toLowerCase() === input.email.toLowerCase())) throw conflict("email");
       if (taken.length) throw conflict("username");
       const passwordHash = await hashPassword(input.password, scryptN);
@@ -72,7 +72,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       } catch (err) {
         // Lost a race with a concurrent registration of the same name: the unique index decides.
         const index = uniqueViolation(err);
-        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username");
+        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username", err);
         throw err;
       }
     },
