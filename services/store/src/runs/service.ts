@@ -6,12 +6,12 @@ import type { Database, Role, RunRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { nowMs } from "../nodes/repo.js";
+import { nowMs } from "../db/sql.js";
 import { pageOf } from "../input/page.js";
 import { parseId } from "../input/ids.js";
-import { taskToProto, taskToRest } from "../tasks/map.js";
-import { markTargetNode } from "../tasks/node-status.js";
-import { setTask } from "../tasks/repo.js";
+import { taskToProto } from "../tasks/map.js";
+import { rewritesNode } from "../tasks/node-status.js";
+import { toCancelled } from "../tasks/transitions.js";
 import { advanceRun, setNodeState } from "./advance.js";
 import { runToProto, runToRest } from "./map.js";
 import { planRun } from "./plan.js";
@@ -105,10 +105,8 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
         const tasks = await lockOpenTasksOfRun(trx, id);
         const touched: string[] = [];
         for (const task of tasks) {
-          const node = await markTargetNode(trx, task, "idle", "processing");
-          if (node) touched.push(node);
-          const after = await setTask(trx, task.id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-          await appendEvent(trx, run.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
+          await toCancelled(trx, task, userOf(ctx.caller), { moveRun: false });
+          if (rewritesNode(task)) touched.push(task.node_id!);
         }
         for (const rn of await runNodesOf(trx, [id])) {
           if (["pending", "queued", "running"].includes(rn.state)) await setNodeState(trx, run, rn.node_id, { state: "cancelled" });

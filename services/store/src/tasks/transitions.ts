@@ -4,7 +4,7 @@ import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { nowMs } from "../nodes/repo.js";
+import { nowMs } from "../db/sql.js";
 import { taskFinished, taskStarted } from "../runs/advance.js";
 import { taskToRest } from "./map.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
@@ -82,12 +82,15 @@ export async function toFailed(trx: Trx, task: TaskRow, code: string, message: s
   return row;
 }
 
-/** A user's cancel: the node goes back to idle, unless someone set another status meanwhile. */
-export async function toCancelled(trx: Trx, task: TaskRow, userId: string | null): Promise<TaskRow> {
+/**
+ * A user's cancel: the node goes back to idle, unless someone set another status meanwhile.
+ * `moveRun: false` when the whole graph run is being cancelled (its cancel ends the run itself).
+ */
+export async function toCancelled(trx: Trx, task: TaskRow, userId: string | null, { moveRun = true } = {}): Promise<TaskRow> {
   await markTargetNode(trx, task, "idle", "processing");
   const row = await setTask(trx, task.id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
   await appendEvent(trx, row.project_id, "task.cancelled", taskToRest(row), { userId });
-  await taskFinished(trx, row, "cancelled");
+  if (moveRun) await taskFinished(trx, row, "cancelled");
   return row;
 }
 
