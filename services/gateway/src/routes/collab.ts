@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import * as map from "../rest/map.js";
+import { event as renderEvent } from "../rest/event.js";
 import { idParams, listOf, ok, pageQuery, Project, uuid } from "../rest/schemas.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
@@ -74,7 +75,7 @@ export const collabRoutes: FastifyPluginAsync = async (app) => {
     async (req) => {
       const res = await collab.listActivity({ projectId: req.params.id, page: { limit: req.query.limit, cursor: req.query.cursor ?? "" } }, as(req));
       const items = res.items.map(({ event, username }) => {
-        const { seq, name, data, at, actor } = map.event(event!);
+        const { seq, name, data, at, actor } = renderEvent(event!);
         return { seq, name, data, at, actor, username: username || null };
       });
       return okBody(map.page(items, res.nextCursor));

@@ -2,7 +2,7 @@ import { AppError } from "@sker/kit";
 import type { Transaction } from "kysely";
 import type { ConnectionRow, ConnectionType, Database } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
-import { connectionToRest } from "./map.js";
+import { payload } from "../events/payload.js";
 import { insertConnection } from "./repo.js";
 
 // Connection writes that other resources reuse (AI tasks link the nodes they create).
@@ -17,6 +17,6 @@ export async function createConnectionTx(
 ): Promise<ConnectionRow> {
   const row = await insertConnection(trx, v);
   if (!row) throw alreadyExists();
-  await appendEvent(trx, row.project_id, "connection.created", connectionToRest(row), by);
+  await appendEvent(trx, row.project_id, "connection.created", payload.connection(row), by);
   return row;
 }

@@ -4,11 +4,12 @@ import { requireRole, userOf } from "../authz.js";
 import type { ConnectionRow, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { liveNodesIn } from "../nodes/repo.js";
 import { parseId } from "../input/ids.js";
 import { pageOf } from "../input/page.js";
 import { alreadyExists, createConnectionTx } from "./changes.js";
-import { connectionToProto, connectionToRest } from "./map.js";
+import { connectionToProto } from "./map.js";
 import { deleteConnection, findConnection, isUniqueViolation, listConnections, patchConnection } from "./repo.js";
 import { checkCreate, checkList, checkUpdate } from "./validate.js";
 
@@ -59,7 +60,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
           if (!before) throw notFound("connection");
           if (Object.keys(patch).length === 0) return undefined;
           const after = await patchConnection(trx, id, patch);
-          await appendEvent(trx, after.project_id, "connection.updated", connectionToRest(after), { userId: userOf(ctx.caller) });
+          await appendEvent(trx, after.project_id, "connection.updated", payload.connection(after), { userId: userOf(ctx.caller) });
           return after;
         })
         .catch((err: unknown) => {
@@ -77,7 +78,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
         const before = await findConnection(trx, id, { lock: true });
         if (!before) throw notFound("connection");
         await deleteConnection(trx, id);
-        await appendEvent(trx, before.project_id, "connection.deleted", { id }, { userId: userOf(ctx.caller) });
+        await appendEvent(trx, before.project_id, "connection.deleted", payload.deleted(id), { userId: userOf(ctx.caller) });
       });
       deps.afterCommit();
       return {};

@@ -2,7 +2,7 @@ import type { Transaction } from "kysely";
 import { isDeepStrictEqual } from "node:util";
 import type { ChangeType, Database, NewNode, NodeRow } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
-import { nodeToRest } from "./map.js";
+import { payload } from "../events/payload.js";
 import { insertNode, insertVersion, patchNode } from "./repo.js";
 import type { NodePatch } from "./validate.js";
 
@@ -19,7 +19,7 @@ export interface Author extends Actor {
 export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
   const row = await insertNode(trx, values);
   await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
-  await appendEvent(trx, row.project_id, "node.created", nodeToRest(row), by);
+  await appendEvent(trx, row.project_id, "node.created", payload.node(row), by);
   return row;
 }
 
@@ -50,6 +50,6 @@ export async function changeNodeTx(
   if (alwaysVersion || row.title !== before.title || row.content !== before.content) {
     await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null, by.runId ?? null);
   }
-  await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row), by);
+  await appendEvent(trx, row.project_id, "node.updated", payload.node(row), by);
   return row;
 }

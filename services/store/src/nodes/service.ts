@@ -4,14 +4,14 @@ import type { Kysely } from "kysely";
 import { requireRole, userOf } from "../authz.js";
 import type { Database, NodeRow, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { connectionToRest } from "../connections/map.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { withinProjectQuota } from "../quotas/enforce.js";
 import { parseId } from "../input/ids.js";
 import { encodeCursor, pageOf, parsePage } from "../input/page.js";
 import { cachedLiveNode, forgetNodes } from "./cache.js";
 import { changeNodeTx, createNodeTx, effectivePatch } from "./changes.js";
-import { nodeToProto, nodeToRest, versionToProto } from "./map.js";
+import { nodeToProto, versionToProto } from "./map.js";
 import { findNode, findVersion, hardDelete, listNodes, listVersions, liveNodesIn, restore, softDelete, visibleNodes, wouldCycle } from "./repo.js";
 import { checkCreate, checkIds, checkList, checkUpdate, checkVersion } from "./validate.js";
 
@@ -109,14 +109,14 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
         const wasLive = before.deleted_at === null;
         if (req.permanent) {
           const { connections, orphans } = await hardDelete(trx, id);
-          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
-          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
-          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", nodeToRest(o), by);
+          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", payload.deleted(id), by);
+          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", payload.deleted(c.id), by);
+          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", payload.node(o), by);
           return [id, ...orphans.map((o) => o.id)];
         }
         const hidden = await softDelete(trx, id);
-        await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
-        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
+        await appendEvent(trx, seen.project_id, "node.deleted", payload.deleted(id), by);
+        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", payload.deleted(c.id), by);
         return [id];
       });
       await commit(touched);
@@ -132,8 +132,8 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
         if (before.deleted_at === null) return undefined;
         const { node, connections } = await restore(trx, id);
         // To a client the node appears again: the same event as its creation, so it simply adds it back.
-        await appendEvent(trx, node.project_id, "node.created", nodeToRest(node), by);
-        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c), by);
+        await appendEvent(trx, node.project_id, "node.created", payload.node(node), by);
+        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", payload.connection(c), by);
         return node;
       });
       if (!result) return { node: nodeToProto((await findNode(deps.db, id))!) };

@@ -12,9 +12,10 @@ import { memberKey, requireRole, userOf } from "../authz.js";
 import type { Database, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { requireEnum } from "../input/enum.js";
 import { parseId } from "../input/ids.js";
-import { memberToProto, memberToRest, ROLE, type MemberView } from "./map.js";
+import { memberToProto, ROLE, type MemberView } from "./map.js";
 
 const lastOwner = () => new AppError("FAILED_PRECONDITION", "a project must keep at least one owner; make someone else owner first");
 
@@ -71,7 +72,7 @@ export function memberHandlers(deps: StoreDeps): {
           .onConflict((oc) => oc.columns(["project_id", "user_id"]).doUpdateSet({ role }))
           .execute();
         const view = await memberQuery(trx, projectId).where("m.user_id", "=", userId).executeTakeFirstOrThrow();
-        if (current?.role !== role) await appendEvent(trx, projectId, "member.updated", memberToRest(view), { userId: userOf(ctx.caller) });
+        if (current?.role !== role) await appendEvent(trx, projectId, "member.updated", payload.member(view), { userId: userOf(ctx.caller) });
         return view;
       });
       await deps.cache.del(memberKey(projectId, userId));
@@ -90,7 +91,7 @@ export function memberHandlers(deps: StoreDeps): {
         if (!current) throw notFound("member");
         if (current.role === "owner" && owners <= 1) throw lastOwner();
         await trx.deleteFrom("project_members").where("project_id", "=", projectId).where("user_id", "=", userId).execute();
-        await appendEvent(trx, projectId, "member.updated", { projectId, userId, role: null }, { userId: userOf(ctx.caller) });
+        await appendEvent(trx, projectId, "member.updated", payload.memberRemoved(projectId, userId), { userId: userOf(ctx.caller) });
       });
       await deps.cache.del(memberKey(projectId, userId));
       deps.afterCommit();

@@ -4,13 +4,14 @@ import { sql } from "kysely";
 import { requireRole, userOf } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { reserveProject } from "../quotas/enforce.js";
 import { parseEnum } from "../input/enum.js";
 import { parseId } from "../input/ids.js";
 import { pageOf, parsePage } from "../input/page.js";
 import { cachedProject, forgetProject } from "./cache.js";
 import { getGraph } from "./graph.js";
-import { PROJECT_STATUS, projectToProto, projectToRest } from "./map.js";
+import { PROJECT_STATUS, projectToProto } from "./map.js";
 import { memberHandlers } from "./members.js";
 import { invitationHandlers } from "../invitations/service.js";
 import { keepBudget } from "../usage/budget.js";
@@ -77,7 +78,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
           .returningAll()
           .executeTakeFirst();
         if (!p) throw notFound("project");
-        await appendEvent(trx, id, "project.updated", projectToRest(p), { userId: userOf(ctx.caller) });
+        await appendEvent(trx, id, "project.updated", payload.project(p), { userId: userOf(ctx.caller) });
         return p;
       });
       await forgetProject(deps, id);
@@ -92,7 +93,7 @@ export function projectService(deps: StoreDeps): Implementation<typeof ProjectSe
       const memberIds = await db.transaction().execute(async (trx) => {
         const p = await trx.updateTable("projects").set({ deleted_at: new Date() }).where("id", "=", id).where("deleted_at", "is", null).returning("id").executeTakeFirst();
         if (!p) throw notFound("project");
-        await appendEvent(trx, id, "project.deleted", { id }, { userId: userOf(ctx.caller) });
+        await appendEvent(trx, id, "project.deleted", payload.deleted(id), { userId: userOf(ctx.caller) });
         const members = await trx.selectFrom("project_members").select("user_id").where("project_id", "=", id).execute();
         return members.map((m) => m.user_id);
       });

@@ -3,10 +3,10 @@ import type { Transaction } from "kysely";
 import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { nowMs } from "../nodes/repo.js";
 import { taskFinished } from "../runs/advance.js";
-import { taskToRest } from "./map.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { findTask, setTask } from "./repo.js";
 
@@ -29,7 +29,7 @@ export async function failTx(trx: Trx, task: TaskRow, code: string, message: str
     lease_expires_at: null,
     completed_at: nowMs,
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
+  await appendEvent(trx, row.project_id, "task.failed", payload.task(row), taskActor(row));
   await taskFinished(trx, row, "failed");
   return row;
 }

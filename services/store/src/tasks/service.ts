@@ -5,6 +5,7 @@ import type { Transaction } from "kysely";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { admitOrRefuse } from "../usage/budget.js";
@@ -17,7 +18,7 @@ import { applyOutput, cleanOutput, NodeGone } from "./apply.js";
 import { enqueueTaskTx } from "./enqueue.js";
 import { taskFinished } from "../runs/advance.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
-import { TASK_STATUS, taskToProto, taskToRest } from "./map.js";
+import { TASK_STATUS, taskToProto } from "./map.js";
 import { addDispatches, findByKey, findTask, listTasks, reclaim, renewLease, setTask } from "./repo.js";
 import { checkComplete, checkCreate, checkFail, checkLease, checkList, checkReclaim } from "./validate.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
@@ -116,7 +117,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         if (FINISHED.has(task.status)) throw new AppError("FAILED_PRECONDITION", `task is already ${task.status}`, { status: task.status });
         await markTargetNode(trx, task, "idle", "processing");
         const after = await setTask(trx, id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-        await appendEvent(trx, after.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
+        await appendEvent(trx, after.project_id, "task.cancelled", payload.task(after), { userId: userOf(ctx.caller) });
         await taskFinished(trx, after, "cancelled");
         return after;
       });
@@ -175,7 +176,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           error_code: null,
           error_message: null,
         });
-        await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
+        await appendEvent(trx, row.project_id, "task.completed", payload.task(row), taskActor(row));
         const spawned = await taskFinished(trx, row, "completed");
         return { task: row, applied: true, wrote: true, touched: applied.touched, spawned };
       }).catch((err) => failOverQuota(deps, err, input.id, input.workerId));
@@ -206,7 +207,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           lease_expires_at: null,
           enqueued_at: nowMs,
         });
-        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", taskToRest(row), taskActor(row));
+        if (task.status === "running") await appendEvent(trx, row.project_id, "task.queued", payload.task(row), taskActor(row));
         return { task: row, wrote: true };
       });
       if (out.wrote) deps.afterCommit();
@@ -221,7 +222,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         const taken = await reclaim(trx, queuedAfterMs, limit);
         // A task back from a dead worker changes status for the people watching it.
         for (const { before, after } of taken) {
-          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
+          if (before.status === "running") await appendEvent(trx, after.project_id, "task.queued", payload.task(after), taskActor(after));
         }
         await addDispatches(trx, taken.map((t) => t.after.id), { reclaimed: true });
         return taken.map((t) => t.after);
@@ -246,7 +247,7 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
           completed_at: null,
           enqueued_at: nowMs,
         });
-        await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
+        await appendEvent(trx, after.project_id, "task.queued", payload.task(after), taskActor(after));
         return after;
       });
       deps.afterCommit();

@@ -5,13 +5,14 @@ import { requireService } from "../authz.js";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode } from "../nodes/repo.js";
 import { taskStarted } from "../runs/advance.js";
 import { runTaskContext } from "../runs/context.js";
 import { fitContext, fitLoaded, type FittedContext } from "./context.js";
 import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
-import { taskToProto, taskToRest } from "./map.js";
+import { taskToProto } from "./map.js";
 import { markTargetNode } from "./node-status.js";
 import { runningCounts, takeLease } from "./repo.js";
 import { checkStart } from "./validate.js";
@@ -79,7 +80,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
   }
   if (!again) {
     await markTargetNode(trx, task, "processing");
-    await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
+    await appendEvent(trx, task.project_id, "task.started", payload.task(task), taskActor(task));
     await taskStarted(trx, task);
   }
   return { task, started: true, wrote: !again, node: target, context };

@@ -1,9 +1,9 @@
 import type { StoreDeps } from "../deps.js";
 import { memberKey } from "../authz.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { memberView } from "../invitations/repo.js";
 import { projectKey } from "../projects/cache.js";
-import { memberToRest } from "../projects/map.js";
 import { accessKey } from "./access.js";
 
 /**
@@ -34,12 +34,12 @@ export async function deleteAccount(deps: StoreDeps, userId: string): Promise<vo
       if (!owner) {
         owner = others.find((m) => m.role === "editor") ?? others[0];
         await trx.updateTable("project_members").set({ role: "owner" }).where("project_id", "=", projectId).where("user_id", "=", owner.user_id).execute();
-        await appendEvent(trx, projectId, "member.updated", memberToRest((await memberView(trx, projectId, owner.user_id))!), { userId });
+        await appendEvent(trx, projectId, "member.updated", payload.member((await memberView(trx, projectId, owner.user_id))!), { userId });
       }
       if (created.some((p) => p.id === projectId)) await trx.updateTable("projects").set({ owner_id: owner.user_id }).where("id", "=", projectId).execute();
       if (mine.some((m) => m.project_id === projectId)) {
         await trx.deleteFrom("project_members").where("project_id", "=", projectId).where("user_id", "=", userId).execute();
-        await appendEvent(trx, projectId, "member.updated", { projectId, userId, role: null }, { userId });
+        await appendEvent(trx, projectId, "member.updated", payload.memberRemoved(projectId, userId), { userId });
       }
     }
     if (gone.length) await trx.deleteFrom("projects").where("id", "in", gone).execute();
