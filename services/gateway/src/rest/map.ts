@@ -9,7 +9,8 @@ import type { Task } from "@sker/contracts/store/v1/task";
 
 // Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
-// WebSocket alike (rest/event.ts renders events with these).
+// WebSocket alike (rest/event.ts renders events with these). The other way (REST → proto
+// requests) is rest/requests/.
 
 const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
 const orNull = (s: string | undefined) => (s ? s : null);
@@ -137,17 +138,6 @@ export function recipe(r: Recipe | undefined) {
       ...(r.maxTokens !== undefined ? { maxTokens: r.maxTokens } : {}),
     },
   };
-}
-
-export interface RecipeBody {
-  type: string;
-  prompt?: string;
-  options?: { model?: string; temperature?: number; maxTokens?: number };
-}
-
-/** REST recipe → proto (options flattened). */
-export function recipeIn(r: RecipeBody): Recipe {
-  return { type: r.type, prompt: r.prompt ?? "", model: r.options?.model ?? "", temperature: r.options?.temperature, maxTokens: r.options?.maxTokens };
 }
 
 export function run(r: Run | undefined) {

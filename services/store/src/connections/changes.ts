@@ -3,7 +3,8 @@ import type { Transaction } from "kysely";
 import type { ConnectionRow, ConnectionType, Database } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
 import { payload } from "../events/payload.js";
-import { insertConnection } from "./repo.js";
+import { deleteConnection, insertConnection, patchConnection } from "./repo.js";
+import type { ConnectionPatch } from "./validate.js";
 
 // Connection writes that other resources reuse (AI tasks link the nodes they create).
 // The caller has checked both ends are live nodes of the project, in its transaction.
@@ -19,4 +20,15 @@ export async function createConnectionTx(
   if (!row) throw alreadyExists();
   await appendEvent(trx, row.project_id, "connection.created", payload.connection(row), by);
   return row;
+}
+
+export async function updateConnectionTx(trx: Transaction<Database>, id: string, patch: ConnectionPatch, by: Actor): Promise<ConnectionRow> {
+  const row = await patchConnection(trx, id, patch);
+  await appendEvent(trx, row.project_id, "connection.updated", payload.connection(row), by);
+  return row;
+}
+
+export async function deleteConnectionTx(trx: Transaction<Database>, before: ConnectionRow, by: Actor): Promise<void> {
+  await deleteConnection(trx, before.id);
+  await appendEvent(trx, before.project_id, "connection.deleted", payload.deleted(before.id), by);
 }

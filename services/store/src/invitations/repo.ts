@@ -4,6 +4,7 @@ import type { Database, Role } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
 import { payload } from "../events/payload.js";
 import { type MemberView } from "../projects/map.js";
+import { memberView } from "../projects/repo.js";
 import { sha256 } from "../users/secrets.js";
 
 // SQL of invitations. "Pending" = neither accepted nor revoked, and not expired.
@@ -16,17 +17,6 @@ export function listPending(db: Kysely<Database>, projectId: string) {
 
 export function findPendingByToken(db: Kysely<Database>, token: string) {
   return db.selectFrom("invitations").selectAll().where("token_hash", "=", sha256(token)).where(pending).executeTakeFirst();
-}
-
-/** The member as listed, read inside the transaction that made them. */
-export function memberView(db: Kysely<Database>, projectId: string, userId: string): Promise<MemberView | undefined> {
-  return db
-    .selectFrom("project_members as m")
-    .innerJoin("users as u", "u.id", "m.user_id")
-    .select(["m.project_id", "m.user_id", "u.username", "u.email", "m.role", "m.created_at"])
-    .where("m.project_id", "=", projectId)
-    .where("m.user_id", "=", userId)
-    .executeTakeFirst();
 }
 
 /**
