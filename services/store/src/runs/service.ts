@@ -5,6 +5,7 @@ import { requireRole, userOf } from "../authz.js";
 import type { Database, Role, RunRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { nowMs } from "../db/sql.js";
 import { pageOf } from "../input/page.js";
@@ -13,7 +14,7 @@ import { taskToProto } from "../tasks/map.js";
 import { rewritesNode } from "../tasks/node-status.js";
 import { toCancelled } from "../tasks/transitions.js";
 import { advanceRun, setNodeState } from "./advance.js";
-import { runToProto, runToRest } from "./map.js";
+import { runToProto } from "./map.js";
 import { planRun } from "./plan.js";
 import { aiNodesOfProject, contentVersions, findRun, inputLinksOfProject, insertRun, insertRunNodes, listRuns, lockOpenTasksOfRun, runNodesOf, setRun } from "./repo.js";
 import { checkCreateRun, checkListRuns } from "./validate.js";
@@ -63,7 +64,7 @@ async function planAndInsert(trx: Trx, deps: StoreDeps, input: ReturnType<typeof
     trx,
     plan.order.map((n, ord) => ({ run_id: run.id, node_id: n.id, ord, depends_on: n.dependsOn, base_version: versions.get(n.id) ?? 0, estimated_cost_usd: estimates.get(n.id)! })),
   );
-  await appendEvent(trx, run.project_id, "run.started", runToRest(run, await runNodesOf(trx, [run.id])), { userId });
+  await appendEvent(trx, run.project_id, "run.started", payload.run(run, await runNodesOf(trx, [run.id])), { userId });
   return run;
 }
 
@@ -120,7 +121,7 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
           if (["pending", "queued", "running"].includes(rn.state)) await setNodeState(trx, run, rn.node_id, { state: "cancelled" });
         }
         const done = await setRun(trx, id, { status: "cancelled", finished_at: nowMs });
-        await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
+        await appendEvent(trx, run.project_id, "run.finished", payload.run(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
         return { run: done, cancelled: tasks.map((t) => t.id), touched };
       });
       deps.afterCommit();
