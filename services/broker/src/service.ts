@@ -1,4 +1,4 @@
-import { AppError, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forward, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
@@ -23,7 +23,7 @@ export interface ServiceDeps {
 /** The project's default model (settings.ai.model), if it names one of the models file. */
 async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
   const model = await defaults.get(projectId, async () => {
-    const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
+    const { project } = await deps.store.projects.getProject({ id: projectId }, forward(ctx));
     const ai = project?.settings?.ai as { model?: unknown } | undefined;
     return typeof ai?.model === "string" ? ai.model : undefined;
   });
@@ -49,7 +49,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
       const { task, created } = await store.tasks.createTask(
         { ...req, options, estimatedCostUsd },
-        { token: await store.serviceToken(), onBehalfOf: ctx.token, requestId: ctx.requestId },
+        forward(ctx, { token: await store.serviceToken(), onBehalfOf: ctx.token }),
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an
@@ -59,7 +59,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async cancelTask(req, ctx) {
-      const { task } = await store.tasks.cancelTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      const { task } = await store.tasks.cancelTask({ id: req.id }, forward(ctx));
       if (task?.status === TaskStatus.TASK_STATUS_CANCELLED) {
         // The running attempt (on whichever broker) aborts on this; its lease renewal would notice too.
         await queue.broadcastCancel(task.id).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, "cancel broadcast failed"));
@@ -68,7 +68,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getTask(req, ctx) {
-      return store.tasks.getTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      return store.tasks.getTask({ id: req.id }, forward(ctx));
     },
 
     async listModels(_req, ctx) {
@@ -77,17 +77,17 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getQueueStats(_req, ctx) {
-      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
+      await deps.access.requireAdmin(ctx);
       return queue.stats();
     },
 
     async replayDeadLetter(req, ctx) {
-      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
+      await deps.access.requireAdmin(ctx);
       if (!isUuid(req.taskId)) throw new AppError("VALIDATION_ERROR", "taskId: must be a UUID", { field: "taskId" });
       // The store is the truth, the letter only a record: requeue the failed task first, remove
       // its letter last. A crash in between leaves a queued task (the reaper publishes it) and
       // a stale letter, never a failed task whose letter is gone.
-      const requeued = await store.lifecycle.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId }).catch(async (err: unknown) => {
+      const requeued = await store.lifecycle.requeueTask({ id: req.taskId }, forward(ctx, { token: await store.serviceToken() })).catch(async (err: unknown) => {
         // Not failed (any more): a letter left by a crash mid-replay is stale; drop it.
         if (err instanceof AppError && err.code === "FAILED_PRECONDITION") await queue.takeDeadLetter(req.taskId).catch(() => undefined);
         throw err;

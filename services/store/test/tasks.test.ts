@@ -262,6 +262,9 @@ describe("StartTask and leases", () => {
     await expectAppError(store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 0 }, broker), "VALIDATION_ERROR", "leaseMs");
     await expectAppError(store.clients.lifecycle.startTask({ id: "t", workerId: "w", leaseMs: 10 }, broker), "VALIDATION_ERROR", "id");
     await expectAppError(store.clients.lifecycle.startTask({ id: crypto.randomUUID(), workerId: "w", leaseMs: 10 }, broker), "NOT_FOUND");
+    await expectAppError(store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 10, modelWindowChars: { tiny: 0 } }, broker), "VALIDATION_ERROR", "modelWindowChars.tiny");
+    await expectAppError(store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 10, modelWindowChars: { ["m".repeat(101)]: 4000 } }, broker), "VALIDATION_ERROR", "modelWindowChars");
+    expect((await store.clients.tasks.getTask({ id: t.id }, as(owner))).task!.status).toBe("TASK_STATUS_QUEUED");
   });
 
   it("a task whose node is gone fails at start instead of running", async () => {

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import { bearer } from "@sker/kit";
 import * as map from "../rest/map.js";
 import * as rpc from "../rest/requests/users.js";
 import { noContent, ok } from "../rest/schemas/common.js";
 import { AuthSession, login, refreshToken, register, resetConfirm, resetRequest, User, verifyEmail } from "../rest/schemas/users.js";
-import { errorResponses, okBody } from "./common.js";
+import { as, errorResponses, okBody } from "./common.js";
 import { session } from "./session.js";
 
 // Public routes: register, login, refresh, logout, password reset, email verification. They
@@ -14,13 +15,13 @@ import { session } from "./session.js";
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook("onRequest", app.limits.authIp);
   const tags = ["auth"];
-  const svc = async (requestId: string) => ({ token: await app.serviceToken(), requestId });
+  const svc = async (req: FastifyRequest) => as(req, { token: await app.serviceToken() });
 
   app.post(
     "/register",
     { schema: { tags, summary: "Create an account (with an invitation token: join its project)", body: register, response: { 201: ok(AuthSession), ...errorResponses } } },
     async (req, reply) => {
-      const res = await app.deps.clients.users.register(rpc.register(req.body), await svc(req.id));
+      const res = await app.deps.clients.users.register(rpc.register(req.body), await svc(req));
       return reply.code(201).send(okBody(session(res.session)));
     },
   );
@@ -29,7 +30,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     "/login",
     { schema: { tags, summary: "Log in with email or username", body: login, response: { 200: ok(AuthSession), ...errorResponses } } },
     async (req) => {
-      const res = await app.deps.clients.users.login(rpc.login(req.body), await svc(req.id));
+      const res = await app.deps.clients.users.login(rpc.login(req.body), await svc(req));
       return okBody(session(res.session));
     },
   );
@@ -45,7 +46,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const res = await app.deps.clients.users.refresh({ refreshToken: req.body.refreshToken }, await svc(req.id));
+      const res = await app.deps.clients.users.refresh({ refreshToken: req.body.refreshToken }, await svc(req));
       return okBody(session(res.session));
     },
   );
@@ -62,7 +63,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const accessToken = bearer(req.headers.authorization) ?? "";
-      await app.deps.clients.users.logout({ refreshToken: req.body.refreshToken, accessToken }, await svc(req.id));
+      await app.deps.clients.users.logout({ refreshToken: req.body.refreshToken, accessToken }, await svc(req));
       return reply.code(204).send();
     },
   );
@@ -79,7 +80,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       await app.limits.resetEmail(req.body.email, reply);
-      await app.deps.clients.users.requestPasswordReset({ email: req.body.email }, await svc(req.id));
+      await app.deps.clients.users.requestPasswordReset({ email: req.body.email }, await svc(req));
       return reply.code(202).send();
     },
   );
@@ -95,7 +96,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      await app.deps.clients.users.confirmPasswordReset({ token: req.body.token, newPassword: req.body.newPassword }, await svc(req.id));
+      await app.deps.clients.users.confirmPasswordReset({ token: req.body.token, newPassword: req.body.newPassword }, await svc(req));
       return reply.code(204).send();
     },
   );
@@ -103,6 +104,6 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     "/verify-email",
     { schema: { tags, summary: "Spend an email verification token (mailed by POST /users/me/verify-email)", body: verifyEmail, response: { 200: ok(User), ...errorResponses } } },
-    async (req) => okBody(map.user((await app.deps.clients.users.verifyEmail({ token: req.body.token }, await svc(req.id))).user)),
+    async (req) => okBody(map.user((await app.deps.clients.users.verifyEmail({ token: req.body.token }, await svc(req))).user)),
   );
 };

@@ -1,10 +1,13 @@
 import type { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { CallOptions } from "@sker/kit";
+import { forward, type CallOptions } from "@sker/kit";
 import { errorEnvelope } from "../rest/schemas/common.js";
 
-/** Options for a gRPC call made for this request's user: their token, our request id. */
-export const as = (req: FastifyRequest): CallOptions => ({ token: req.userToken, requestId: req.id });
+/**
+ * Options for a gRPC call made for this request: the user's token (or `over.token`, a service's),
+ * our request id, and the client's going away, which cancels the call.
+ */
+export const as = (req: FastifyRequest, over: Partial<CallOptions> = {}): CallOptions => forward({ token: req.userToken, requestId: req.id, signal: req.clientGone }, over);
 
 export const secured: { [scheme: string]: string[] }[] = [{ bearer: [] }, { apiKey: [] }];
 

@@ -1,6 +1,8 @@
 import fp from "fastify-plugin";
 import websocket from "@fastify/websocket";
 import { randomUUID } from "node:crypto";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import { ACCOUNTS_CHANNEL, type AccountRevoked } from "@sker/kit";
 import { createAjv } from "../rest/ajv.js";
 import { submitTask, type TaskBody } from "../rest/schemas/tasks.js";
@@ -56,7 +58,10 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
     ping.unref();
     app.addHook("onClose", async () => clearInterval(ping));
 
-    app.get<{ Querystring: { token?: string } }>("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
+    // ?token= may come as anything (twice, empty): only a single string is taken, so the schema
+    // refuses nothing and the handler looks at what came.
+    const query = Type.Object({ token: Type.Optional(Type.Unknown()) });
+    app.withTypeProvider<TypeBoxTypeProvider>().get("/ws", { websocket: true, schema: { hide: true, querystring: query } }, (socket, req) => {
       const token = typeof req.query.token === "string" ? req.query.token : undefined;
       const session = new Session(socket, env, typeof req.id === "string" ? req.id : randomUUID(), token, req.ip);
       sessions.add(session);

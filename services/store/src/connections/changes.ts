@@ -9,7 +9,7 @@ import type { ConnectionPatch } from "./validate.js";
 // Connection writes that other resources reuse (AI tasks link the nodes they create).
 // The caller has checked both ends are live nodes of the project, in its transaction.
 
-export const alreadyExists = () => new AppError("CONFLICT", "a connection of this type between these nodes already exists");
+export const alreadyExists = (cause?: unknown) => new AppError("CONFLICT", "a connection of this type between these nodes already exists", undefined, { cause });
 
 export async function createConnectionTx(
   trx: Transaction<Database>,

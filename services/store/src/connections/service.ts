@@ -61,7 +61,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
           return updateConnectionTx(trx, id, patch, { userId: userOf(ctx.caller) });
         })
         .catch((err: unknown) => {
-          throw isUniqueViolation(err) ? alreadyExists() : err;
+          throw isUniqueViolation(err) ? alreadyExists(err) : err;
         });
       if (!row) return { connection: connectionToProto((await findConnection(deps.db, id))!) };
       deps.afterCommit();

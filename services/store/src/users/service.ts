@@ -40,7 +40,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
     async register(req) {
       const input = checkRegister(req);
       const taken = await holdersOf(db, input.email, input.username);
-      const conflict = (field: "email" | "username") => new AppError("CONFLICT", `${field} is already taken`, { field });
+      const conflict = (field: "email" | "username", cause?: unknown) => new AppError("CONFLICT", `${field} is already taken`, { field }, { cause });
       if (taken.some((t) => t.email.toLowerCase() === input.email.toLowerCase())) throw conflict("email");
       if (taken.length) throw conflict("username");
       const passwordHash = await hashPassword(input.password, scryptN);
@@ -65,7 +65,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       } catch (err) {
         // Lost a race with a concurrent registration of the same name: the unique index decides.
         const index = uniqueViolation(err);
-        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username");
+        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username", err);
         throw err;
       }
     },
