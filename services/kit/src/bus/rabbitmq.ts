@@ -104,9 +104,9 @@ export class RabbitEventBus implements EventBus {
     });
   }
 
-  /** The publisher is set up on a live connection. */
+  /** The publisher and every subscription are set up on a live connection. */
   get connected(): boolean {
-    return this.conn.isReady(this.pub);
+    return this.conn.isReady(this.pub) && [...this.subs].every((s) => this.conn.isReady(s.wrapper));
   }
 
   async publish(event: BusEvent, opts: { transient?: boolean } = {}): Promise<void> {
