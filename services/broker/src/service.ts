@@ -49,7 +49,10 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
       const { task, created } = await store.tasks.createTask(
         { ...req, options, estimatedCostUsd },
-        { token: await store.serviceToken(), onBehalfOf: ctx.token, requestId: ctx.requestId },
+        // The caller's end of the call goes with it: a gateway that gave up (its deadline, or this
+        // broker's death) cancels the store's call too, which then commits nothing; a task
+        // written for a caller who was already told 503 would run behind their back.
+        { token: await store.serviceToken(), onBehalfOf: ctx.token, requestId: ctx.requestId, signal: ctx.signal },
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an

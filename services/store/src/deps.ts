@@ -21,6 +21,8 @@ export interface StoreDeps {
   /** Pokes the mail relay after a commit that queued mail. */
   afterMail(): void;
   config: {
+    /** Connections in the database pool (DB_POOL_SIZE); the task pipeline may hold half (tasks/pipeline-gate.ts). */
+    dbPoolSize?: number;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     /** Lifetime of the access token VerifyApiKey mints (default 300). */

@@ -15,6 +15,7 @@ import { nodeService } from "./nodes/service.js";
 import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
 import { dispatchService } from "./tasks/dispatch-service.js";
+import { Gate, gated } from "./tasks/pipeline-gate.js";
 import { eventService } from "./events/service.js";
 import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
@@ -33,13 +34,16 @@ export const STORE_SERVICES = {
   "sker.store.v1.UsageService": UsageServiceService,
 } as const;
 
+/** Half the pool for the task pipeline's heavy calls, the rest for users (see Gate). */
+const pipelineGate = (deps: StoreDeps) => new Gate(Math.max(1, Math.floor((deps.config.dbPoolSize ?? 10) / 2)));
+
 export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
   return [
     bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit),
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
-    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...dispatchService(deps) }, kit),
+    bind("sker.store.v1.TaskService", TaskServiceService, { ...gated(taskService(deps), ["startTask", "completeTask", "failTask"], pipelineGate(deps)), ...dispatchService(deps) }, kit),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),

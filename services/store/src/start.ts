@@ -65,7 +65,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       databaseUrl: config.databaseUrl,
       dataDir: config.common.dataDir,
       poolSize: config.dbPoolSize,
-      onIdleError: (err) => log.warn({ err: err.message }, "an idle database connection was dropped"),
+      onIdleError: (err) => log.warn({ err: err.message }, "a database connection was dropped"),
     }));
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   try {
@@ -90,6 +90,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
           .catch((err: unknown) => log.warn({ err, userId: event.userId }, "could not announce revoked tokens; open sockets close when their token expires")),
       afterMail: () => mail.poke(),
       config: {
+        dbPoolSize: config.dbPoolSize,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,

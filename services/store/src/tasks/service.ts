@@ -77,6 +77,9 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         if (earlier) return sameKeyAnswer(earlier, input.projectId);
       }
       const row = await deps.db.transaction().execute(async (trx) => {
+        // A caller that gave up while this call waited for a connection (or a lock, below) has
+        // been told "not created" (503): writing the task now would make that a lie.
+        ctx.signal.throwIfAborted();
         const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
         const live = new Set((await liveNodesIn(trx, input.projectId, wanted, { share: true })).map((n) => n.id));
         if (input.nodeId && !live.has(input.nodeId)) throw invalid("nodeId", "must be a live node of the project");
@@ -85,7 +88,9 @@ export function taskService(deps: StoreDeps): Omit<Implementation<typeof TaskSer
         });
         if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
-        return enqueueTaskTx(trx, input, userId);
+        const task = await enqueueTaskTx(trx, input, userId);
+        ctx.signal.throwIfAborted();
+        return task;
       });
       if (!row) {
         // Lost the race on the idempotency key: the winner has committed, answer its task.
