@@ -46,7 +46,7 @@ admin: build
 	node services/store/dist/admin.js $(if $(REVOKE),revoke,grant) "$(EMAIL)"
 
 bench: build
-	bash scripts/bench.sh
+	bash bench/run.sh
 
 clean:
 	rm -rf services/*/dist services/*/tsconfig.tsbuildinfo

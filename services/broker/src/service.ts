@@ -1,4 +1,4 @@
-import { AppError, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forward, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
@@ -23,7 +23,7 @@ export interface ServiceDeps {
 /** The project's default model (settings.ai.model), if it names one of the models file. */
 async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
   const model = await defaults.get(projectId, async () => {
-    const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
+    const { project } = await deps.store.projects.getProject({ id: projectId }, forward(ctx));
     const ai = project?.settings?.ai as { model?: unknown } | undefined;
     return typeof ai?.model === "string" ? ai.model : undefined;
   });
@@ -49,10 +49,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
       const { task, created } = await store.tasks.createTask(
         { ...req, options, estimatedCostUsd },
-        // The caller's end of the call goes with it: a gateway that gave up (its deadline, or this
-        // broker's death) cancels the store's call too, which then commits nothing; a task
-        // written for a caller who was already told 503 would run behind their back.
-        { token: await store.serviceToken(), onBehalfOf: ctx.token, requestId: ctx.requestId, signal: ctx.signal },
+        forward(ctx, { token: await store.serviceToken(), onBehalfOf: ctx.token }),
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an
@@ -62,7 +59,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async cancelTask(req, ctx) {
-      const { task } = await store.tasks.cancelTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      const { task } = await store.tasks.cancelTask({ id: req.id }, forward(ctx));
       if (task?.status === TaskStatus.TASK_STATUS_CANCELLED) {
         // The running attempt (on whichever broker) aborts on this; its lease renewal would notice too.
         await queue.broadcastCancel(task.id).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, "cancel broadcast failed"));
@@ -71,7 +68,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getTask(req, ctx) {
-      return store.tasks.getTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      return store.tasks.getTask({ id: req.id }, forward(ctx));
     },
 
     async listModels(_req, ctx) {
@@ -80,17 +77,17 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getQueueStats(_req, ctx) {
-      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
+      await deps.access.requireAdmin(ctx);
       return queue.stats();
     },
 
     async replayDeadLetter(req, ctx) {
-      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
+      await deps.access.requireAdmin(ctx);
       if (!isUuid(req.taskId)) throw new AppError("VALIDATION_ERROR", "taskId: must be a UUID", { field: "taskId" });
       // The store is the truth, the letter only a record: requeue the failed task first, remove
       // its letter last. A crash in between leaves a queued task (the reaper publishes it) and
       // a stale letter, never a failed task whose letter is gone.
-      const requeued = await store.tasks.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId }).catch(async (err: unknown) => {
+      const requeued = await store.lifecycle.requeueTask({ id: req.taskId }, forward(ctx, { token: await store.serviceToken() })).catch(async (err: unknown) => {
         // Not failed (any more): a letter left by a crash mid-replay is stale; drop it.
         if (err instanceof AppError && err.code === "FAILED_PRECONDITION") await queue.takeDeadLetter(req.taskId).catch(() => undefined);
         throw err;

@@ -65,6 +65,12 @@ export const LIMITS = {
 } as const;
 
 /**
+ * Tokens as the broker and store count them where no tokenizer is at hand (prompt budgets,
+ * estimates): about 4 characters a token; a task without options.maxTokens may write 1,024.
+ */
+export const TOKENS = { charsPerToken: 4, defaultMaxOutput: 1_024 } as const;
+
+/**
  * Quotas, defaults a small team never meets (each a store setting: QUOTA_*). Over one, a write
  * is refused with 403 QUOTA_EXCEEDED and details {quota, limit, used}. A project's bytes are the
  * UTF-8 bytes of its nodes' title, content and metadata; hidden nodes count until deleted

@@ -3,6 +3,7 @@ import type { AccountRevoked, Logger, Tokens } from "@sker/kit";
 import type { Quotas } from "@sker/contracts/limits";
 import type { Database } from "./db/schema.js";
 import type { DenyList } from "./users/deny-list.js";
+import type { AiSubmissionLimit } from "./limits/ai-submissions.js";
 
 /**
  * What every store handler gets. `cache` is Redis or in-memory (cache-aside, never fails a
@@ -20,6 +21,8 @@ export interface StoreDeps {
   notifyRevoked(event: AccountRevoked): Promise<void>;
   /** Pokes the mail relay after a commit that queued mail. */
   afterMail(): void;
+  /** Each user's budget of AI submissions (CreateTask, CreateRun). */
+  aiLimit: AiSubmissionLimit;
   config: {
     /** Connections in the database pool (DB_POOL_SIZE); the task pipeline may hold half (tasks/pipeline-gate.ts). */
     dbPoolSize?: number;
@@ -47,5 +50,10 @@ export interface Cache {
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
+  /**
+   * Two entries in one round trip: `key`, and when it holds an object, the entry named by
+   * `next.prefix + value[next.field] + next.suffix` (a node, then the caller's role in its project).
+   */
+  getThen<A, B>(key: string, next: { field: string; prefix: string; suffix: string }): Promise<[A | undefined, B | undefined]>;
   close(): Promise<void>;
 }

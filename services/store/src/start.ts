@@ -6,6 +6,7 @@ import {
   createEventBus,
   createLogger,
   createMetrics,
+  outsideCall,
   serveMetrics,
   startGrpcServer,
   Tokens,
@@ -29,6 +30,7 @@ import { DenyList } from "./users/deny-list.js";
 import { MailRelay } from "./mail/relay.js";
 import { createTransport, type MailTransport } from "./mail/transport.js";
 import { storeBindings } from "./services.js";
+import { createAiSubmissionLimit } from "./limits/ai-submissions.js";
 
 export { loadStoreConfig, type StoreConfig } from "./config.js";
 export { openDatabase } from "./db/connect.js";
@@ -76,19 +78,22 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     backlogMetrics(metrics, db, log);
     const tokens = new Tokens(config.common);
     const denyList = new DenyList(config.redisUrl, config.redisKeyPrefix, log);
+    const aiLimit = createAiSubmissionLimit({ ...config.aiRateLimit, redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log });
     const mail = new MailRelay(db, overrides.mail ?? createTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, production: config.common.production }, log), log, config.mailPollMs);
     const deps: StoreDeps = {
       db,
       cache,
       tokens,
       log,
-      afterCommit: () => relay.poke(),
+      // The relays' passes are theirs, not the poking call's: a caller that gives up must not stop them.
+      afterCommit: () => outsideCall(() => relay.poke()),
       denyList,
       notifyRevoked: (event) =>
         bus
           .publish({ projectId: ACCOUNTS_CHANNEL, seq: null, name: "account.revoked", data: event, at: new Date().toISOString() })
           .catch((err: unknown) => log.warn({ err, userId: event.userId }, "could not announce revoked tokens; open sockets close when their token expires")),
-      afterMail: () => mail.poke(),
+      afterMail: () => outsideCall(() => mail.poke()),
+      aiLimit,
       config: {
         dbPoolSize: config.dbPoolSize,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
@@ -124,6 +129,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     if (!overrides.bus) cleanups.push({ name: "bus", run: () => bus.close() });
     cleanups.push({ name: "cache", run: () => cache.close() });
     cleanups.push({ name: "deny-list", run: () => denyList.close() });
+    cleanups.push({ name: "ai-limit", run: () => aiLimit.close() });
     const metricsServer: HttpServer = await serveMetrics(metrics, config.metricsPort);
     cleanups.push({ name: "metrics", run: () => new Promise((r) => metricsServer.close(() => r(undefined))) });
     if (!overrides.db) cleanups.push({ name: "db", run: () => db.destroy() });

@@ -19,6 +19,10 @@ export interface Mesh {
   url: string;
   storeAddr: string;
   brokerAddr: string;
+  /** PostgreSQL of the separate mode. */
+  databaseUrl?: string;
+  /** The ports a process announced (SKER_PORTS_FILE): its gRPC or HTTP port, and metricsPort. */
+  ports(name: "store" | "broker" | "gateway"): { port: number; metricsPort?: number };
   /** SIGTERM every process; answers their exit codes. */
   stop(): Promise<number[]>;
   logs(): string;
@@ -133,6 +137,8 @@ export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {
     url,
     storeAddr,
     brokerAddr,
+    databaseUrl: base.DATABASE_URL,
+    ports: (name) => JSON.parse(readFileSync(join(dataDir, `${name}.ports.json`), "utf8")) as { port: number; metricsPort?: number },
     logs,
     async stop() {
       // Gateway first, store last: the order of the request path.

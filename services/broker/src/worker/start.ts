@@ -1,13 +1,12 @@
 import type { Logger } from "@sker/kit";
 import { AppError } from "@sker/kit";
+import { TOKENS } from "@sker/contracts/limits";
 import type { StartTaskResponse, Task } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type Delivery, type Settle } from "../queue/index.js";
 import type { WorkerDeps } from "./run-task.js";
 import type { CapMarks } from "./caps.js";
 import { backoffMs, classify } from "./retry.js";
 import { withStoreRetry } from "./store-retry.js";
-
-const CHARS_PER_TOKEN = 4;
 
 export type StartOutcome = { run: StartTaskResponse & { task: Task } } | { settle: Settle };
 
@@ -34,13 +33,15 @@ export async function startAttempt(deps: WorkerDeps, delivery: Delivery, marks: 
     workerId: config.workerId,
     leaseMs: config.leaseMs,
     maxAttempts: config.maxAttempts,
-    contextBudgetChars: Math.min(config.contextTokens * CHARS_PER_TOKEN, 2 ** 31 - 1),
+    // AI_CONTEXT_TOKENS caps every task; the store lowers it to what the task's model takes in.
+    contextBudgetChars: Math.min(config.contextTokens * TOKENS.charsPerToken, 2 ** 31 - 1),
+    modelWindowChars: deps.catalog.windowCharsByAlias(),
     maxRunningPerProject: config.maxRunningPerProject,
     maxRunningPerUser: config.maxRunningPerUser,
   };
   let started: StartTaskResponse;
   try {
-    started = await withStoreRetry(async () => store.tasks.startTask(request, { token: await store.serviceToken() }));
+    started = await withStoreRetry(async () => store.lifecycle.startTask(request, { token: await store.serviceToken() }));
     marks.release(taskId, projectId, started.started);
   } catch (err) {
     marks.release(taskId, projectId, false);
@@ -85,7 +86,7 @@ async function startFailed(deps: WorkerDeps, delivery: Delivery, err: unknown, l
       : { code: `START_${failure.code}`.slice(0, 64), message: failure.message.slice(0, 2000) };
   try {
     const { task } = await withStoreRetry(async () =>
-      store.tasks.failTask({ id: delivery.message.taskId, workerId: config.workerId, error, final: false, calls: [] }, { token: await store.serviceToken() }),
+      store.lifecycle.failTask({ id: delivery.message.taskId, workerId: config.workerId, error, final: false, calls: [] }, { token: await store.serviceToken() }),
     );
     const delay = backoffMs(Math.max(1, task?.attempts ?? 1), config.retryBaseMs, config.retryMaxMs);
     await queue.publishDelayed(delivery.message, delivery.priority, delay);

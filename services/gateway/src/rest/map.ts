@@ -10,7 +10,7 @@ import type { Event } from "@sker/contracts/store/v1/event";
 
 // Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
-// WebSocket alike.
+// WebSocket alike. The other way (REST → proto requests) is rest/requests/.
 
 const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
 const orNull = (s: string | undefined) => (s ? s : null);
@@ -138,17 +138,6 @@ export function recipe(r: Recipe | undefined) {
       ...(r.maxTokens !== undefined ? { maxTokens: r.maxTokens } : {}),
     },
   };
-}
-
-export interface RecipeBody {
-  type: string;
-  prompt?: string;
-  options?: { model?: string; temperature?: number; maxTokens?: number };
-}
-
-/** REST recipe → proto (options flattened). */
-export function recipeIn(r: RecipeBody): Recipe {
-  return { type: r.type, prompt: r.prompt ?? "", model: r.options?.model ?? "", temperature: r.options?.temperature, maxTokens: r.options?.maxTokens };
 }
 
 export function run(r: Run | undefined) {

@@ -1,7 +1,8 @@
 import type { Transaction } from "kysely";
 import type { Database, RunNodeRow, RunNodeState, RunRow, StoredRecipe, TaskRow } from "../db/schema.js";
 import { appendEvent } from "../events/append.js";
-import { findNode, nowMs } from "../nodes/repo.js";
+import { nowMs } from "../db/sql.js";
+import { findNode } from "../nodes/repo.js";
 import { enqueueTaskTx } from "../tasks/enqueue.js";
 import { nodeHash } from "./hash.js";
 import { runNodeToRest, runToRest } from "./map.js";

@@ -6,17 +6,18 @@ import type { Database, Role, RunRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { nowMs } from "../nodes/repo.js";
+import { nowMs } from "../db/sql.js";
 import { pageOf } from "../input/page.js";
 import { parseId } from "../input/ids.js";
-import { taskToProto, taskToRest } from "../tasks/map.js";
-import { markTargetNode } from "../tasks/node-status.js";
-import { setTask } from "../tasks/repo.js";
+import { taskToProto } from "../tasks/map.js";
+import { rewritesNode } from "../tasks/node-status.js";
+import { toCancelled } from "../tasks/transitions.js";
 import { advanceRun, setNodeState } from "./advance.js";
 import { runToProto, runToRest } from "./map.js";
 import { planRun } from "./plan.js";
 import { aiNodesOfProject, contentVersions, findRun, inputLinksOfProject, insertRun, insertRunNodes, listRuns, lockOpenTasksOfRun, runNodesOf, setRun } from "./repo.js";
 import { checkCreateRun, checkListRuns } from "./validate.js";
+import { spentOnlyIfCreated } from "../limits/spent.js";
 
 type Trx = Transaction<Database>;
 
@@ -66,11 +67,13 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
       const input = checkCreateRun(req);
       const userId = userOf(ctx.caller);
       await requireRole(deps, ctx, input.projectId, "editor");
-      const out = await deps.db.transaction().execute(async (trx) => {
+      // A run is one submission of the user's AI budget; the tasks it spawns are not counted again.
+      await deps.aiLimit.spend(userId);
+      const out = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
         const run = await planAndInsert(trx, input, userId);
         const tasks = await advanceRun(trx, run);
         return { run: (await findRun(trx, run.id))!, tasks };
-      });
+      }));
       deps.afterCommit();
       return { run: await answer(out.run), tasks: out.tasks.map(taskToProto) };
     },
@@ -102,10 +105,8 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
         const tasks = await lockOpenTasksOfRun(trx, id);
         const touched: string[] = [];
         for (const task of tasks) {
-          const node = await markTargetNode(trx, task, "idle", "processing");
-          if (node) touched.push(node);
-          const after = await setTask(trx, task.id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-          await appendEvent(trx, run.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
+          await toCancelled(trx, task, userOf(ctx.caller), { moveRun: false });
+          if (rewritesNode(task)) touched.push(task.node_id!);
         }
         for (const rn of await runNodesOf(trx, [id])) {
           if (["pending", "queued", "running"].includes(rn.state)) await setNodeState(trx, run, rn.node_id, { state: "cancelled" });

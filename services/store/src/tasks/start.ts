@@ -1,19 +1,15 @@
-import type { CallContext } from "@sker/kit";
+import { notFound } from "@sker/kit";
 import type { StartTaskRequest, StartTaskResponse } from "@sker/contracts/store/v1/task";
 import { sql, type Transaction } from "kysely";
-import { requireService } from "../authz.js";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent, taskActor } from "../events/append.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode } from "../nodes/repo.js";
-import { taskStarted } from "../runs/advance.js";
 import { runTaskContext } from "../runs/context.js";
-import { fitContext, fitLoaded, type FittedContext } from "./context.js";
-import { failTx, forgetTarget, lockTask, NODE_GONE } from "./fail.js";
-import { taskToProto, taskToRest } from "./map.js";
-import { markTargetNode } from "./node-status.js";
+import { budgetFor, fitContext, fitLoaded, type FittedContext } from "./context.js";
+import { taskToProto } from "./map.js";
 import { runningCounts, takeLease } from "./repo.js";
+import { forgetTarget, lockTask, NODE_GONE, toFailed, toRunning } from "./transitions.js";
 import { checkStart } from "./validate.js";
 
 type Trx = Transaction<Database>;
@@ -31,15 +27,35 @@ interface Outcome {
 
 const startable = (t: TaskRow) => t.status === "queued" || (t.status === "running" && t.lease_expires_at !== null && t.lease_expires_at.getTime() < Date.now());
 
+const capsOn = (input: Input) => input.maxRunningPerProject > 0 || input.maxRunningPerUser > 0;
+
 /**
- * Which running-task cap the task is over, if any. Starts of one user (and of one project)
- * count one after the other under transaction-scoped advisory locks: exact caps without
- * making deferrals wait behind the project row, which every write to the project locks.
+ * The task row, locked, and with caps on the cap locks of its user and its project, all in one
+ * statement. Starts of one user (and of one project) count one after the other under these
+ * transaction-scoped advisory locks: exact caps without making deferrals wait behind the
+ * project row, which every write to the project locks. Only StartTask takes them, always
+ * before anything else, so they cannot deadlock with the row locks.
  */
+async function lockForStart(trx: Trx, input: Input): Promise<TaskRow> {
+  if (!capsOn(input)) return lockTask(trx, input.id);
+  const row = await trx
+    .selectFrom("tasks")
+    .selectAll()
+    .select([
+      sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.user.' || created_by::text, 0))`.as("cap_user_lock"),
+      sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.project.' || project_id::text, 0))`.as("cap_project_lock"),
+    ])
+    .where("id", "=", input.id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw notFound("task");
+  const { cap_user_lock: _u, cap_project_lock: _p, ...task } = row;
+  return task;
+}
+
+/** Which running-task cap the task is over, if any (counted under lockForStart's locks). */
 async function overCap(trx: Trx, task: TaskRow, input: Input): Promise<"project" | "user" | undefined> {
-  if (!input.maxRunningPerProject && !input.maxRunningPerUser) return undefined;
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`sker.cap.user.${task.created_by}`}, 0))`.execute(trx);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`sker.cap.project.${task.project_id}`}, 0))`.execute(trx);
+  if (!capsOn(input)) return undefined;
   const running = await runningCounts(trx, task.project_id, task.created_by, task.id);
   if (input.maxRunningPerUser > 0 && running.user >= input.maxRunningPerUser) return "user";
   if (input.maxRunningPerProject > 0 && running.project >= input.maxRunningPerProject) return "project";
@@ -47,7 +63,7 @@ async function overCap(trx: Trx, task: TaskRow, input: Input): Promise<"project"
 }
 
 async function startTx(trx: Trx, input: Input): Promise<Outcome> {
-  const current = await lockTask(trx, input.id);
+  const current = await lockForStart(trx, input);
   let again = false;
   if (!startable(current)) {
     // The same worker asking again: its first answer was lost (a deadline after the commit).
@@ -60,7 +76,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
     // answer never arrived, a failure FailTask recorded): the last one's code tells the user why.
     const why = current.error_message ? `; last: ${current.error_message}` : "";
     const code = current.error_code ?? "ATTEMPTS_EXHAUSTED";
-    return { task: await failTx(trx, current, code, `no attempt finished in ${input.maxAttempts} tries${why}`), started: false, wrote: true, exhausted: true };
+    return { task: await toFailed(trx, current, code, `no attempt finished in ${input.maxAttempts} tries${why}`), started: false, wrote: true, exhausted: true };
   } else {
     const deferred = await overCap(trx, current, input);
     if (deferred) return { task: current, started: false, wrote: false, deferred };
@@ -70,18 +86,15 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
   if (!task) return { task: current, started: false, wrote: false };
   const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
   // Nothing to work on any more: fail now rather than spend a provider call on it.
-  if (task.node_id && !node) return { task: await failTx(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
+  if (task.node_id && !node) return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
   const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
   const target = forRun ? forRun.node : node;
-  const context = forRun ? fitLoaded(task, target, forRun.context, input.contextBudgetChars) : await fitContext(trx, task, node, input.contextBudgetChars);
+  const budget = budgetFor(task, input.contextBudgetChars, input.modelWindowChars);
+  const context = forRun ? fitLoaded(task, target, forRun.context, budget) : await fitContext(trx, task, node, budget);
   if (task.type === "fusion" && context.available < 2) {
-    return { task: await failTx(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
+    return { task: await toFailed(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
   }
-  if (!again) {
-    await markTargetNode(trx, task, "processing");
-    await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
-    await taskStarted(trx, task);
-  }
+  if (!again) await toRunning(trx, task);
   return { task, started: true, wrote: !again, node: target, context };
 }
 
@@ -91,8 +104,7 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
  * Refuses finished, cancelled and live-leased tasks; defers over a running cap; fails a task
  * whose attempts are spent.
  */
-export async function startTask(deps: StoreDeps, req: StartTaskRequest, ctx: CallContext): Promise<StartTaskResponse> {
-  requireService(ctx.caller, "broker");
+export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise<StartTaskResponse> {
   const input = checkStart(req);
   const out = await deps.db.transaction().execute((trx) => startTx(trx, input));
   if (out.wrote) deps.afterCommit();
