@@ -101,15 +101,21 @@ export async function loop(workers: number, stop: () => boolean, step: (worker: 
   );
 }
 
-/** A node write then a read of it, alternating gateways; every call goes into the tally. */
+/**
+ * A node write then a read of it, alternating gateways; every call goes into the tally. Each
+ * call picks its gateway when it is sent, as a balancer does: a read sent seconds after its
+ * write (a loaded machine) goes where the balancer points by then.
+ */
 export function writeAndRead(gateways: () => string[], s: Setup, tally: Tally) {
-  return async (w: number, i: number) => {
+  const pick = (n: number) => {
     const gs = gateways();
-    const base = gs[(w + i) % gs.length];
+    return gs[n % gs.length];
+  };
+  return async (w: number, i: number) => {
     const projectId = s.projects[i % s.projects.length];
-    const created = await call(base, "POST", "/api/v1/nodes", s.token, { projectId, title: `w${w}-${i}`, content: "drill" });
+    const created = await call(pick(w + i), "POST", "/api/v1/nodes", s.token, { projectId, title: `w${w}-${i}`, content: "drill" });
     tally.add(created);
-    if (created.status === 201) tally.add(await call(base, "GET", `/api/v1/nodes/${created.body.data.id}`, s.token));
+    if (created.status === 201) tally.add(await call(pick(w + i), "GET", `/api/v1/nodes/${created.body.data.id}`, s.token));
   };
 }
 

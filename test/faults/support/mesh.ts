@@ -91,8 +91,9 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
   const roleEnv = (n: Name) => ({
     ...common,
     // A gateway's balancer (here the drill's client; in Kubernetes the endpoints) needs time to
-    // see /ready turn 503 on a loaded machine before the listener closes.
-    ...(n.startsWith("gateway") ? { SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "3000" } : {}),
+    // see /ready turn 503 on a loaded machine before the listener closes: with 3 s, a probe
+    // round took longer than that at a load of 33 on 2 cores (5 requests sent after the close).
+    ...(n.startsWith("gateway") ? { SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "6000" } : {}),
     RABBITMQ_URL: mq(n === "store" ? proxies.mqStore : n.startsWith("broker") ? proxies.mqBrokers : proxies.mqGateways),
     SKER_PORTS_FILE: join(dir, `${n}.ports.json`),
   });
