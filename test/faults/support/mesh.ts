@@ -1,9 +1,10 @@
 // The fault suite's system: `make up` as separate processes (1 store, 2 brokers, 2 gateways) on
 // the real PostgreSQL, Redis and RabbitMQ, every replica on a free port it binds itself
 // (SKER_PORTS_FILE), with names of its own (database, key prefix, exchange, queue prefix).
-// Faults never touch the shared servers: Redis and RabbitMQ are reached through TCP proxies a
-// drill cuts and restores (RabbitMQ through one per role, so store, brokers and gateways can
-// come back in any order), and the store and brokers through front proxies that keep their
+// Faults never touch the shared servers: PostgreSQL (the store's connections; the drills' own
+// checks go straight to it), Redis and RabbitMQ are reached through TCP proxies a drill cuts and
+// restores (RabbitMQ through one per role, so store, brokers and gateways can come back in any
+// order), and the store and brokers through front proxies that keep their
 // address when a drill kills one and starts it again on a new port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,10 +26,12 @@ const kindOf = (n: Name) => n.split("-")[0] as keyof typeof ENTRY;
 
 export interface Mesh {
   id: string;
+  /** Every gRPC call's deadline (GRPC_DEADLINE_MS): no request should wait longer for an answer. */
+  deadlineMs: number;
   db: pg.Pool;
   /** The gateways' URLs (a restarted one has a new port). */
   readonly gateways: string[];
-  proxies: { redis: Proxy; mqStore: Proxy; mqBrokers: Proxy; mqGateways: Proxy };
+  proxies: { pg: Proxy; redis: Proxy; mqStore: Proxy; mqBrokers: Proxy; mqGateways: Proxy };
   /** The process's pid while it runs. */
   pid(name: Name): number | undefined;
   kill(name: Name, signal: NodeJS.Signals): Promise<number | null>;
@@ -47,14 +50,14 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
-  const proxies = { redis: await proxy(6379), mqStore: await proxy(5672), mqBrokers: await proxy(5672), mqGateways: await proxy(5672) };
+  const proxies = { pg: await proxy(5432), redis: await proxy(6379), mqStore: await proxy(5672), mqBrokers: await proxy(5672), mqGateways: await proxy(5672) };
   const fronts = { store: await proxy(1), "broker-0": await proxy(1), "broker-1": await proxy(1) } as Record<string, Proxy>;
   const mq = (p: Proxy) => `amqp://guest:guest@127.0.0.1:${p.port}`;
   const common: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     JWT_SECRET: `faults-${id}-0123456789abcdef0123456789abcdef`,
     SKER_DATA_DIR: dir,
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${proxies.pg.port}/${dbName}`,
     REDIS_URL: `redis://127.0.0.1:${proxies.redis.port}`,
     REDIS_KEY_PREFIX: `faults:${id}:`,
     SKER_EVENTS_EXCHANGE: `faults.${id}.events`,
@@ -88,8 +91,9 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
   const roleEnv = (n: Name) => ({
     ...common,
     // A gateway's balancer (here the drill's client; in Kubernetes the endpoints) needs time to
-    // see /ready turn 503 on a loaded machine before the listener closes.
-    ...(n.startsWith("gateway") ? { SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "3000" } : {}),
+    // see /ready turn 503 on a loaded machine before the listener closes: with 3 s, a probe
+    // round took longer than that at a load of 33 on 2 cores (5 requests sent after the close).
+    ...(n.startsWith("gateway") ? { SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "6000" } : {}),
     RABBITMQ_URL: mq(n === "store" ? proxies.mqStore : n.startsWith("broker") ? proxies.mqBrokers : proxies.mqGateways),
     SKER_PORTS_FILE: join(dir, `${n}.ports.json`),
   });
@@ -133,9 +137,23 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
     }
   }
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+  // The drills' own checks wait for a connection slot when the machine's PostgreSQL, shared by
+  // every test running here, has none left for a moment ("too many clients already").
+  const query = db.query.bind(db) as (...args: unknown[]) => Promise<unknown>;
+  (db as { query: unknown }).query = async (...args: unknown[]) => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await query(...args);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "53300" || tries >= 60) throw err;
+        await sleep(500);
+      }
+    }
+  };
 
   return {
     id,
+    deadlineMs: Number(common.GRPC_DEADLINE_MS),
     db,
     get gateways() {
       return gateways();
