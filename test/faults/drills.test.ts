@@ -18,7 +18,7 @@ const SIZE = FULL
 let mesh: Mesh;
 beforeAll(async () => {
   mesh = await startMesh();
-}, 180_000);
+}, 600_000);
 afterAll(async () => mesh?.close(), 60_000);
 
 const everyGateway = () => mesh.gateways;

@@ -109,7 +109,8 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
     children.set(n, child);
     while (!existsSync(portsFile)) {
       if (child.exitCode !== null) throw new Error(`${n} exited (${child.exitCode}):\n${logsOf(n)}`);
-      if (Date.now() - t0 > 60_000) throw new Error(`${n} did not listen in 60 s:\n${logsOf(n)}`);
+      // Generous: at a load of 40 on 2 cores a gateway took over a minute to reach RabbitMQ.
+      if (Date.now() - t0 > 180_000) throw new Error(`${n} did not listen in 180 s:\n${logsOf(n)}`);
       await sleep(50);
     }
     const { port } = JSON.parse(readFileSync(portsFile, "utf8")) as { port: number };
@@ -125,16 +126,27 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
     }
   };
 
-  await start("store");
-  await Promise.all([start("broker-0"), start("broker-1")]);
-  await Promise.all([start("gateway-0"), start("gateway-1")]);
   const gateways = () => gatewayPorts.map((p) => `http://127.0.0.1:${p}`);
-  for (const g of gateways()) {
-    const until = Date.now() + 60_000;
-    while (!(await fetch(`${g}/ready`).then((r) => r.ok, () => false))) {
-      if (Date.now() > until) throw new Error(`gateway ${g} not ready`);
-      await sleep(100);
+  try {
+    await start("store");
+    await Promise.all([start("broker-0"), start("broker-1")]);
+    await Promise.all([start("gateway-0"), start("gateway-1")]);
+    for (const g of gateways()) {
+      const until = Date.now() + 120_000;
+      while (!(await fetch(`${g}/ready`).then((r) => r.ok, () => false))) {
+        if (Date.now() > until) throw new Error(`gateway ${g} not ready`);
+        await sleep(100);
+      }
     }
+  } catch (err) {
+    // No one holds this mesh yet: left running its processes would outlive the test run.
+    for (const child of children.values()) child.kill("SIGKILL");
+    for (const p of [...Object.values(proxies), ...Object.values(fronts)]) await p.close();
+    const a = new pg.Client({ connectionString: PG_ADMIN });
+    await a.connect();
+    await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await a.end();
+    throw err;
   }
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
   // The drills' own checks wait for a connection slot when the machine's PostgreSQL, shared by
