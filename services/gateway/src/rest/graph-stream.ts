@@ -21,10 +21,16 @@ export async function graphStream(clients: Clients, projectId: string, opts: Cal
     let page = first;
     let sep = "";
     yield '{"success":true,"data":{"nodes":[';
+    // One chunk per page, not per node: each chunk is a socket write (a syscall), and a canvas
+    // of 5,000 nodes would otherwise cost 5,000 of them.
     for (;;) {
+      const parts: string[] = [];
       for (const n of page.nodes) {
         seen.add(n.id);
-        yield sep + JSON.stringify(map.node(n));
+        parts.push(JSON.stringify(map.node(n)));
+      }
+      if (parts.length) {
+        yield sep + parts.join(",");
         sep = ",";
       }
       if (!page.nextCursor) break;
@@ -35,9 +41,12 @@ export async function graphStream(clients: Clients, projectId: string, opts: Cal
     let cursor = "";
     do {
       const res = await clients.connections.listConnections({ projectId, nodeId: "", page: { limit: PAGE, cursor } }, opts);
+      const parts: string[] = [];
       for (const c of res.connections) {
-        if (!seen.has(c.sourceNodeId) || !seen.has(c.targetNodeId)) continue;
-        yield sep + JSON.stringify(map.connection(c));
+        if (seen.has(c.sourceNodeId) && seen.has(c.targetNodeId)) parts.push(JSON.stringify(map.connection(c)));
+      }
+      if (parts.length) {
+        yield sep + parts.join(",");
         sep = ",";
       }
       cursor = res.nextCursor;
