@@ -31,8 +31,11 @@ import { createTransport, type MailTransport } from "./mail/transport.js";
 import { storeBindings } from "./services.js";
 
 export { loadStoreConfig, type StoreConfig } from "./config.js";
-export { openDatabase } from "./db/connect.js";
+export { kyselyOverPGlite, openDatabase, PGLITE_EXTENSIONS } from "./db/connect.js";
 export { migrateToLatest } from "./db/migrate.js";
+// For the test databases (@sker/testkit/db): the schema's identity and its type.
+export { migrations } from "./db/migrations/index.js";
+export type { Database } from "./db/schema.js";
 
 export interface RunningStore {
   port: number;
