@@ -2,21 +2,32 @@
 // count of the SQL statements the in-process store sends.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { KyselyPlugin } from "kysely";
+import type { KyselyPlugin, RootOperationNode } from "kysely";
 
 const BROKER_MAIN = fileURLToPath(new URL("../services/broker/dist/main.js", import.meta.url));
 
 /** Counts every statement the store sends through kysely (the outbox relay's polling included). */
 export function statementCounter() {
-  const counter = { n: 0 };
+  const counter = { n: 0, byKind: new Map<string, number>() };
   const plugin: KyselyPlugin = {
     transformQuery: (args) => {
       counter.n++;
+      if (process.env.BENCH_SQL_KINDS) {
+        const k = describe(args.node);
+        counter.byKind.set(k, (counter.byKind.get(k) ?? 0) + 1);
+      }
       return args.node;
     },
     transformResult: async (args) => args.result,
   };
   return { counter, plugin };
+}
+
+/** A statement's kind and table, for BENCH_SQL_KINDS=1 (which statements a task costs). */
+function describe(node: RootOperationNode): string {
+  const n = node as unknown as { kind: string; from?: { froms: unknown[] }; into?: unknown; table?: unknown; sqlFragments?: readonly string[] };
+  if (n.kind === "RawNode") return `raw: ${(n.sqlFragments ?? []).join("?").replace(/\s+/g, " ").slice(0, 90)}`;
+  return `${n.kind}: ${JSON.stringify(n.from ?? n.into ?? n.table).match(/"name":"([a-z_]+)"/g)?.join(",") ?? ""}`;
 }
 
 const children = new Set<ChildProcess>();

@@ -70,6 +70,7 @@ async function main() {
       JWT_SECRET: secret,
       LOG_LEVEL: "silent",
       SCRYPT_COST: "1024",
+      RATE_LIMIT_AI_PER_USER: "1000000000",
       DATABASE_URL: testDb.url!,
       DB_POOL_SIZE: "20",
       RABBITMQ_URL,
@@ -92,7 +93,7 @@ async function main() {
   const prefixes: string[] = [];
   let single = 0;
 
-  for (const brokerCount of [1, 2]) {
+  for (const brokerCount of process.env.BENCH_ONE_BROKER ? [1] : [1, 2]) {
     const prefix = `bench.broker.${id}.${brokerCount}`;
     prefixes.push(prefix);
     const env = {
@@ -135,7 +136,7 @@ async function main() {
             const i = next++;
             const t0 = performance.now();
             const { task } = await broker.submitTask(
-              { projectId: projectIds[i % PROJECTS], type: TaskType.TASK_TYPE_GENERATE, nodeId: "", sourceNodeIds: [], prompt: `${label} ${i}`, priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "", options: undefined },
+              { projectId: projectIds[i % PROJECTS], type: TaskType.TASK_TYPE_GENERATE, nodeId: "", sourceNodeIds: [], prompt: `${label} ${i}`, priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "", retryOf: "", options: undefined },
               { token },
             );
             submittedAt.set(task!.id, t0);
@@ -155,6 +156,7 @@ async function main() {
     if (process.env.BENCH_DEBUG) console.error("warm-up done");
     const callsBefore = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlBefore = counter.n;
+    counter.byKind.clear();
     const brokerPids = new Set(brokers.map((b) => b.child.pid!));
     const cpu = () => ({
       brokers: cpuSeconds((pid) => brokerPids.has(pid)),
@@ -166,6 +168,10 @@ async function main() {
     const submittedAt = await run(TASKS, "bench");
     const callsAfter = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlAfter = counter.n;
+    if (process.env.BENCH_SQL_KINDS) {
+      console.log(`statements by kind over ${TASKS} tasks, ${brokerCount} broker(s):`);
+      for (const [k, v] of [...counter.byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${(v / TASKS).toFixed(2)}  ${k}`);
+    }
     const cpuAfter = cpu();
     const cpuMs = (k: keyof typeof cpuBefore) => ((cpuAfter[k] - cpuBefore[k]) * 1000) / TASKS;
 

@@ -41,6 +41,7 @@ async function main() {
       JWT_SECRET: secret,
       LOG_LEVEL: "silent",
       SCRYPT_COST: "1024",
+      RATE_LIMIT_AI_PER_USER: "1000000000",
       DATABASE_URL: testDb.url!,
       DB_POOL_SIZE: "20",
       RABBITMQ_URL,

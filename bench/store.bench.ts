@@ -76,6 +76,7 @@ async function main() {
     JWT_SECRET: external ? commonConfig().jwtSecret : randomBytes(32).toString("base64url"),
     LOG_LEVEL: "silent",
     SCRYPT_COST: "1024",
+    RATE_LIMIT_AI_PER_USER: "1000000000",
     DATABASE_URL: testDb.url,
     DB_POOL_SIZE: "20",
     REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",

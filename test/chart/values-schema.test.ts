@@ -80,9 +80,16 @@ describe("values.schema.json", () => {
     expect(problems(withChange({ services: { store: { env: { QUOTA_NODES_PER_PROJECT: "20000" } } } }))).toEqual([]);
   });
 
-  it("sets the store's quotas to the store's own defaults", () => {
+  it("rejects an AI submission limit that is not a positive whole number", () => {
+    const text = problems(withChange({ services: { store: { env: { RATE_LIMIT_AI_PER_USER: "0" } } } })).join("\n");
+    expect(text).toMatch(/\/services\/store\/env\/RATE_LIMIT_AI_PER_USER must match pattern/);
+  });
+
+  it("sets the store's quotas and AI submission limit to the store's own defaults", () => {
     const env = ((chartValues().services as Obj).store as Obj).env as Record<string, string>;
-    const { quotas } = loadStoreConfig(env);
+    const { quotas, aiRateLimit } = loadStoreConfig(env);
+    expect(aiRateLimit).toEqual(loadStoreConfig({}).aiRateLimit);
+    expect(env.RATE_LIMIT_AI_PER_USER).toBeDefined();
     expect(quotas).toEqual(QUOTA_DEFAULTS);
     expect(Object.keys(env).filter((k) => k.startsWith("QUOTA_"))).toHaveLength(Object.keys(QUOTA_DEFAULTS).length);
   });

@@ -48,8 +48,8 @@ it("POST /api/v1/ai-tasks is one trace: gateway → broker → store → worker 
       "/sker.broker.v1.BrokerService/SubmitTask",
       "/sker.store.v1.TaskService/CreateTask",
       "task.run",
-      "/sker.store.v1.TaskService/StartTask",
-      "/sker.store.v1.TaskService/CompleteTask",
+      "/sker.store.v1.TaskLifecycleService/StartTask",
+      "/sker.store.v1.TaskLifecycleService/CompleteTask",
     ]),
   );
   // Every span of the trace hangs off another span of it: one tree, rooted at the gateway.
@@ -57,7 +57,7 @@ it("POST /api/v1/ai-tasks is one trace: gateway → broker → store → worker 
   const parentOf = (s: (typeof inTrace extends () => (infer T)[] ? T : never)) => s.parentSpanContext?.spanId;
   for (const s of inTrace()) if (s !== root) expect(ids.has(parentOf(s)!), `${s.name} has its parent in the trace`).toBe(true);
   const run = inTrace().find((s) => s.name === "task.run")!;
-  const complete = inTrace().find((s) => s.name === "/sker.store.v1.TaskService/CompleteTask" && s.kind === 1 /* SERVER */);
+  const complete = inTrace().find((s) => s.name === "/sker.store.v1.TaskLifecycleService/CompleteTask" && s.kind === 1 /* SERVER */);
   expect(complete).toBeDefined();
   // CompleteTask's server span descends from the worker's run.
   let cursor = complete;

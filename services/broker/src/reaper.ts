@@ -31,7 +31,7 @@ export function startReaper(opts: { store: StoreTasks; queue: TaskQueue; relay: 
         const stats = await opts.queue.stats().catch(() => undefined);
         const waiting = stats ? stats.queues.reduce((n, q) => n + q.messages, 0) - stats.deadLetters : 1;
         // With a backlog a lost publish still comes round, only later: at BACKLOG_FACTOR × the age.
-        const { tasks } = await opts.store.tasks.reclaimTasks(
+        const { tasks } = await opts.store.lifecycle.reclaimTasks(
           { queuedAfterMs: waiting > 0 ? Math.min(NEVER_MS, Math.max(BACKLOG_FACTOR * opts.queuedAfterMs, BACKLOG_MIN_MS)) : opts.queuedAfterMs, limit: opts.limit ?? 500 },
           { token: await opts.store.serviceToken() },
         );

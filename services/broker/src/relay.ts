@@ -44,7 +44,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
   /** One claim → publish → ack round; answers whether a full batch went out (more may wait). */
   const pass = async (): Promise<boolean> => {
     const token = await opts.store.serviceToken();
-    const { dispatches } = await opts.store.tasks.claimDispatches({ limit: BATCH, leaseMs: CLAIM_MS }, { token });
+    const { dispatches } = await opts.store.lifecycle.claimDispatches({ limit: BATCH, leaseMs: CLAIM_MS }, { token });
     if (dispatches.length === 0) return false;
     const results = await Promise.allSettled(
       dispatches.map((d) =>
@@ -52,7 +52,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
       ),
     );
     const ids = dispatches.filter((_, i) => results[i].status === "fulfilled").map((d) => d.id);
-    if (ids.length) await opts.store.tasks.ackDispatches({ ids }, { token });
+    if (ids.length) await opts.store.lifecycle.ackDispatches({ ids }, { token });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     return dispatches.length === BATCH;

@@ -87,7 +87,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       // The store is the truth, the letter only a record: requeue the failed task first, remove
       // its letter last. A crash in between leaves a queued task (the reaper publishes it) and
       // a stale letter, never a failed task whose letter is gone.
-      const requeued = await store.tasks.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId }).catch(async (err: unknown) => {
+      const requeued = await store.lifecycle.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId }).catch(async (err: unknown) => {
         // Not failed (any more): a letter left by a crash mid-replay is stale; drop it.
         if (err instanceof AppError && err.code === "FAILED_PRECONDITION") await queue.takeDeadLetter(req.taskId).catch(() => undefined);
         throw err;

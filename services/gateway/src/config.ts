@@ -29,7 +29,6 @@ export interface GatewayConfig extends CommonConfig {
     /** Per user, WebSocket subscribes (each costs store calls). */
     wsSubscribePerUser: number;
     /** Per user, AI task submissions (REST and WebSocket). */
-    aiPerUser: number;
   };
   ws: {
     pingIntervalMs: number;
@@ -42,8 +41,10 @@ export interface GatewayConfig extends CommonConfig {
     messagesPerSecond: number;
     /** Admitted messages waiting to be handled; past it the socket is closed (1008). */
     maxInbox: number;
-    /** Open sockets per user on one gateway replica; one more is closed (1008). */
+    /** Open sockets per user over every gateway replica (Redis); one more is closed (1008). */
     maxSocketsPerUser: number;
+    /** How long a socket counts against its user's cap after its replica last renewed it (a crashed replica's sockets). */
+    socketLeaseMs: number;
     /** A presence not refreshed for this long is gone (presence.left). */
     presenceTtlMs: number;
     /** A user's presence is published at most once per this interval (50: 20 updates/s). */
@@ -82,7 +83,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       perUser: e.int("RATE_LIMIT_PER_USER", 600, { min: 1 }),
       authPerIp: e.int("RATE_LIMIT_AUTH_PER_IP", 20, { min: 1 }),
       badAuthPerIp: e.int("RATE_LIMIT_BAD_AUTH_PER_IP", 60, { min: 1 }),
-      aiPerUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
       resetPerEmail: e.int("RATE_LIMIT_RESET_PER_EMAIL", 3, { min: 1 }),
       wsSubscribePerUser: e.int("RATE_LIMIT_WS_SUBSCRIBE_PER_USER", 120, { min: 1 }),
     },
@@ -94,6 +94,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       messagesPerSecond: e.int("WS_MESSAGES_PER_SECOND", 20, { min: 1, max: 10_000 }),
       maxInbox: e.int("WS_MAX_INBOX", 32, { min: 1, max: 10_000 }),
       maxSocketsPerUser: e.int("WS_MAX_SOCKETS_PER_USER", 20, { min: 1, max: 100_000 }),
+      socketLeaseMs: e.int("WS_SOCKET_LEASE_MS", 30_000, { min: 300, max: 600_000 }),
       presenceTtlMs: e.int("PRESENCE_TTL_MS", 30_000, { min: 1000, max: 3_600_000 }),
       presenceMinIntervalMs: e.int("PRESENCE_MIN_INTERVAL_MS", 50, { min: 10, max: 60_000 }),
     },

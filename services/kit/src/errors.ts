@@ -98,6 +98,12 @@ export function dependencyUnavailable(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/** The gRPC status anything thrown travels as. */
+export function grpcStatusOf(err: unknown): GrpcStatus {
+  if (err instanceof AppError) return err.grpcStatus;
+  return dependencyUnavailable(err) ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL;
+}
+
 /** AppError (or anything thrown) → the ServiceError a grpc-js handler passes to its callback. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   const app = err instanceof AppError ? err : (dependencyUnavailable(err) ?? new AppError("INTERNAL", "internal error"));

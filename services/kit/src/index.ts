@@ -16,3 +16,4 @@ export * from "./telemetry-sdk.js";
 export * from "./bus/index.js";
 export * from "./ids.js";
 export * from "./input.js";
+export * from "./grpc/forward.js";

@@ -13,21 +13,6 @@ export function userOf(caller: Caller): string {
   return caller.userId;
 }
 
-/** Service-only RPCs name their one caller: the gateway's token cannot drive the task lifecycle. */
-export function requireService(caller: Caller, name: "gateway" | "broker"): void {
-  if (caller.kind !== "service") throw unauthenticated("this call needs a service token");
-  if (caller.name !== name) throw forbidden(`only the ${name} makes this call`);
-}
-
-/**
- * The user of a call the named service relays for them (kit's grpc/relay.ts): CreateTask is the
- * broker's, so AI work always passes the broker's checks; a user's own token here is refused.
- */
-export function userVia(ctx: Pick<CallContext, "caller" | "via">, name: "broker"): string {
-  if (ctx.via !== name) throw forbidden(`only the ${name} makes this call, on a user's behalf`);
-  return userOf(ctx.caller);
-}
-
 /** The caller's role in a live project, cached; undefined when not a member (or no such project). */
 export async function roleIn(deps: StoreDeps, projectId: string, userId: string): Promise<Role | undefined> {
   const key = memberKey(projectId, userId);

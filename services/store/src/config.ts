@@ -34,6 +34,8 @@ export interface StoreConfig {
   retention: { eventsDays: number; tasksDays: number; intervalMs: number };
   /** Each user's monthly AI budget in USD unless an admin set another; unset: none. */
   userMonthlyBudgetUsd: number | undefined;
+  /** AI submissions (tasks and graph runs) per user per window, whichever door they enter by. */
+  aiRateLimit: { perUser: number; windowMs: number };
 }
 
 function usd(name: string, raw: string | undefined): number | undefined {
@@ -91,5 +93,10 @@ export function loadStoreConfig(env: Record<string, string | undefined> = proces
       intervalMs: e.int("RETENTION_INTERVAL_MS", 3_600_000, { min: 1_000, max: 7 * 86_400_000 }),
     },
     userMonthlyBudgetUsd: usd("AI_USER_MONTHLY_BUDGET_USD", e.optional("AI_USER_MONTHLY_BUDGET_USD")),
+    aiRateLimit: {
+      perUser: e.int("RATE_LIMIT_AI_PER_USER", 60, { min: 1 }),
+      // The gateway's window setting too: one window for every rate limit of a deployment.
+      windowMs: e.int("RATE_LIMIT_WINDOW_MS", 60_000, { min: 1000, max: 3_600_000 }),
+    },
   };
 }

@@ -3,6 +3,7 @@ import type { AccountRevoked, Logger, Tokens } from "@sker/kit";
 import type { Quotas } from "@sker/contracts/limits";
 import type { Database } from "./db/schema.js";
 import type { DenyList } from "./users/deny-list.js";
+import type { AiSubmissionLimit } from "./limits/ai-submissions.js";
 
 /**
  * What every store handler gets. `cache` is Redis or in-memory (cache-aside, never fails a
@@ -20,6 +21,8 @@ export interface StoreDeps {
   notifyRevoked(event: AccountRevoked): Promise<void>;
   /** Pokes the mail relay after a commit that queued mail. */
   afterMail(): void;
+  /** Each user's budget of AI submissions (CreateTask, CreateRun). */
+  aiLimit: AiSubmissionLimit;
   config: {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;

@@ -1,9 +1,9 @@
-import { bind, type HandlerKit, type ServiceBinding } from "@sker/kit";
+import { bind, onEach, relayedBy, serviceOnly, type HandlerKit, type ServiceBinding } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
-import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { TaskLifecycleServiceService, TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
@@ -27,6 +27,7 @@ export const STORE_SERVICES = {
   "sker.store.v1.NodeService": NodeServiceService,
   "sker.store.v1.ConnectionService": ConnectionServiceService,
   "sker.store.v1.TaskService": TaskServiceService,
+  "sker.store.v1.TaskLifecycleService": TaskLifecycleServiceService,
   "sker.store.v1.EventService": EventServiceService,
   "sker.store.v1.CollabService": CollabServiceService,
   "sker.store.v1.RunService": RunServiceService,
@@ -34,12 +35,34 @@ export const STORE_SERVICES = {
 } as const;
 
 export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
+  // Who may call what, beyond a valid token: the account lifecycle is the gateway's (it holds no
+  // user token yet), the task lifecycle the broker's, and AI work is created only through the
+  // broker's checks (a user's call it relays). Tenancy is checked inside, per resource.
+  const gateway = [serviceOnly("gateway")];
+  const broker = [serviceOnly("broker")];
+  const lifecycle = taskLifecycleService(deps);
   return [
-    bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit),
+    bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit, {
+      methods: {
+        register: gateway,
+        login: gateway,
+        refresh: gateway,
+        logout: gateway,
+        verifyApiKey: gateway,
+        requestPasswordReset: gateway,
+        confirmPasswordReset: gateway,
+        verifyEmail: gateway,
+      },
+    }),
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
     bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
-    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...taskLifecycleService(deps) }, kit),
+    // TaskService still answers the lifecycle RPCs that moved (deprecated): a broker of the
+    // previous release calls them there during a rolling upgrade.
+    bind("sker.store.v1.TaskService", TaskServiceService, { ...taskService(deps), ...lifecycle }, kit, {
+      methods: { createTask: [relayedBy("broker")], ...onEach(lifecycle, broker) },
+    }),
+    bind("sker.store.v1.TaskLifecycleService", TaskLifecycleServiceService, lifecycle, kit, { interceptors: broker }),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
     bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),

@@ -29,6 +29,7 @@ import { DenyList } from "./users/deny-list.js";
 import { MailRelay } from "./mail/relay.js";
 import { createTransport, type MailTransport } from "./mail/transport.js";
 import { storeBindings } from "./services.js";
+import { createAiSubmissionLimit } from "./limits/ai-submissions.js";
 
 export { loadStoreConfig, type StoreConfig } from "./config.js";
 export { kyselyOverPGlite, openDatabase, PGLITE_EXTENSIONS } from "./db/connect.js";
@@ -79,6 +80,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     backlogMetrics(metrics, db, log);
     const tokens = new Tokens(config.common);
     const denyList = new DenyList(config.redisUrl, config.redisKeyPrefix, log);
+    const aiLimit = createAiSubmissionLimit({ ...config.aiRateLimit, redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, log });
     const mail = new MailRelay(db, overrides.mail ?? createTransport({ smtpUrl: config.smtpUrl, from: config.mailFrom, production: config.common.production }, log), log, config.mailPollMs);
     const deps: StoreDeps = {
       db,
@@ -92,6 +94,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
           .publish({ projectId: ACCOUNTS_CHANNEL, seq: null, name: "account.revoked", data: event, at: new Date().toISOString() })
           .catch((err: unknown) => log.warn({ err, userId: event.userId }, "could not announce revoked tokens; open sockets close when their token expires")),
       afterMail: () => mail.poke(),
+      aiLimit,
       config: {
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
@@ -126,6 +129,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
     if (!overrides.bus) cleanups.push({ name: "bus", run: () => bus.close() });
     cleanups.push({ name: "cache", run: () => cache.close() });
     cleanups.push({ name: "deny-list", run: () => denyList.close() });
+    cleanups.push({ name: "ai-limit", run: () => aiLimit.close() });
     const metricsServer: HttpServer = await serveMetrics(metrics, config.metricsPort);
     cleanups.push({ name: "metrics", run: () => new Promise((r) => metricsServer.close(() => r(undefined))) });
     if (!overrides.db) cleanups.push({ name: "db", run: () => db.destroy() });

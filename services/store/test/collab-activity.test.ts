@@ -30,8 +30,8 @@ describe("actor and activity", () => {
   it("user writes carry {userId}; AI work carries {userId, taskId}; activity pages newest first with usernames", async () => {
     const node = (await store.clients.nodes.createNode({ projectId, title: "by bob" }, as(bob))).node!;
     const task = await submit(alice, { type: TaskType.TASK_TYPE_OPTIMIZE, nodeId: node.id, prompt: "" });
-    await store.clients.tasks.startTask({ id: task.id, workerId: "w", leaseMs: 30_000 }, broker);
-    await store.clients.tasks.completeTask(
+    await store.clients.lifecycle.startTask({ id: task.id, workerId: "w", leaseMs: 30_000 }, broker);
+    await store.clients.lifecycle.completeTask(
       { id: task.id, workerId: "w", output: { title: "better", content: "better text", tags: [], semanticType: "", importance: 0, confidence: 0 }, provider: "local", model: "m" },
       broker,
     );

@@ -23,12 +23,15 @@ describe.each(["pg", "pglite"] as const)("node repository on %s", (driver) => {
   });
 
   const make = (title: string, over: Record<string, unknown> = {}) =>
-    insertNode(t.db, { project_id: projectId, title, content: `${title} body`, tags: [], metadata: "{}", created_by: userId, ...over });
+    insertNode(t.db, { project_id: projectId, title, content: `${title} body`, tags: [], metadata: "{}", created_by: userId, ...over }, { changeType: "create", createdBy: userId });
 
   it("timestamps are cut to milliseconds, so keyset cursors round-trip", async () => {
     const n = await make("ms");
     const raw = await sql<{ us: number }>`SELECT extract(microseconds FROM created_at)::int % 1000 AS us FROM nodes WHERE id = ${n.id}`.execute(t.db);
     expect(raw.rows[0].us).toBe(0);
+    // The first version is written by the same statement, with the node's own title and content.
+    const versions = await t.db.selectFrom("node_versions").select(["version", "title", "content", "change_type", "created_by"]).where("node_id", "=", n.id).execute();
+    expect(versions).toEqual([{ version: 1, title: "ms", content: "ms body", change_type: "create", created_by: userId }]);
   });
 
   it("lists by tag (GIN containment) and text with LIKE wildcards taken literally, paged", async () => {

@@ -120,9 +120,9 @@ describe.each(["pg", "pglite"] as const)("quotas (%s)", (driver) => {
         await store.viaBroker(as(u)),
       )
     ).task!;
-    await store.clients.tasks.startTask({ id: task.id, workerId: "w", leaseMs: 30_000 }, broker);
+    await store.clients.lifecycle.startTask({ id: task.id, workerId: "w", leaseMs: 30_000 }, broker);
     const before = await usage(p);
-    const res = await store.clients.tasks.completeTask(
+    const res = await store.clients.lifecycle.completeTask(
       { id: task.id, workerId: "w", output: { title: "big", content: "y".repeat(1_000), tags: [], semanticType: "", importance: 0, confidence: 0 }, provider: "local", model: "m" },
       broker,
     );

@@ -47,22 +47,22 @@ it("claims are exclusive until acked or lapsed, carry the task's priority, and o
   await store.db.deleteFrom("task_dispatches").execute();
   const ids = [];
   for (let i = 0; i < 3; i++) ids.push((await store.clients.tasks.createTask(req({}), await store.viaBroker(as(owner)))).task!.id);
-  await expectAppError(store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 1000 }, as(owner)), "UNAUTHENTICATED");
-  await expectAppError(store.clients.tasks.claimDispatches({ limit: 0, leaseMs: 1000 }, broker), "VALIDATION_ERROR");
+  await expectAppError(store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 1000 }, as(owner)), "UNAUTHENTICATED");
+  await expectAppError(store.clients.lifecycle.claimDispatches({ limit: 0, leaseMs: 1000 }, broker), "VALIDATION_ERROR");
 
   const [a, b] = await Promise.all([
-    store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 300 }, broker),
-    store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 300 }, broker),
+    store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 300 }, broker),
+    store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 300 }, broker),
   ]);
   const claimed = [...a.dispatches, ...b.dispatches];
   expect(claimed.map((d) => d.taskId).sort()).toEqual([...ids].sort());
   expect(claimed.every((d) => d.projectId === projectId && d.priority === TaskPriority.TASK_PRIORITY_HIGH)).toBe(true);
   // Unacked, the claim lapses and the rows come round again.
-  expect((await store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 300 }, broker)).dispatches).toEqual([]);
+  expect((await store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 300 }, broker)).dispatches).toEqual([]);
   await new Promise((r) => setTimeout(r, 400));
-  const again = await store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 60_000 }, broker);
+  const again = await store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 60_000 }, broker);
   expect(again.dispatches).toHaveLength(3);
-  await store.clients.tasks.ackDispatches({ ids: again.dispatches.map((d) => d.id) }, broker);
+  await store.clients.lifecycle.ackDispatches({ ids: again.dispatches.map((d) => d.id) }, broker);
   expect(await dispatchRows()).toEqual([]);
 });
 
@@ -70,10 +70,10 @@ it("a task reclaimed from a dead worker gets a dispatch marked reclaimed", async
   await store.db.updateTable("tasks").set({ status: "cancelled" }).where("status", "in", ["queued", "running"]).execute();
   await store.db.deleteFrom("task_dispatches").execute();
   const task = (await store.clients.tasks.createTask(req({}), await store.viaBroker(as(owner)))).task!;
-  await store.clients.tasks.startTask({ id: task.id, workerId: "dead", leaseMs: 20 }, broker);
+  await store.clients.lifecycle.startTask({ id: task.id, workerId: "dead", leaseMs: 20 }, broker);
   await store.db.deleteFrom("task_dispatches").execute();
   await new Promise((r) => setTimeout(r, 60));
-  await store.clients.tasks.reclaimTasks({ queuedAfterMs: 600_000, limit: 10 }, broker);
-  const { dispatches } = await store.clients.tasks.claimDispatches({ limit: 10, leaseMs: 1000 }, broker);
+  await store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 600_000, limit: 10 }, broker);
+  const { dispatches } = await store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 1000 }, broker);
   expect(dispatches.map((d) => [d.taskId, d.reclaimed])).toEqual([[task.id, true]]);
 });

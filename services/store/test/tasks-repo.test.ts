@@ -33,14 +33,17 @@ describe.each(["pg", "pglite"] as const)("task repository on %s", (driver) => {
   });
 
   it("an idempotency key inserts once per user", async () => {
-    const first = await insertTask(t.db, task({ idempotencyKey: "k" }), userId);
+    const first = await insertTask(t.db, task({ idempotencyKey: "k" }), userId, null, {});
     expect(first).toBeDefined();
-    expect(await insertTask(t.db, task({ idempotencyKey: "k", prompt: "other" }), userId)).toBeUndefined();
+    expect(await insertTask(t.db, task({ idempotencyKey: "k", prompt: "other" }), userId, null, {})).toBeUndefined();
     expect((await findByKey(t.db, userId, "k"))!.id).toBe(first!.id);
+    // The task's queue message comes with it, in the same statement; the refused one has none.
+    const dispatches = await t.db.selectFrom("task_dispatches").select(["task_id", "trace"]).where("task_id", "=", first!.id).execute();
+    expect(dispatches).toEqual([{ task_id: first!.id, trace: {} }]);
   });
 
   it("takes a lease only when queued or lapsed; renews only for the holder", async () => {
-    const row = (await insertTask(t.db, task(), userId))!;
+    const row = (await insertTask(t.db, task(), userId, null, {}))!;
     const taken = await takeLease(t.db, row.id, "w1", 60_000);
     expect(taken).toMatchObject({ status: "running", lease_owner: "w1", attempts: 1 });
     expect(await takeLease(t.db, row.id, "w2", 60_000)).toBeUndefined();
@@ -52,8 +55,8 @@ describe.each(["pg", "pglite"] as const)("task repository on %s", (driver) => {
 
   it("reclaims lapsed and stale tasks, bumping them so a second pass finds none", async () => {
     await t.db.updateTable("tasks").set({ status: "cancelled" }).execute();
-    const lapsed = (await insertTask(t.db, task(), userId))!;
-    const fresh = (await insertTask(t.db, task(), userId))!;
+    const lapsed = (await insertTask(t.db, task(), userId, null, {}))!;
+    const fresh = (await insertTask(t.db, task(), userId, null, {}))!;
     await takeLease(t.db, lapsed.id, "dead", 1);
     await new Promise((r) => setTimeout(r, 20));
     const got = await t.db.transaction().execute((trx) => reclaim(trx, 60_000, 10));
@@ -64,7 +67,7 @@ describe.each(["pg", "pglite"] as const)("task repository on %s", (driver) => {
   });
 
   it("context is the live upstream nodes plus sources, in creation order, never the target", async () => {
-    const mk = (title: string) => insertNode(t.db, { project_id: projectId, title, tags: [], metadata: "{}", created_by: userId });
+    const mk = (title: string) => insertNode(t.db, { project_id: projectId, title, tags: [], metadata: "{}", created_by: userId }, { changeType: "create", createdBy: userId });
     const [u1, target, src, gone] = [await mk("u1"), await mk("target"), await mk("src"), await mk("gone")];
     await insertConnection(t.db, { projectId, sourceNodeId: u1.id, targetNodeId: target.id, type: "input", createdBy: userId });
     await insertConnection(t.db, { projectId, sourceNodeId: gone.id, targetNodeId: target.id, type: "input", createdBy: userId });

@@ -41,9 +41,9 @@ const taskReq = (over: Partial<CreateTaskRequest>): CreateTaskRequest => ({
 });
 const submit = async (over: Partial<CreateTaskRequest>, u = owner) => (await store.clients.tasks.createTask(taskReq(over), await store.viaBroker(as(u)))).task!;
 const output = (over: Partial<TaskOutput> = {}): TaskOutput => ({ title: "", content: "", tags: [], semanticType: "", importance: 0, confidence: 0, ...over });
-const start = (id: string, workerId = "w1", leaseMs = 30_000) => store.clients.tasks.startTask({ id, workerId, leaseMs }, broker);
+const start = (id: string, workerId = "w1", leaseMs = 30_000) => store.clients.lifecycle.startTask({ id, workerId, leaseMs }, broker);
 const complete = (id: string, out: TaskOutput, workerId = "w1") =>
-  store.clients.tasks.completeTask({ id, workerId, output: out, usage: { inputTokens: 10, outputTokens: 20 }, provider: "local", model: "local-1" }, broker);
+  store.clients.lifecycle.completeTask({ id, workerId, output: out, usage: { inputTokens: 10, outputTokens: 20 }, provider: "local", model: "local-1" }, broker);
 const lastEvents = async (n: number) =>
   (await store.db.selectFrom("events").select(["name", "data"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(n).execute()).reverse();
 
@@ -109,7 +109,7 @@ describe("CreateTask validation: INVALID_ARGUMENT naming the field, nothing writ
     await expectAppError(store.clients.tasks.createTask(taskReq({ prompt: "x" }), broker), "FORBIDDEN");
     const t = await submit({ prompt: "mine" });
     await expectAppError(store.clients.tasks.getTask({ id: t.id }, as(stranger)), "NOT_FOUND");
-    await expectAppError(store.clients.tasks.startTask({ id: t.id, workerId: "w", leaseMs: 1000 }, as(owner)), "UNAUTHENTICATED");
+    await expectAppError(store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 1000 }, as(owner)), "UNAUTHENTICATED");
     expect((await store.clients.tasks.getTask({ id: t.id }, as(viewer))).task!.id).toBe(t.id);
   });
 });
@@ -154,10 +154,20 @@ describe("CreateTask, idempotency, cancel, list", () => {
   it("the task lifecycle is the broker's: the gateway's service token is PERMISSION_DENIED", async () => {
     const t = await submit({ prompt: "mine" });
     const gateway = { token: await store.serviceToken("gateway") };
-    await expect(store.clients.tasks.startTask({ id: t.id, workerId: "gw", leaseMs: 30_000 }, gateway)).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(store.clients.tasks.reclaimTasks({ queuedAfterMs: 1, limit: 10 }, gateway)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(store.clients.lifecycle.startTask({ id: t.id, workerId: "gw", leaseMs: 30_000 }, gateway)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 1, limit: 10 }, gateway)).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(store.clients.users.register({ email: "x@example.com", username: "brokerx", password: "long enough pw", displayName: "" }, broker)).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect((await store.clients.tasks.getTask({ id: t.id }, as(owner))).task!.status).toBe("TASK_STATUS_QUEUED");
+  });
+
+  it("a broker of the previous release still runs a task through TaskService's deprecated lifecycle RPCs", async () => {
+    const t = await submit({ prompt: "old broker" });
+    expect((await store.clients.tasks.startTask({ id: t.id, workerId: "old", leaseMs: 30_000 }, broker)).started).toBe(true);
+    expect((await store.clients.tasks.renewLease({ id: t.id, workerId: "old", leaseMs: 30_000 }, broker)).ok).toBe(true);
+    const done = await store.clients.tasks.completeTask({ id: t.id, workerId: "old", output: output({ title: "Old", content: "still works" }) }, broker);
+    expect(done).toMatchObject({ applied: true, task: { status: "TASK_STATUS_COMPLETED" } });
+    expect((await store.clients.lifecycle.completeTask({ id: t.id, workerId: "old", output: output({ content: "again" }) }, broker)).applied).toBe(false);
+    await expect(store.clients.tasks.startTask({ id: t.id, workerId: "gw", leaseMs: 30_000 }, { token: await store.serviceToken("gateway") })).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 
   it("cancels a queued or running task once; a finished one is FAILED_PRECONDITION", async () => {
@@ -172,7 +182,7 @@ describe("CreateTask, idempotency, cancel, list", () => {
     const r = await submit({ prompt: "running" });
     expect((await start(r.id, "w9")).started).toBe(true);
     await store.clients.tasks.cancelTask({ id: r.id }, as(owner));
-    expect(await store.clients.tasks.renewLease({ id: r.id, workerId: "w9", leaseMs: 1000 }, broker)).toEqual({ ok: false, status: "TASK_STATUS_CANCELLED" });
+    expect(await store.clients.lifecycle.renewLease({ id: r.id, workerId: "w9", leaseMs: 1000 }, broker)).toEqual({ ok: false, status: "TASK_STATUS_CANCELLED" });
     expect((await complete(r.id, output({ content: "late" }), "w9")).applied).toBe(false);
   });
 
@@ -217,8 +227,8 @@ describe("StartTask and leases", () => {
 
     const other = await start(t.id, "w2");
     expect(other).toMatchObject({ started: false, task: { status: "TASK_STATUS_RUNNING" }, context: [] });
-    expect(await store.clients.tasks.renewLease({ id: t.id, workerId: "w2", leaseMs: 1000 }, broker)).toEqual({ ok: false, status: "TASK_STATUS_RUNNING" });
-    expect(await store.clients.tasks.renewLease({ id: t.id, workerId: "w1", leaseMs: 1000 }, broker)).toEqual({ ok: true, status: "TASK_STATUS_RUNNING" });
+    expect(await store.clients.lifecycle.renewLease({ id: t.id, workerId: "w2", leaseMs: 1000 }, broker)).toEqual({ ok: false, status: "TASK_STATUS_RUNNING" });
+    expect(await store.clients.lifecycle.renewLease({ id: t.id, workerId: "w1", leaseMs: 1000 }, broker)).toEqual({ ok: true, status: "TASK_STATUS_RUNNING" });
   });
 
   it("the same worker asking again (its first answer lost) gets the task again: same attempt, no second event", async () => {
@@ -248,10 +258,10 @@ describe("StartTask and leases", () => {
 
   it("bad lease requests are refused by field", async () => {
     const t = await submit({ prompt: "x" });
-    await expectAppError(store.clients.tasks.startTask({ id: t.id, workerId: "", leaseMs: 1000 }, broker), "VALIDATION_ERROR", "workerId");
-    await expectAppError(store.clients.tasks.startTask({ id: t.id, workerId: "w", leaseMs: 0 }, broker), "VALIDATION_ERROR", "leaseMs");
-    await expectAppError(store.clients.tasks.startTask({ id: "t", workerId: "w", leaseMs: 10 }, broker), "VALIDATION_ERROR", "id");
-    await expectAppError(store.clients.tasks.startTask({ id: crypto.randomUUID(), workerId: "w", leaseMs: 10 }, broker), "NOT_FOUND");
+    await expectAppError(store.clients.lifecycle.startTask({ id: t.id, workerId: "", leaseMs: 1000 }, broker), "VALIDATION_ERROR", "workerId");
+    await expectAppError(store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 0 }, broker), "VALIDATION_ERROR", "leaseMs");
+    await expectAppError(store.clients.lifecycle.startTask({ id: "t", workerId: "w", leaseMs: 10 }, broker), "VALIDATION_ERROR", "id");
+    await expectAppError(store.clients.lifecycle.startTask({ id: crypto.randomUUID(), workerId: "w", leaseMs: 10 }, broker), "NOT_FOUND");
   });
 
   it("a task whose node is gone fails at start instead of running", async () => {
@@ -381,7 +391,7 @@ describe("CompleteTask applies the output once, per type", () => {
   it("output is required", async () => {
     const t = await submit({ prompt: "x" });
     await start(t.id);
-    await expectAppError(store.clients.tasks.completeTask({ id: t.id, workerId: "w1", output: undefined, usage: undefined, provider: "", model: "" }, broker), "VALIDATION_ERROR", "output");
+    await expectAppError(store.clients.lifecycle.completeTask({ id: t.id, workerId: "w1", output: undefined, usage: undefined, provider: "", model: "" }, broker), "VALIDATION_ERROR", "output");
   });
 });
 
@@ -389,23 +399,23 @@ describe("FailTask, ReclaimTasks, RequeueTask", () => {
   it("a retryable failure requeues with the error kept; a final one fails; a finished task stays", async () => {
     const t = await submit({ prompt: "flaky" });
     await start(t.id, "w1");
-    const retry = (await store.clients.tasks.failTask({ id: t.id, workerId: "w1", error: { code: "PROVIDER_TIMEOUT", message: "slow" }, final: false }, broker)).task!;
+    const retry = (await store.clients.lifecycle.failTask({ id: t.id, workerId: "w1", error: { code: "PROVIDER_TIMEOUT", message: "slow" }, final: false }, broker)).task!;
     expect(retry).toMatchObject({ status: "TASK_STATUS_QUEUED", error: { code: "PROVIDER_TIMEOUT", message: "slow" }, attempts: 1 });
     expect((await lastEvents(1))[0]).toMatchObject({ name: "task.queued", data: { status: "queued" } });
     await start(t.id, "w2");
     // A worker that no longer holds the lease cannot fail it.
-    expect((await store.clients.tasks.failTask({ id: t.id, workerId: "w1", error: { code: "X", message: "" }, final: true }, broker)).task!.status).toBe("TASK_STATUS_RUNNING");
-    const failed = (await store.clients.tasks.failTask({ id: t.id, workerId: "w2", error: { code: "PROVIDER_ERROR", message: "boom" }, final: true }, broker)).task!;
+    expect((await store.clients.lifecycle.failTask({ id: t.id, workerId: "w1", error: { code: "X", message: "" }, final: true }, broker)).task!.status).toBe("TASK_STATUS_RUNNING");
+    const failed = (await store.clients.lifecycle.failTask({ id: t.id, workerId: "w2", error: { code: "PROVIDER_ERROR", message: "boom" }, final: true }, broker)).task!;
     expect(failed).toMatchObject({ status: "TASK_STATUS_FAILED", attempts: 2, error: { code: "PROVIDER_ERROR" } });
     expect(failed.completedAt).toBeInstanceOf(Date);
     expect((await lastEvents(1))[0].name).toBe("task.failed");
-    const again = (await store.clients.tasks.failTask({ id: t.id, workerId: "w2", error: { code: "OTHER", message: "" }, final: false }, broker)).task!;
+    const again = (await store.clients.lifecycle.failTask({ id: t.id, workerId: "w2", error: { code: "OTHER", message: "" }, final: false }, broker)).task!;
     expect(again).toMatchObject({ status: "TASK_STATUS_FAILED", error: { code: "PROVIDER_ERROR" } });
-    await expectAppError(store.clients.tasks.failTask({ id: t.id, workerId: "w2", error: undefined, final: true }, broker), "VALIDATION_ERROR", "error.code");
+    await expectAppError(store.clients.lifecycle.failTask({ id: t.id, workerId: "w2", error: undefined, final: true }, broker), "VALIDATION_ERROR", "error.code");
 
-    const requeued = (await store.clients.tasks.requeueTask({ id: t.id }, broker)).task!;
+    const requeued = (await store.clients.lifecycle.requeueTask({ id: t.id }, broker)).task!;
     expect(requeued).toMatchObject({ status: "TASK_STATUS_QUEUED", attempts: 0, error: undefined });
-    await expectAppError(store.clients.tasks.requeueTask({ id: t.id }, broker), "FAILED_PRECONDITION");
+    await expectAppError(store.clients.lifecycle.requeueTask({ id: t.id }, broker), "FAILED_PRECONDITION");
   });
 
   it("reclaims lapsed leases and stale queued tasks once, even with two brokers asking at once", async () => {
@@ -418,21 +428,21 @@ describe("FailTask, ReclaimTasks, RequeueTask", () => {
     await sleep(60);
 
     const [r1, r2] = await Promise.all([
-      store.clients.tasks.reclaimTasks({ queuedAfterMs: 60_000, limit: 10 }, broker),
-      store.clients.tasks.reclaimTasks({ queuedAfterMs: 60_000, limit: 10 }, broker),
+      store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 60_000, limit: 10 }, broker),
+      store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 60_000, limit: 10 }, broker),
     ]);
     const ids = [...r1.tasks, ...r2.tasks].map((t) => t.id);
     expect(ids.sort()).toEqual([lapsed.id, stale.id].sort());
     expect([...r1.tasks, ...r2.tasks].every((t) => t.status === "TASK_STATUS_QUEUED")).toBe(true);
     expect((await store.clients.tasks.getTask({ id: fresh.id }, as(owner))).task!.status).toBe("TASK_STATUS_QUEUED");
     // The reclaimed ones were bumped: asking again hands out nothing.
-    expect((await store.clients.tasks.reclaimTasks({ queuedAfterMs: 60_000, limit: 10 }, broker)).tasks).toEqual([]);
+    expect((await store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 60_000, limit: 10 }, broker)).tasks).toEqual([]);
     // The dead worker's lease is gone: its renew and complete fail, a new worker starts it.
-    expect((await store.clients.tasks.renewLease({ id: lapsed.id, workerId: "dead", leaseMs: 1000 }, broker)).ok).toBe(false);
+    expect((await store.clients.lifecycle.renewLease({ id: lapsed.id, workerId: "dead", leaseMs: 1000 }, broker)).ok).toBe(false);
     expect((await start(lapsed.id, "new")).task!.attempts).toBe(2);
-    await expectAppError(store.clients.tasks.reclaimTasks({ queuedAfterMs: -1, limit: 10 }, broker), "VALIDATION_ERROR", "queuedAfterMs");
-    await expectAppError(store.clients.tasks.reclaimTasks({ queuedAfterMs: 0, limit: 5000 }, broker), "VALIDATION_ERROR", "limit");
-    await expectAppError(store.clients.tasks.reclaimTasks({ queuedAfterMs: 0, limit: 1 }, as(owner)), "UNAUTHENTICATED");
+    await expectAppError(store.clients.lifecycle.reclaimTasks({ queuedAfterMs: -1, limit: 10 }, broker), "VALIDATION_ERROR", "queuedAfterMs");
+    await expectAppError(store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 0, limit: 5000 }, broker), "VALIDATION_ERROR", "limit");
+    await expectAppError(store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 0, limit: 1 }, as(owner)), "UNAUTHENTICATED");
   });
 });
 
@@ -456,10 +466,10 @@ describe("the node an AI task rewrites shows the task's state", () => {
     const n = await node("to analyze");
     const failing = await submit({ type: TaskType.TASK_TYPE_ANALYZE, nodeId: n.id });
     await start(failing.id, "w-s2");
-    await store.clients.tasks.failTask({ id: failing.id, workerId: "w-s2", error: { code: "PROVIDER_HTTP_503", message: "later" }, final: false }, broker);
+    await store.clients.lifecycle.failTask({ id: failing.id, workerId: "w-s2", error: { code: "PROVIDER_HTTP_503", message: "later" }, final: false }, broker);
     expect((await statusOf(n.id)).status).toBe("NODE_STATUS_PROCESSING");
     await start(failing.id, "w-s2");
-    await store.clients.tasks.failTask({ id: failing.id, workerId: "w-s2", error: { code: "PROVIDER_HTTP_400", message: "bad" }, final: true }, broker);
+    await store.clients.lifecycle.failTask({ id: failing.id, workerId: "w-s2", error: { code: "PROVIDER_HTTP_400", message: "bad" }, final: true }, broker);
     expect((await statusOf(n.id)).status).toBe("NODE_STATUS_ERROR");
 
     const cancelled = await submit({ type: TaskType.TASK_TYPE_OPTIMIZE, nodeId: n.id });

@@ -122,6 +122,7 @@ const CASES: Table = {
     getTask: nf((c, w, t) => c.tasks.getTask({ id: w.q.task }, t)),
     listTasks: nf((c, w, t) => c.tasks.listTasks({ projectId: w.q.project }, t)),
     cancelTask: nf((c, w, t) => c.tasks.cancelTask({ id: w.q.task }, t)),
+    // Deprecated here (moved to TaskLifecycleService), still served: still the broker's alone.
     startTask: svc((c, w, t) => c.tasks.startTask({ id: w.q.task, workerId: "w", leaseMs: 1000 }, t)),
     renewLease: svc((c, w, t) => c.tasks.renewLease({ id: w.q.task, workerId: "w", leaseMs: 1000 }, t)),
     completeTask: svc((c, w, t) => c.tasks.completeTask({ id: w.q.task, workerId: "w", output: { title: "x", content: "pwned", tags: [], semanticType: "", importance: 3, confidence: 1 } }, t)),
@@ -130,6 +131,16 @@ const CASES: Table = {
     requeueTask: svc((c, w, t) => c.tasks.requeueTask({ id: w.q.task }, t)),
     claimDispatches: svc((c, _w, t) => c.tasks.claimDispatches({ limit: 10, leaseMs: 1000 }, t)),
     ackDispatches: svc((c, _w, t) => c.tasks.ackDispatches({ ids: [1] }, t)),
+  },
+  "sker.store.v1.TaskLifecycleService": {
+    startTask: svc((c, w, t) => c.lifecycle.startTask({ id: w.q.task, workerId: "w", leaseMs: 1000 }, t)),
+    renewLease: svc((c, w, t) => c.lifecycle.renewLease({ id: w.q.task, workerId: "w", leaseMs: 1000 }, t)),
+    completeTask: svc((c, w, t) => c.lifecycle.completeTask({ id: w.q.task, workerId: "w", output: { title: "x", content: "pwned", tags: [], semanticType: "", importance: 3, confidence: 1 } }, t)),
+    failTask: svc((c, w, t) => c.lifecycle.failTask({ id: w.q.task, workerId: "w", error: { code: "X", message: "x" }, final: true }, t)),
+    reclaimTasks: svc((c, _w, t) => c.lifecycle.reclaimTasks({ queuedAfterMs: 0, limit: 10 }, t)),
+    requeueTask: svc((c, w, t) => c.lifecycle.requeueTask({ id: w.q.task }, t)),
+    claimDispatches: svc((c, _w, t) => c.lifecycle.claimDispatches({ limit: 10, leaseMs: 1000 }, t)),
+    ackDispatches: svc((c, _w, t) => c.lifecycle.ackDispatches({ ids: [1] }, t)),
   },
   "sker.store.v1.EventService": {
     listEvents: nf((c, w, t) => c.events.listEvents({ projectId: w.q.project }, t)),

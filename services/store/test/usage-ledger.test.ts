@@ -53,12 +53,12 @@ describe.each(["pg", "pglite"] as const)("usage ledger on %s", (driver) => {
   it("bills the calls with the outcome, warns at 80%, and lets the estimate go", async () => {
     const projectId = await project(1);
     const { task } = await create(projectId, 0.5);
-    await store.clients.tasks.startTask({ id: task!.id, workerId: "w", leaseMs: 30_000 }, broker);
+    await store.clients.lifecycle.startTask({ id: task!.id, workerId: "w", leaseMs: 30_000 }, broker);
     const calls = [call("cheap", 0, new Date(Date.now() - 10), "PROVIDER_HTTP_503"), call("smart", 0.85, new Date())];
     calls[0].inputTokens = 0;
     calls[0].outputTokens = 0;
     const output = { title: "T", content: "C", tags: [], semanticType: "", importance: 0, confidence: 0 };
-    const done = await store.clients.tasks.completeTask({ id: task!.id, workerId: "w", output, usage: { inputTokens: 100, outputTokens: 50, costUsd: 0.85 }, provider: "p", model: "smart-id", calls }, broker);
+    const done = await store.clients.lifecycle.completeTask({ id: task!.id, workerId: "w", output, usage: { inputTokens: 100, outputTokens: 50, costUsd: 0.85 }, provider: "p", model: "smart-id", calls }, broker);
     expect(done.task!.calls.map((c) => c.outcome)).toEqual(["PROVIDER_HTTP_503", "ok"]);
     expect(done.task!.usage).toEqual({ inputTokens: 100, outputTokens: 50, costUsd: 0.85 });
     const { items, total, budget } = await store.clients.usage.getUsage({ scope: UsageScope.USAGE_SCOPE_PROJECT, projectId, groupBy: "model" }, as(alice));
@@ -76,11 +76,11 @@ describe.each(["pg", "pglite"] as const)("usage ledger on %s", (driver) => {
   it("bills a failed attempt's calls once, even when FailTask is sent twice", async () => {
     const projectId = await project(50);
     const { task } = await create(projectId, 1);
-    await store.clients.tasks.startTask({ id: task!.id, workerId: "w", leaseMs: 30_000 }, broker);
+    await store.clients.lifecycle.startTask({ id: task!.id, workerId: "w", leaseMs: 30_000 }, broker);
     const cut = [call("smart", 0.2, new Date(), "PROVIDER_NETWORK")];
     const fail = { id: task!.id, workerId: "w", error: { code: "PROVIDER_NETWORK", message: "cut" }, final: false, calls: cut };
-    await store.clients.tasks.failTask(fail, broker);
-    const again = await store.clients.tasks.failTask(fail, broker);
+    await store.clients.lifecycle.failTask(fail, broker);
+    const again = await store.clients.lifecycle.failTask(fail, broker);
     expect(again.task!.calls).toHaveLength(1);
     expect(again.task!.usage).toEqual({ inputTokens: 100, outputTokens: 50, costUsd: 0.2 });
     const mine = await store.clients.usage.getUsage({ scope: UsageScope.USAGE_SCOPE_ME, groupBy: "project" }, as(alice));
@@ -98,10 +98,10 @@ describe.each(["pg", "pglite"] as const)("usage ledger on %s", (driver) => {
     await expectAppError(store.clients.usage.getUsage({ scope: UsageScope.USAGE_SCOPE_SYSTEM }, as(bob)), "FORBIDDEN");
     await expectAppError(create(projectId, -1), "VALIDATION_ERROR", "estimatedCostUsd");
     const { task } = await create(projectId, 0);
-    await store.clients.tasks.startTask({ id: task!.id, workerId: "w", leaseMs: 30_000 }, broker);
+    await store.clients.lifecycle.startTask({ id: task!.id, workerId: "w", leaseMs: 30_000 }, broker);
     const bad = { ...call("smart", 0.1, new Date()), inputTokens: -5 };
     await expectAppError(
-      store.clients.tasks.failTask({ id: task!.id, workerId: "w", error: { code: "X", message: "" }, final: true, calls: [bad] }, broker),
+      store.clients.lifecycle.failTask({ id: task!.id, workerId: "w", error: { code: "X", message: "" }, final: true, calls: [bad] }, broker),
       "VALIDATION_ERROR",
       "calls[0].inputTokens",
     );

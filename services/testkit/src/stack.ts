@@ -65,6 +65,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     METRICS_PORT: "0",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     SCRYPT_COST: "1024",
+    // The store's AI budget; tests of it set their own (storeEnv).
+    RATE_LIMIT_AI_PER_USER: "1000000",
     LOCAL_AI_TOKEN_DELAY_MS: "2",
     SHUTDOWN_TIMEOUT_MS: "3000",
     SHUTDOWN_DRAIN_DELAY_MS: "0",

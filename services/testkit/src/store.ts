@@ -6,7 +6,7 @@
  *   const alice = await store.register("alice");                  // { id, token, refreshToken, session }
  *   const { project } = await store.clients.projects.createProject({ name: "P" }, { token: alice.token });
  *   await expectAppError(store.clients.nodes.getNode({ id }, { token: bob.token }), "NOT_FOUND");
- *   await store.clients.tasks.startTask(req, { token: await store.serviceToken("broker") });
+ *   await store.clients.lifecycle.startTask(req, { token: await store.serviceToken("broker") });
  *   await store.shutdown();                                       // server, bus, Redis keys, database
  *
  * Each store gets its own database (sker_t_<random> or in-memory PGlite), Redis key prefix and
@@ -24,7 +24,7 @@ import { UserServiceService, type AuthSession } from "@sker/contracts/store/v1/u
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
-import { TaskServiceService } from "@sker/contracts/store/v1/task";
+import { TaskLifecycleServiceService, TaskServiceService } from "@sker/contracts/store/v1/task";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
@@ -71,6 +71,8 @@ export type StoreClients = {
   nodes: TestClient<typeof NodeServiceService>;
   connections: TestClient<typeof ConnectionServiceService>;
   tasks: TestClient<typeof TaskServiceService>;
+  /** The broker's side of a task (service token). */
+  lifecycle: TestClient<typeof TaskLifecycleServiceService>;
   events: TestClient<typeof EventServiceService>;
   collab: TestClient<typeof CollabServiceService>;
   runs: TestClient<typeof RunServiceService>;
@@ -130,6 +132,8 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     LOG_LEVEL: "silent",
     SHUTDOWN_DRAIN_DELAY_MS: "0",
     SCRYPT_COST: "1024",
+    // Tests that submit hundreds of tasks must not meet the AI budget; the budget's tests set it.
+    RATE_LIMIT_AI_PER_USER: "1000000",
     OUTBOX_POLL_MS: "200",
     DATABASE_URL: testDb.url,
     REDIS_URL: redisUrl,
@@ -155,6 +159,7 @@ export async function startTestStore(opts: TestStoreOptions = {}): Promise<TestS
     nodes: client(NodeServiceService),
     connections: client(ConnectionServiceService),
     tasks: client(TaskServiceService),
+    lifecycle: client(TaskLifecycleServiceService),
     events: client(EventServiceService),
     collab: client(CollabServiceService),
     runs: client(RunServiceService),

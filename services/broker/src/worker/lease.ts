@@ -14,7 +14,7 @@ export function keepLease(store: StoreTasks, id: string, workerId: string, lease
     if (busy || abort.signal.aborted) return;
     busy = true;
     try {
-      const res = await store.tasks.renewLease({ id, workerId, leaseMs }, { token: await store.serviceToken(), deadlineMs: Math.max(500, leaseMs / 3) });
+      const res = await store.lifecycle.renewLease({ id, workerId, leaseMs }, { token: await store.serviceToken(), deadlineMs: Math.max(500, leaseMs / 3) });
       if (!res.ok) abort.abort(new Stop(res.status === TaskStatus.TASK_STATUS_CANCELLED ? "cancelled" : "lease-lost"));
     } catch (err) {
       // The store may be briefly away; the next tick tries again before the lease runs out.

@@ -107,7 +107,7 @@ async function runHeld(deps: WorkerDeps, delivery: Delivery, attempts: Attempts,
     // permanent ones fail the task at once. Acking it instead left the task running, to be
     // reclaimed and run again forever.
     const { applied, spawned } = await withStoreRetry(async () =>
-      store.tasks.completeTask(
+      store.lifecycle.completeTask(
         {
           id: taskId,
           workerId,
@@ -148,7 +148,7 @@ async function settleFailure(deps: WorkerDeps, task: Task, type: TaskKind, err: 
   const { config, store, queue, metrics } = deps;
   const workerId = config.workerId;
   const fail = async (error: TaskError, final: boolean) =>
-    withStoreRetry(async () => store.tasks.failTask({ id: task.id, workerId, error, final, calls }, { token: await store.serviceToken() }));
+    withStoreRetry(async () => store.lifecycle.failTask({ id: task.id, workerId, error, final, calls }, { token: await store.serviceToken() }));
 
   if (err instanceof Stop && (err.why === "cancelled" || err.why === "lease-lost")) {
     // Cancelled: the store already says so. Lease lost: another attempt owns the task now.

@@ -40,7 +40,7 @@ export async function startAttempt(deps: WorkerDeps, delivery: Delivery, marks: 
   };
   let started: StartTaskResponse;
   try {
-    started = await withStoreRetry(async () => store.tasks.startTask(request, { token: await store.serviceToken() }));
+    started = await withStoreRetry(async () => store.lifecycle.startTask(request, { token: await store.serviceToken() }));
     marks.release(taskId, projectId, started.started);
   } catch (err) {
     marks.release(taskId, projectId, false);
@@ -85,7 +85,7 @@ async function startFailed(deps: WorkerDeps, delivery: Delivery, err: unknown, l
       : { code: `START_${failure.code}`.slice(0, 64), message: failure.message.slice(0, 2000) };
   try {
     const { task } = await withStoreRetry(async () =>
-      store.tasks.failTask({ id: delivery.message.taskId, workerId: config.workerId, error, final: false, calls: [] }, { token: await store.serviceToken() }),
+      store.lifecycle.failTask({ id: delivery.message.taskId, workerId: config.workerId, error, final: false, calls: [] }, { token: await store.serviceToken() }),
     );
     const delay = backoffMs(Math.max(1, task?.attempts ?? 1), config.retryBaseMs, config.retryMaxMs);
     await queue.publishDelayed(delivery.message, delivery.priority, delay);

@@ -96,6 +96,9 @@ export function publicError(err: unknown, log: Pick<FastifyBaseLogger, "warn" | 
 
 export function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown) {
   const error = publicError(err, req.log, req.id);
+  // A limit counted behind the gateway (the store's AI budget) says when in details.
+  const retryAfter = error.details?.retryAfter;
+  if (error.code === "RATE_LIMITED" && typeof retryAfter === "number" && !reply.hasHeader("retry-after")) reply.header("retry-after", String(retryAfter));
   return reply.code(ERRORS[error.code].http).type("application/json; charset=utf-8").send({ success: false, error, requestId: req.id });
 }
 

@@ -5,13 +5,14 @@ import { AppError } from "@sker/kit";
 import type { GatewayDeps } from "../types.js";
 import { fallbackStore, RedisHealth } from "./fallback-store.js";
 
-// Three budgets (docs/api.md), counted in Redis so every replica shares them (in memory without
-// REDIS_URL, and in this process's memory while Redis is unreachable: see fallback-store.ts):
-// per user or API key on every authenticated route, per IP on /auth, per user on AI
-// submissions. @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves
+// The gateway's budgets (docs/api.md), counted in Redis so every replica shares them (in memory
+// without REDIS_URL, and in this process's memory while Redis is unreachable: see
+// fallback-store.ts): per user on every authenticated route, per IP on /auth, and the
+// WebSocket's. AI submissions are counted by the store, which every door to them passes
+// (RATE_LIMITED from there becomes 429 in errors.ts). @fastify/rate-limit keeps the counters; we pick the key and answer 429 ourselves
 // so the body is the error envelope and Retry-After is always set.
 
-export type LimitKind = "user" | "authIp" | "ai" | "badAuth" | "resetEmail" | "subscribe";
+export type LimitKind = "user" | "authIp" | "badAuth" | "resetEmail" | "subscribe";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -19,7 +20,6 @@ declare module "fastify" {
       /** onRequest/preHandler hooks. */
       user: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
       authIp: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
-      ai: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
       /** Password-reset requests per target email (the per-IP budget is /auth's). */
       resetEmail: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
       /** For callers without an HTTP request (the WebSocket): throws RATE_LIMITED when over. */
@@ -41,7 +41,7 @@ type Shim = { rateKey: string; routeOptions: { config: Record<string, unknown> }
 
 export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
   async (app, { deps }) => {
-    const { windowMs, perUser, authPerIp, aiPerUser, badAuthPerIp, resetPerEmail, wsSubscribePerUser } = deps.config.rateLimits;
+    const { windowMs, perUser, authPerIp, badAuthPerIp, resetPerEmail, wsSubscribePerUser } = deps.config.rateLimits;
     await app.register(rateLimit, {
       global: false,
       timeWindow: windowMs,
@@ -52,7 +52,6 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
     const limiters: Record<LimitKind, ReturnType<typeof app.createRateLimit>> = {
       user: app.createRateLimit({ max: perUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       authIp: app.createRateLimit({ max: authPerIp, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
-      ai: app.createRateLimit({ max: aiPerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       badAuth: app.createRateLimit({ max: badAuthPerIp, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       resetEmail: app.createRateLimit({ max: resetPerEmail, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
       subscribe: app.createRateLimit({ max: wsSubscribePerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
@@ -98,7 +97,6 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
     app.decorate("limits", {
       user: hook("user", principal),
       authIp: hook("authIp", (req) => req.ip),
-      ai: hook("ai", (req) => req.user?.userId ?? req.ip),
       resetEmail: hook("resetEmail", (req) => String((req.body as { email?: string } | undefined)?.email ?? "").trim().toLowerCase()),
       check,
       authFailed,

@@ -16,7 +16,6 @@ export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: TaskBody; Headers: { "idempotency-key"?: string } }>(
     "/ai-tasks",
     {
-      preHandler: app.limits.ai,
       schema: {
         tags,
         summary: "Submit an AI task (202); the same Idempotency-Key from the same user answers the first task (200)",
@@ -75,7 +74,6 @@ export const aiTaskRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string }; Headers: { "idempotency-key"?: string } }>(
     "/ai-tasks/:id/retry",
     {
-      preHandler: app.limits.ai,
       schema: {
         tags,
         summary: "Start a new task with the input of a failed or cancelled one (202, retryOf set); editors. 409 FAILED_PRECONDITION for any other status",

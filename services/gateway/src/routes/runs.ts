@@ -14,7 +14,6 @@ export const runRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string }; Body: { targets?: string[]; force?: boolean } | undefined }>(
     "/projects/:id/runs",
     {
-      preHandler: app.limits.ai,
       schema: {
         tags,
         summary: "Run the AI nodes the targets depend on (all AI nodes without targets) in dependency order, skipping unchanged ones (202)",

@@ -38,23 +38,3 @@ export class SocketGuard {
     this.pending--;
   }
 }
-
-/** Open sockets per user on this gateway replica, against WS_MAX_SOCKETS_PER_USER. */
-export class SocketCounts {
-  private readonly open = new Map<string, number>();
-
-  constructor(private readonly max: number) {}
-
-  claim(userId: string): boolean {
-    const n = this.open.get(userId) ?? 0;
-    if (n >= this.max) return false;
-    this.open.set(userId, n + 1);
-    return true;
-  }
-
-  release(userId: string): void {
-    const n = (this.open.get(userId) ?? 1) - 1;
-    if (n <= 0) this.open.delete(userId);
-    else this.open.set(userId, n);
-  }
-}

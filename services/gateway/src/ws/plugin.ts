@@ -7,7 +7,7 @@ import { bodies } from "../rest/schemas.js";
 import type { GatewayDeps } from "../types.js";
 import type { ProjectHub } from "./hub.js";
 import { Presence } from "./presence.js";
-import { SocketCounts } from "./guard.js";
+import { SocketCap } from "./socket-cap.js";
 import { CLOSE } from "./sender.js";
 import { Session, type SessionEnv } from "./session.js";
 
@@ -23,6 +23,8 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       },
     });
 
+    const sockets = new SocketCap(deps.redis, { max: deps.config.ws.maxSocketsPerUser, leaseMs: deps.config.ws.socketLeaseMs, keyPrefix: deps.config.redisKeyPrefix, log: deps.log });
+    app.addHook("onClose", async () => sockets.close());
     const presence = new Presence(deps.bus, hub, deps.log, { ttlMs: deps.config.ws.presenceTtlMs, minIntervalMs: deps.config.ws.presenceMinIntervalMs });
     const env: SessionEnv = {
       deps,
@@ -31,7 +33,7 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       // The same validator as POST /ai-tasks' body.
       validateTask: createAjv("body").compile(bodies.submitTask),
       limit: (kind, key) => app.limits.check(kind, key),
-      sockets: new SocketCounts(deps.config.ws.maxSocketsPerUser),
+      sockets,
       onSlow: () => app.wsMetrics.slowClosed.inc(),
       onSent: (kind) => app.wsMetrics.eventsSent.inc({ kind }),
     };

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
@@ -12,7 +13,8 @@ import type { ProjectHub } from "./hub.js";
 import { ProjectStream } from "./project-stream.js";
 import type { Member, Presence } from "./presence.js";
 import { parsePresence, PresenceInputError } from "./presence-input.js";
-import { SocketGuard, type SocketCounts } from "./guard.js";
+import { SocketGuard } from "./guard.js";
+import type { SocketCap } from "./socket-cap.js";
 import { CLOSE, sender, type Send } from "./sender.js";
 
 export interface SessionEnv {
@@ -21,7 +23,7 @@ export interface SessionEnv {
   presence: Presence;
   validateTask: ValidateFunction;
   limit: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
-  sockets: SocketCounts;
+  sockets: SocketCap;
   onSlow: () => void;
   onSent: (kind: string) => void;
 }
@@ -56,6 +58,8 @@ export class Session {
   private inbox: Promise<void> = Promise.resolve();
   alive = true;
   private closed = false;
+  /** This socket in its user's socket count (every replica's). */
+  private readonly socketId = randomUUID();
 
   constructor(
     readonly socket: WebSocket,
@@ -106,10 +110,12 @@ export class Session {
         this.env.deps.log.warn({ err, requestId: this.requestId }, "could not ask the store about a socket's token; trusting its signature");
       });
       if (this.closed) return;
-      if (!this.user && !this.env.sockets.claim(user.userId)) {
+      if (!this.user && !(await this.env.sockets.claim(user.userId, this.socketId))) {
         this.send({ type: "error", code: "RATE_LIMITED", message: "too many open sockets for this user" });
         return this.close(CLOSE.policy, "too many sockets");
       }
+      // Closed while the claim was on its way: dispose() saw no user, so give the slot back here.
+      if (this.closed && !this.user) return this.env.sockets.release(user.userId, this.socketId);
       this.user = user;
       this.token = token;
       this.expireAt(decodeJwt(token).exp! * 1000);
@@ -255,8 +261,6 @@ export class Session {
       const { code, message, details } = validationError(this.env.validateTask.errors ?? [], "body");
       return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code, message, details } });
     }
-    const over = await this.env.limit("ai", this.user!.userId);
-    if (over) return void this.send({ type: "AI_GENERATE_ERROR", requestId, error: { code: "RATE_LIMITED", message: `rate limit exceeded, retry in ${over.retryAfter}s`, details: { retryAfter: over.retryAfter } } });
     await runAiGenerate({
       requestId,
       body: body as unknown as TaskBody,
@@ -296,7 +300,7 @@ export class Session {
     this.closed = true;
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
-    if (this.user) this.env.sockets.release(this.user.userId);
+    if (this.user) this.env.sockets.release(this.user.userId, this.socketId);
     const streams = [...this.streams.values()];
     this.streams.clear();
     const rooms = [...this.rooms.keys()];

@@ -2,7 +2,7 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import type { EventEmitter } from "node:events";
 import { HealthImplementation, type ServingStatusMap } from "grpc-health-check";
 import { GRPC_MAX_MESSAGE_BYTES } from "../config.js";
-import { implement, tolerantDecoding, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
+import { implement, tolerantDecoding, type BindingInterceptors, type HandlerKit, type Implementation, type ServiceDef } from "./handler.js";
 
 export interface ServiceBinding {
   /** Full protobuf name, as health checks and reflection know it (sker.store.v1.NodeService). */
@@ -11,9 +11,12 @@ export interface ServiceBinding {
   implementation: UntypedServiceImplementation;
 }
 
-/** Pairs a generated service definition with its implementation, type-checked RPC by RPC. */
-export function bind<D extends ServiceDef>(name: string, definition: D, impl: Implementation<D>, kit: HandlerKit): ServiceBinding {
-  return { name, definition: tolerantDecoding(definition), implementation: implement(definition, impl, kit) };
+/**
+ * Pairs a generated service definition with its implementation, type-checked RPC by RPC, and
+ * the binding's own interceptors (a guard such as `{ methods: { startTask: [serviceOnly("broker")] } }`).
+ */
+export function bind<D extends ServiceDef>(name: string, definition: D, impl: Implementation<D>, kit: HandlerKit, own?: BindingInterceptors<D>): ServiceBinding {
+  return { name, definition: tolerantDecoding(definition), implementation: implement(definition, impl, kit, own) };
 }
 
 export interface GrpcServerOptions {

@@ -1,6 +1,6 @@
 // A tiny real gRPC server for kit tests: the generated EventService with an implementation the
 // test supplies, served by the kit's own bootstrap on a free port.
-import { channelPool, createLogger, createMetrics, promiseClient, startGrpcServer, bind, Tokens, type Caller, type Implementation } from "@sker/kit";
+import { channelPool, createLogger, createMetrics, promiseClient, startGrpcServer, bind, Tokens, type BindingInterceptors, type Caller, type ClientInterceptor, type Implementation } from "@sker/kit";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { createServer } from "node:net";
 
@@ -20,19 +20,19 @@ export type TestKit = ReturnType<typeof testKit>;
 
 export async function startEventServer(
   impl: Implementation<typeof EventServiceService>,
-  opts: { kit?: TestKit; drainDelayMs?: number; shutdownTimeoutMs?: number } = {},
+  opts: { kit?: TestKit; drainDelayMs?: number; shutdownTimeoutMs?: number; own?: BindingInterceptors<typeof EventServiceService>; clientInterceptors?: ClientInterceptor[] } = {},
 ) {
   const kit = opts.kit ?? testKit();
   const running = await startGrpcServer({
     host: "127.0.0.1",
     port: 0,
-    services: [bind("sker.store.v1.EventService", EventServiceService, impl, kit)],
+    services: [bind("sker.store.v1.EventService", EventServiceService, impl, kit, opts.own)],
     kit,
     shutdownTimeoutMs: opts.shutdownTimeoutMs ?? 5_000,
     drainDelayMs: opts.drainDelayMs,
   });
   const pool = channelPool(`127.0.0.1:${running.port}`, 2);
-  const client = promiseClient(EventServiceService, pool, { deadlineMs: 5_000, metrics: kit.metrics });
+  const client = promiseClient(EventServiceService, pool, { deadlineMs: 5_000, metrics: kit.metrics, interceptors: opts.clientInterceptors });
   return {
     ...running,
     kit,

@@ -1,4 +1,4 @@
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Database } from "../db/schema.js";
 
 /**
@@ -13,22 +13,41 @@ export interface Actor {
 /** The actor of work an AI task does (or that is done to it on the worker's side). */
 export const taskActor = (task: { id: string; created_by: string }): Actor => ({ userId: task.created_by, taskId: task.id });
 
+export interface NewEvent {
+  name: string;
+  data: unknown;
+  actor: Actor;
+}
+
 /**
- * Writes one event row in the caller's transaction. The seq comes from bumping the project's
- * counter under its row lock: concurrent writers on one project queue here, a rollback gives
- * the number back, so seqs are gap-free and strictly increasing. The outbox relay publishes
- * the row after commit.
+ * Writes events of one project in the caller's transaction, in the given order, with one
+ * statement (one round trip however many). The seqs come from bumping the project's counter
+ * under its row lock in the same statement: concurrent writers on one project queue here, a
+ * rollback gives the numbers back, so seqs are gap-free and strictly increasing. The outbox
+ * relay publishes the rows after commit. Answers the seqs.
  */
+export async function appendEvents(trx: Transaction<Database>, projectId: string, events: NewEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  const rows = sql.join(
+    events.map((e, i) => sql`(${i + 1}::int, ${e.name}::text, ${JSON.stringify(e.data)}::jsonb, ${e.actor.userId}::uuid, ${e.actor.taskId ?? null}::uuid)`),
+  );
+  const { rows: out } = await sql<{ seq: number }>`
+    WITH counter AS (
+      UPDATE projects SET event_seq = event_seq + ${events.length}::int WHERE id = ${projectId}::uuid
+      RETURNING event_seq - ${events.length}::int AS base
+    )
+    INSERT INTO events (project_id, seq, name, data, actor_user_id, actor_task_id)
+    SELECT ${projectId}::uuid, counter.base + v.ord, v.name, v.data, v.actor_user_id, v.actor_task_id
+    FROM counter CROSS JOIN (VALUES ${rows}) AS v(ord, name, data, actor_user_id, actor_task_id)
+    ORDER BY v.ord
+    RETURNING seq
+  `.execute(trx);
+  if (out.length !== events.length) throw new Error(`events of project ${projectId}: no such project`);
+  return out.map((r) => Number(r.seq)).sort((a, b) => a - b);
+}
+
+/** One event; see appendEvents. */
 export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, data: unknown, actor: Actor): Promise<number> {
-  const { event_seq } = await trx
-    .updateTable("projects")
-    .set((eb) => ({ event_seq: eb("event_seq", "+", 1) }))
-    .where("id", "=", projectId)
-    .returning("event_seq")
-    .executeTakeFirstOrThrow();
-  await trx
-    .insertInto("events")
-    .values({ project_id: projectId, seq: event_seq, name, data: JSON.stringify(data), actor_user_id: actor.userId, actor_task_id: actor.taskId ?? null })
-    .execute();
-  return event_seq;
+  const [seq] = await appendEvents(trx, projectId, [{ name, data, actor }]);
+  return seq;
 }

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { ChangeType, Database, NewNode, NodeRow } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
 import { nodeToRest } from "./map.js";
-import { insertNode, insertVersion, patchNode } from "./repo.js";
+import { insertNode, patchNode } from "./repo.js";
 import type { NodePatch } from "./validate.js";
 
 // Node writes that other resources reuse (AI tasks write nodes too). Each runs inside the
@@ -17,8 +17,7 @@ export interface Author extends Actor {
 }
 
 export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
-  const row = await insertNode(trx, values);
-  await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null);
+  const row = await insertNode(trx, values, { changeType, createdBy: by.userId, taskId: by.taskId });
   await appendEvent(trx, row.project_id, "node.created", nodeToRest(row), by);
   return row;
 }
@@ -46,10 +45,10 @@ export async function changeNodeTx(
   by: Author,
   { alwaysVersion = false } = {},
 ): Promise<NodeRow> {
-  const row = await patchNode(trx, before.id, patch);
-  if (alwaysVersion || row.title !== before.title || row.content !== before.content) {
-    await insertVersion(trx, row, changeType, by.userId, by.taskId ?? null, by.runId ?? null);
-  }
+  // The patch sets exactly its fields, so whether the title or content moves is known before.
+  const moves = (patch.title !== undefined && patch.title !== before.title) || (patch.content !== undefined && patch.content !== before.content);
+  const version = alwaysVersion || moves ? { changeType, createdBy: by.userId, taskId: by.taskId, runId: by.runId } : undefined;
+  const row = await patchNode(trx, before.id, patch, version);
   await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row), by);
   return row;
 }

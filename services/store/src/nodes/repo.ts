@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type QueryCreator } from "kysely";
 import type { ChangeType, ConnectionRow, Database, NewNode, NodeRow, NodeVersionRow } from "../db/schema.js";
 import { LIMITS } from "@sker/contracts/limits";
 import type { Page } from "../input/page.js";
@@ -55,45 +55,55 @@ export async function wouldCycle(db: Db, id: string, parentId: string): Promise<
   return hit.rows.length > 0;
 }
 
-export async function insertNode(db: Db, values: NewNode): Promise<NodeRow> {
+/** Who made a version: the user, the AI task and the graph run behind it. */
+export interface VersionBy {
+  changeType: ChangeType;
+  createdBy: string | null;
+  taskId?: string | null;
+  runId?: string | null;
+}
+
+/** A node_versions row copied from the node that the CTE `n` wrote (insertNode, patchNode). */
+function versionOf(q: QueryCreator<Database & { n: NodeRow }>, by: VersionBy) {
+  return q
+    .insertInto("node_versions")
+    .columns(["node_id", "version", "title", "content", "change_type", "created_by", "task_id", "run_id", "created_at"])
+    .expression((eb) =>
+      eb
+        .selectFrom("n")
+        .select([
+          "n.id",
+          "n.version",
+          "n.title",
+          "n.content",
+          sql<ChangeType>`${by.changeType}::text`.as("change_type"),
+          sql<string | null>`${by.createdBy}::uuid`.as("created_by"),
+          sql<string | null>`${by.taskId ?? null}::uuid`.as("task_id"),
+          sql<string | null>`${by.runId ?? null}::uuid`.as("run_id"),
+          nowMs.as("created_at"),
+        ]),
+    );
+}
+
+/** The node and its first version, in one statement. */
+export async function insertNode(db: Db, values: NewNode, by: VersionBy): Promise<NodeRow> {
   return db
-    .insertInto("nodes")
-    .values({ ...values, created_at: nowMs, updated_at: nowMs })
-    .returningAll()
+    .with("n", (q) => q.insertInto("nodes").values({ ...values, created_at: nowMs, updated_at: nowMs }).returningAll())
+    .with("v", (q) => versionOf(q, by))
+    .selectFrom("n")
+    .selectAll()
     .executeTakeFirstOrThrow();
 }
 
-export async function insertVersion(
-  db: Db,
-  row: NodeRow,
-  changeType: ChangeType,
-  createdBy: string | null,
-  taskId: string | null = null,
-  runId: string | null = null,
-): Promise<void> {
-  await db
-    .insertInto("node_versions")
-    .values({
-      node_id: row.id,
-      version: row.version,
-      title: row.title,
-      content: row.content,
-      change_type: changeType,
-      created_by: createdBy,
-      task_id: taskId,
-      run_id: runId,
-      created_at: nowMs,
-    })
-    .execute();
-}
-
-/** Applies a patch and bumps the version by one. */
-export async function patchNode(db: Db, id: string, patch: NodePatch & { run_hash?: string | null }): Promise<NodeRow> {
+/** Applies a patch and bumps the version by one; with `version`, writes the version row in the same statement. */
+export async function patchNode(db: Db, id: string, patch: NodePatch & { run_hash?: string | null }, version?: VersionBy): Promise<NodeRow> {
+  const update = (q: QueryCreator<Database>) => q.updateTable("nodes").set({ ...patch, version: sql`version + 1`, updated_at: nowMs }).where("id", "=", id).returningAll();
+  if (!version) return update(db).executeTakeFirstOrThrow();
   return db
-    .updateTable("nodes")
-    .set({ ...patch, version: sql`version + 1`, updated_at: nowMs })
-    .where("id", "=", id)
-    .returningAll()
+    .with("n", update)
+    .with("v", (q) => versionOf(q, version))
+    .selectFrom("n")
+    .selectAll()
     .executeTakeFirstOrThrow();
 }
 

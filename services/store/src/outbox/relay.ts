@@ -17,6 +17,9 @@ export interface RelayOptions {
   metrics?: OutboxMetrics;
 }
 
+/** How long a pass that was poked while busy waits for more commits to join it. */
+const GATHER_MS = 3;
+
 type Pass = { published: number; more: boolean; failed: boolean; busy: boolean };
 
 export function toBusEvent(e: EventRow): BusEvent {
@@ -96,7 +99,9 @@ export class OutboxRelay {
         next = this.backoffMs;
       } else {
         this.backoffMs = 0;
-        if (pass.more || this.pending) next = 0;
+        if (pass.more) next = 0;
+        // Commits that came during the pass: a moment more gathers a burst into fewer passes.
+        else if (this.pending) next = GATHER_MS;
         else if (pass.busy) next = 100;
       }
     } catch (err) {
@@ -113,24 +118,33 @@ export class OutboxRelay {
     const { db, bus, log, metrics } = this.opts;
     const batch = this.opts.batchSize ?? 200;
     return db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as locked`.execute(trx);
+      // One statement: the relay lock, then the oldest unpublished events marked and read. What
+      // the bus then refuses is unmarked again below, before the same transaction commits.
+      const { rows } = await sql<EventRow & { locked: boolean }>`
+        WITH relay AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked),
+        marked AS (
+          UPDATE events SET published_at = now()
+          WHERE (SELECT locked FROM relay)
+            AND id IN (SELECT id FROM events WHERE published_at IS NULL ORDER BY id LIMIT ${batch})
+          RETURNING *
+        )
+        SELECT relay.locked, marked.* FROM relay LEFT JOIN marked ON true ORDER BY marked.id
+      `.execute(trx);
       if (!rows[0]?.locked) return { published: 0, more: false, failed: false, busy: true };
-      const events = await trx.selectFrom("events").selectAll().where("published_at", "is", null).orderBy("id").limit(batch).execute();
+      const events: EventRow[] = rows.filter((r) => r.id !== null);
       if (events.length === 0) return { published: 0, more: false, failed: false, busy: false };
       // Pipelined on one channel (RabbitMQ keeps the order); only the confirmed prefix counts.
       const results = await Promise.allSettled(events.map((e) => bus.publish(toBusEvent(e))));
       let ok = 0;
       while (ok < results.length && results[ok].status === "fulfilled") ok++;
-      if (ok > 0) {
-        await trx
-          .updateTable("events")
-          .set({ published_at: new Date() })
-          .where("id", "in", events.slice(0, ok).map((e) => e.id))
-          .execute();
-        metrics?.published.inc(ok);
-      }
+      if (ok > 0) metrics?.published.inc(ok);
       const failed = ok < events.length;
       if (failed) {
+        await trx
+          .updateTable("events")
+          .set({ published_at: null })
+          .where("id", "in", events.slice(ok).map((e) => e.id))
+          .execute();
         const reason = (results[ok] as PromiseRejectedResult).reason as Error;
         metrics?.failures.inc();
         log.warn({ err: reason?.message, unpublished: events.length - ok }, "outbox: bus unavailable; will retry");

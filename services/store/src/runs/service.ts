@@ -17,6 +17,7 @@ import { runToProto, runToRest } from "./map.js";
 import { planRun } from "./plan.js";
 import { aiNodesOfProject, contentVersions, findRun, inputLinksOfProject, insertRun, insertRunNodes, listRuns, lockOpenTasksOfRun, runNodesOf, setRun } from "./repo.js";
 import { checkCreateRun, checkListRuns } from "./validate.js";
+import { spentOnlyIfCreated } from "../limits/spent.js";
 
 type Trx = Transaction<Database>;
 
@@ -66,11 +67,13 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
       const input = checkCreateRun(req);
       const userId = userOf(ctx.caller);
       await requireRole(deps, ctx, input.projectId, "editor");
-      const out = await deps.db.transaction().execute(async (trx) => {
+      // A run is one submission of the user's AI budget; the tasks it spawns are not counted again.
+      await deps.aiLimit.spend(userId);
+      const out = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
         const run = await planAndInsert(trx, input, userId);
         const tasks = await advanceRun(trx, run);
         return { run: (await findRun(trx, run.id))!, tasks };
-      });
+      }));
       deps.afterCommit();
       return { run: await answer(out.run), tasks: out.tasks.map(taskToProto) };
     },

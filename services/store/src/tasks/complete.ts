@@ -30,7 +30,11 @@ async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: Clean
   // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
   // applied=false with the task as it is, and the worker drops its message.
   if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [], spawned: [] };
-  const spent = await recordCalls(trx, task, input.calls);
+  // The calls join the task row in the update that ends it (toCompleted or keepCalls below).
+  const spent = await recordCalls(trx, task, input.calls, { later: true });
+  const keepCalls = async () => {
+    if (spent.taskSet) await trx.updateTable("tasks").set(spent.taskSet).where("id", "=", task.id).execute();
+  };
   // With calls, usage is what every call of the task spent; an older broker reports the last only.
   const usage = input.calls.length
     ? { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens }
@@ -40,12 +44,17 @@ async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: Clean
     applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
   } catch (err) {
     if (err instanceof EditedSinceRunStarted) {
+      await keepCalls();
       return { task: await toFailed(trx, task, "VERSION_CONFLICT", err.message), applied: false, wrote: true, touched: [], spawned: [] };
     }
     if (!(err instanceof NodeGone)) throw err;
   }
-  if (!applied) return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: [] };
+  if (!applied) {
+    await keepCalls();
+    return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: [] };
+  }
   const done = await toCompleted(trx, task, {
+    ...spent.taskSet,
     result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
     ...usage,
     provider: input.provider,

@@ -3,7 +3,7 @@ import { traceCarrier } from "@sker/kit";
 import type { Database, TaskRow } from "../db/schema.js";
 import { appendEvent } from "../events/append.js";
 import { taskToRest } from "./map.js";
-import { addDispatches, insertTask } from "./repo.js";
+import { insertTask } from "./repo.js";
 import type { NewTaskInput } from "./validate.js";
 
 /**
@@ -13,11 +13,10 @@ import type { NewTaskInput } from "./validate.js";
  * Answers undefined when the idempotency key was already used.
  */
 export async function enqueueTaskTx(trx: Transaction<Database>, input: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
-  const task = await insertTask(trx, input, userId, runId);
+  const task = await insertTask(trx, input, userId, runId, traceCarrier());
+  // The row and its dispatch before the event: appendEvent takes the project's row lock (the
+  // seq), which every writer of the project waits for, so it comes last.
   if (task) {
-    // The dispatch before the event: appendEvent takes the project's row lock (the seq), which
-    // every writer of the project waits for, so it comes last.
-    await addDispatches(trx, [task.id], { trace: traceCarrier() });
     await appendEvent(trx, task.project_id, "task.queued", taskToRest(task), { userId });
   }
   return task;

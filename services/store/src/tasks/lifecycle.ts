@@ -1,6 +1,5 @@
 import { AppError, invalid, notFound, toProtoEnum, type Implementation } from "@sker/kit";
-import type { TaskPriority, TaskStatus as ProtoTaskStatus, TaskServiceService } from "@sker/contracts/store/v1/task";
-import { requireService } from "../authz.js";
+import type { TaskLifecycleServiceService, TaskPriority, TaskStatus as ProtoTaskStatus } from "@sker/contracts/store/v1/task";
 import type { StoreDeps } from "../deps.js";
 import { parseId } from "../input/ids.js";
 import { recordCalls } from "../usage/ledger.js";
@@ -13,22 +12,18 @@ import { checkFail, checkLease, checkReclaim } from "./validate.js";
 
 const MAX_CLAIM = 1_000;
 
-type Lifecycle = "startTask" | "renewLease" | "completeTask" | "failTask" | "reclaimTasks" | "requeueTask" | "claimDispatches" | "ackDispatches";
-
 /**
- * The broker's side of a task (service token only): its workers start, renew, complete and
- * fail tasks, its reaper reclaims them, its relay publishes the task queue's outbox, and a
- * dead-letter replay requeues one.
+ * The broker's side of a task (service token only: services.ts guards every RPC here): its
+ * workers start, renew, complete and fail tasks, its reaper reclaims them, its relay publishes
+ * the task queue's outbox, and a dead-letter replay requeues one.
  */
-export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeof TaskServiceService>, Lifecycle> {
+export function taskLifecycleService(deps: StoreDeps): Implementation<typeof TaskLifecycleServiceService> {
   return {
-    async startTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async startTask(req) {
       return startTask(deps, req);
     },
 
-    async renewLease(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async renewLease(req) {
       const { id, workerId, leaseMs } = checkLease(req);
       const renewed = await renewLease(deps.db, id, workerId, leaseMs);
       const task = renewed ?? (await findTask(deps.db, id));
@@ -36,13 +31,11 @@ export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeo
       return { ok: renewed !== undefined, status: toProtoEnum<ProtoTaskStatus>(task.status, TASK_STATUS) };
     },
 
-    async completeTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async completeTask(req) {
       return completeTask(deps, req);
     },
 
-    async failTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async failTask(req) {
       const input = checkFail(req);
       const out = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, input.id);
@@ -62,8 +55,7 @@ export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeo
       return { task: taskToProto(out.task) };
     },
 
-    async reclaimTasks(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async reclaimTasks(req) {
       const { queuedAfterMs, limit } = checkReclaim(req);
       const rows = await deps.db.transaction().execute(async (trx) => {
         const taken = await reclaim(trx, queuedAfterMs, limit);
@@ -76,8 +68,7 @@ export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeo
       return { tasks: rows.map(taskToProto) };
     },
 
-    async requeueTask(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async requeueTask(req) {
       const id = parseId("id", req.id);
       const row = await deps.db.transaction().execute(async (trx) => {
         const task = await lockTask(trx, id);
@@ -89,8 +80,7 @@ export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeo
     },
 
     // The task queue's outbox, read by the brokers' relays.
-    async claimDispatches(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async claimDispatches(req) {
       if (!Number.isInteger(req.limit) || req.limit < 1 || req.limit > MAX_CLAIM) throw invalid("limit", `must be between 1 and ${MAX_CLAIM}`);
       if (!Number.isInteger(req.leaseMs) || req.leaseMs < 100 || req.leaseMs > 600_000) throw invalid("leaseMs", "must be between 100 and 600000");
       const rows = await claimDispatches(deps.db, req.limit, req.leaseMs);
@@ -107,8 +97,7 @@ export function taskLifecycleService(deps: StoreDeps): Pick<Implementation<typeo
       };
     },
 
-    async ackDispatches(req, ctx) {
-      requireService(ctx.caller, "broker");
+    async ackDispatches(req) {
       if (req.ids.length > MAX_CLAIM) throw invalid("ids", `at most ${MAX_CLAIM}`);
       if (!req.ids.every((id) => Number.isSafeInteger(id) && id > 0)) throw invalid("ids", "must be positive integers");
       await deleteDispatches(deps.db, req.ids);

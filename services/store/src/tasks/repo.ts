@@ -18,31 +18,43 @@ export async function findByKey(db: Db, userId: string, key: string): Promise<Ta
 }
 
 /**
- * Inserts the task, or nothing when the user already used this idempotency key: the unique
+ * Inserts the task and its queue message (a task_dispatches row the brokers' relays publish)
+ * in one statement, or nothing when the user already used this idempotency key: the unique
  * index decides, so two racing submits cannot both insert (the second waits for the first).
  */
-export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
+export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId: string | null, trace: Record<string, string>): Promise<TaskRow | undefined> {
   return db
-    .insertInto("tasks")
-    .values({
-      project_id: t.projectId,
-      type: t.type,
-      priority: t.priority,
-      node_id: t.nodeId,
-      source_node_ids: t.sourceNodeIds,
-      prompt: t.prompt,
-      options: JSON.stringify(t.options),
-      created_by: userId,
-      idempotency_key: t.idempotencyKey,
-      retry_of: t.retryOf,
-      run_id: runId,
-      estimated_cost_usd: t.estimatedCostUsd ?? 0,
-      created_at: nowMs,
-      updated_at: nowMs,
-      enqueued_at: nowMs,
-    })
-    .onConflict((oc) => oc.columns(["created_by", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
-    .returningAll()
+    .with("t", (q) =>
+      q
+        .insertInto("tasks")
+        .values({
+          project_id: t.projectId,
+          type: t.type,
+          priority: t.priority,
+          node_id: t.nodeId,
+          source_node_ids: t.sourceNodeIds,
+          prompt: t.prompt,
+          options: JSON.stringify(t.options),
+          created_by: userId,
+          idempotency_key: t.idempotencyKey,
+          retry_of: t.retryOf,
+          run_id: runId,
+          estimated_cost_usd: t.estimatedCostUsd ?? 0,
+          created_at: nowMs,
+          updated_at: nowMs,
+          enqueued_at: nowMs,
+        })
+        .onConflict((oc) => oc.columns(["created_by", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
+        .returningAll(),
+    )
+    .with("d", (q) =>
+      q
+        .insertInto("task_dispatches")
+        .columns(["task_id", "trace"])
+        .expression((eb) => eb.selectFrom("t").select(["t.id", sql<string>`${JSON.stringify(trace)}::jsonb`.as("trace")])),
+    )
+    .selectFrom("t")
+    .selectAll()
     .executeTakeFirst();
 }
 

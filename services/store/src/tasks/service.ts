@@ -1,7 +1,7 @@
 import { AppError, invalid, notFound, type CallContext, type Implementation } from "@sker/kit";
 import type { TaskServiceService } from "@sker/contracts/store/v1/task";
 import type { Transaction } from "kysely";
-import { requireRole, userOf, userVia } from "../authz.js";
+import { requireRole, userOf } from "../authz.js";
 import type { Database, Role, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { parseId } from "../input/ids.js";
@@ -13,6 +13,7 @@ import { findByKey, findTask, listTasks } from "./repo.js";
 import { enqueueTaskTx } from "./enqueue.js";
 import { FINISHED, forgetTarget, lockTask, toCancelled } from "./transitions.js";
 import { checkCreate, checkList } from "./validate.js";
+import { spentOnlyIfCreated } from "../limits/spent.js";
 
 async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: Role): Promise<TaskRow> {
   const row = await findTask(deps.db, id);
@@ -44,14 +45,17 @@ function sameKeyAnswer(earlier: Parameters<typeof taskToProto>[0], projectId: st
 export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskServiceService>, "createTask" | "getTask" | "listTasks" | "cancelTask"> {
   return {
     async createTask(req, ctx) {
-      const userId = userVia(ctx, "broker");
+      const userId = userOf(ctx.caller);
       const input = checkCreate(req);
       await requireRole(deps, ctx, input.projectId, "editor");
       if (input.idempotencyKey) {
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey);
         if (earlier) return sameKeyAnswer(earlier, input.projectId);
       }
-      const row = await deps.db.transaction().execute(async (trx) => {
+      // Spent before the transaction so that concurrent submissions cannot all slip under the
+      // limit; given back when no task comes of it (bad input, a lost idempotency race).
+      await deps.aiLimit.spend(userId);
+      const row = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
         const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
         const live = new Set((await liveNodesIn(trx, input.projectId, wanted, { share: true })).map((n) => n.id));
         if (input.nodeId && !live.has(input.nodeId)) throw invalid("nodeId", "must be a live node of the project");
@@ -61,7 +65,7 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
         if (input.retryOf) await checkRetryOf(trx, input.retryOf, input.projectId);
         await admitOrRefuse(trx, deps, input.projectId, userId, input.estimatedCostUsd ?? 0);
         return enqueueTaskTx(trx, input, userId);
-      });
+      }));
       if (!row) {
         // Lost the race on the idempotency key: the winner has committed, answer its task.
         const earlier = await findByKey(deps.db, userId, input.idempotencyKey!);

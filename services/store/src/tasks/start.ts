@@ -1,3 +1,4 @@
+import { notFound } from "@sker/kit";
 import type { StartTaskRequest, StartTaskResponse } from "@sker/contracts/store/v1/task";
 import { sql, type Transaction } from "kysely";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
@@ -26,15 +27,35 @@ interface Outcome {
 
 const startable = (t: TaskRow) => t.status === "queued" || (t.status === "running" && t.lease_expires_at !== null && t.lease_expires_at.getTime() < Date.now());
 
+const capsOn = (input: Input) => input.maxRunningPerProject > 0 || input.maxRunningPerUser > 0;
+
 /**
- * Which running-task cap the task is over, if any. Starts of one user (and of one project)
- * count one after the other under transaction-scoped advisory locks: exact caps without
- * making deferrals wait behind the project row, which every write to the project locks.
+ * The task row, locked, and with caps on the cap locks of its user and its project, all in one
+ * statement. Starts of one user (and of one project) count one after the other under these
+ * transaction-scoped advisory locks: exact caps without making deferrals wait behind the
+ * project row, which every write to the project locks. Only StartTask takes them, always
+ * before anything else, so they cannot deadlock with the row locks.
  */
+async function lockForStart(trx: Trx, input: Input): Promise<TaskRow> {
+  if (!capsOn(input)) return lockTask(trx, input.id);
+  const row = await trx
+    .selectFrom("tasks")
+    .selectAll()
+    .select([
+      sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.user.' || created_by::text, 0))`.as("cap_user_lock"),
+      sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.project.' || project_id::text, 0))`.as("cap_project_lock"),
+    ])
+    .where("id", "=", input.id)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) throw notFound("task");
+  const { cap_user_lock: _u, cap_project_lock: _p, ...task } = row;
+  return task;
+}
+
+/** Which running-task cap the task is over, if any (counted under lockForStart's locks). */
 async function overCap(trx: Trx, task: TaskRow, input: Input): Promise<"project" | "user" | undefined> {
-  if (!input.maxRunningPerProject && !input.maxRunningPerUser) return undefined;
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`sker.cap.user.${task.created_by}`}, 0))`.execute(trx);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`sker.cap.project.${task.project_id}`}, 0))`.execute(trx);
+  if (!capsOn(input)) return undefined;
   const running = await runningCounts(trx, task.project_id, task.created_by, task.id);
   if (input.maxRunningPerUser > 0 && running.user >= input.maxRunningPerUser) return "user";
   if (input.maxRunningPerProject > 0 && running.project >= input.maxRunningPerProject) return "project";
@@ -42,7 +63,7 @@ async function overCap(trx: Trx, task: TaskRow, input: Input): Promise<"project"
 }
 
 async function startTx(trx: Trx, input: Input): Promise<Outcome> {
-  const current = await lockTask(trx, input.id);
+  const current = await lockForStart(trx, input);
   let again = false;
   if (!startable(current)) {
     // The same worker asking again: its first answer was lost (a deadline after the commit).

@@ -1,4 +1,4 @@
-import { sql, type Transaction } from "kysely";
+import { sql, type RawBuilder, type Transaction } from "kysely";
 import type { ModelCall } from "@sker/contracts/store/v1/task";
 import type { Database, StoredCall, TaskRow } from "../db/schema.js";
 import { appendEvent, taskActor } from "../events/append.js";
@@ -30,9 +30,21 @@ export function toStored(c: ModelCall): StoredCall {
 /**
  * In the transaction that records an attempt's outcome: its calls join the task's list, those
  * that used tokens become ledger rows (billed to the task's project and its submitter), and a
- * project that crosses 80% of its budget gets one `budget.warning` event.
+ * project that crosses 80% of its budget gets one `budget.warning` event. With `later`, the
+ * task row is left to the caller, which sets `taskSet` in its own update of it.
  */
-export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Promise<{ inputTokens: number; outputTokens: number; costUsd: number }> {
+export interface Recorded {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  /** With `{ later: true }`: what the caller must set on the task row in its own update. */
+  taskSet: { calls: RawBuilder<string>; cost_usd: RawBuilder<number> } | undefined;
+}
+
+/** The task row's share of recordCalls: its calls list and cost grow. */
+const callsSet = (calls: StoredCall[], costUsd: number) => ({ calls: sql<string>`calls || ${JSON.stringify(calls)}::jsonb`, cost_usd: sql<number>`cost_usd + ${costUsd}` });
+
+export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[], { later = false } = {}): Promise<Recorded> {
   // A FailTask retried after a lost answer carries the same calls again: record each once.
   const seen = new Set(task.calls.map((c) => `${c.alias}@${c.at}`));
   const calls = raw.map(toStored).filter((c) => !seen.has(`${c.alias}@${c.at}`));
@@ -42,7 +54,7 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Pr
     outputTokens: billed.reduce((s, c) => s + c.outputTokens, 0),
     costUsd: billed.reduce((s, c) => s + c.costUsd, 0),
   };
-  if (calls.length === 0) return added;
+  if (calls.length === 0) return { ...added, taskSet: undefined };
   // Only a call that cost something can cross a budget's 80% line.
   const limit = added.costUsd > 0 ? projectBudgetOf(await projectSettings(trx, task.project_id)) : undefined;
   const before = limit !== undefined ? await spentSince(trx, { projectId: task.project_id }, monthStart()) : 0;
@@ -65,11 +77,9 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Pr
       )
       .execute();
   }
-  await trx
-    .updateTable("tasks")
-    .set({ calls: sql`calls || ${JSON.stringify(calls)}::jsonb`, cost_usd: sql`cost_usd + ${added.costUsd}` })
-    .where("id", "=", task.id)
-    .execute();
+  // CompleteTask folds this into the update that completes the task (one statement fewer).
+  const taskSet = callsSet(calls, added.costUsd);
+  if (!later) await trx.updateTable("tasks").set(taskSet).where("id", "=", task.id).execute();
   if (limit !== undefined) {
     const after = before + added.costUsd;
     if (before < WARN_AT * limit && after >= WARN_AT * limit) {
@@ -83,5 +93,5 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[]): Pr
       }, taskActor(task));
     }
   }
-  return added;
+  return { ...added, taskSet: later ? taskSet : undefined };
 }

@@ -1,6 +1,6 @@
 import { AppError, invalid, unauthenticated, type Implementation } from "@sker/kit";
 import type { UserServiceService } from "@sker/contracts/store/v1/user";
-import { requireService, userOf } from "../authz.js";
+import { userOf } from "../authz.js";
 import type { StoreDeps } from "../deps.js";
 import { queueMail } from "../mail/outbox.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
@@ -35,8 +35,7 @@ export function passwordHandlers(deps: StoreDeps, scryptN: number): Handlers {
       return { session };
     },
 
-    async requestPasswordReset(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async requestPasswordReset(req) {
       const email = checkEmail(req.email);
       // The same answer whether or not the email has an account; only a live account gets mail.
       const user = await db
@@ -65,8 +64,7 @@ export function passwordHandlers(deps: StoreDeps, scryptN: number): Handlers {
       return {};
     },
 
-    async confirmPasswordReset(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async confirmPasswordReset(req) {
       const next = checkPassword(req.newPassword, "newPassword");
       const hash = await hashPassword(next, scryptN);
       const userId = await db.transaction().execute(async (trx) => {

@@ -1,6 +1,6 @@
 import { AppError, invalid, notFound, unauthenticated, type Implementation } from "@sker/kit";
 import type { UserServiceService } from "@sker/contracts/store/v1/user";
-import { memberKey, requireService, userOf } from "../authz.js";
+import { memberKey, userOf } from "../authz.js";
 import { OWASP_SCRYPT_N } from "../config.js";
 import type { StoreDeps } from "../deps.js";
 import { acceptInvitationToken, acceptPendingFor } from "../invitations/repo.js";
@@ -36,8 +36,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
   };
 
   return {
-    async register(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async register(req) {
       const input = checkRegister(req);
       const taken = await db
         .selectFrom("users")
@@ -78,8 +77,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       }
     },
 
-    async login(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async login(req) {
       const login = (req.login ?? "").trim();
       if (!login) throw invalid("login", "is required (an email or a username)");
       if (!req.password) throw invalid("password", "is required");
@@ -109,14 +107,12 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       return { session };
     },
 
-    async refresh(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async refresh(req) {
       if (!req.refreshToken) throw invalid("refreshToken", "is required");
       return { session: await rotate(deps, req.refreshToken) };
     },
 
-    async logout(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async logout(req) {
       if (!req.refreshToken) throw invalid("refreshToken", "is required");
       const loggedOut = await logout(deps, req.refreshToken);
       if (req.accessToken && loggedOut) {
@@ -130,8 +126,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       return {};
     },
 
-    async verifyApiKey(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async verifyApiKey(req) {
       if (!req.key) throw invalid("key", "is required");
       const row = await db
         .selectFrom("api_keys as k")

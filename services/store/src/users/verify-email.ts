@@ -1,7 +1,7 @@
 import type { Implementation } from "@sker/kit";
 import type { UserServiceService } from "@sker/contracts/store/v1/user";
 import type { Transaction } from "kysely";
-import { requireService, userOf } from "../authz.js";
+import { userOf } from "../authz.js";
 import type { Database, UserRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { acceptPendingFor } from "../invitations/repo.js";
@@ -54,8 +54,7 @@ export function verifyEmailHandlers(deps: StoreDeps, onJoined: (userId: string, 
       return {};
     },
 
-    async verifyEmail(req, ctx) {
-      requireService(ctx.caller, "gateway");
+    async verifyEmail(req) {
       const { user, joined } = await db.transaction().execute(async (trx) => markVerified(trx, deps, await spendUserToken(trx, req.token, "verify_email")));
       await onJoined(user.id, joined);
       return { user: userToProto(user) };

@@ -4473,8 +4473,8 @@ export const RequeueTaskResponse: MessageFns<RequeueTaskResponse> = {
 };
 
 /**
- * AI tasks. Create/Get/List/Cancel act for the forwarded user; Start, RenewLease,
- * Complete, Fail and Reclaim are the broker's (service token).
+ * AI tasks as their users see them: Get, List and Cancel act for the forwarded user;
+ * CreateTask is the broker's, acting for the user who submitted (service token plus the user's).
  */
 export type TaskServiceService = typeof TaskServiceService;
 export const TaskServiceService = {
@@ -4515,8 +4515,10 @@ export const TaskServiceService = {
     responseDeserialize: (value: Buffer): CancelTaskResponse => CancelTaskResponse.decode(value),
   },
   /**
-   * Takes the lease of a queued task and answers its context. started=false when the
-   * task is finished, cancelled or leased by a live worker: the message is then dropped.
+   * Deprecated: moved to TaskLifecycleService, where brokers call them. Still served (the same
+   * handlers), so a broker of the previous release keeps working through a rolling upgrade.
+   *
+   * @deprecated
    */
   startTask: {
     path: "/sker.store.v1.TaskService/StartTask" as const,
@@ -4527,7 +4529,7 @@ export const TaskServiceService = {
     responseSerialize: (value: StartTaskResponse): Buffer => Buffer.from(StartTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StartTaskResponse => StartTaskResponse.decode(value),
   },
-  /** ok=false when the lease was lost or the task was cancelled: the worker stops. */
+  /** @deprecated */
   renewLease: {
     path: "/sker.store.v1.TaskService/RenewLease" as const,
     requestStream: false as const,
@@ -4537,7 +4539,7 @@ export const TaskServiceService = {
     responseSerialize: (value: RenewLeaseResponse): Buffer => Buffer.from(RenewLeaseResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenewLeaseResponse => RenewLeaseResponse.decode(value),
   },
-  /** Applies the output to the node(s) with a new version and the events, once. */
+  /** @deprecated */
   completeTask: {
     path: "/sker.store.v1.TaskService/CompleteTask" as const,
     requestStream: false as const,
@@ -4548,7 +4550,7 @@ export const TaskServiceService = {
       Buffer.from(CompleteTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CompleteTaskResponse => CompleteTaskResponse.decode(value),
   },
-  /** final=false puts the task back to queued for a retry; final=true fails it. */
+  /** @deprecated */
   failTask: {
     path: "/sker.store.v1.TaskService/FailTask" as const,
     requestStream: false as const,
@@ -4558,10 +4560,7 @@ export const TaskServiceService = {
     responseSerialize: (value: FailTaskResponse): Buffer => Buffer.from(FailTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FailTaskResponse => FailTaskResponse.decode(value),
   },
-  /**
-   * Running tasks whose lease expired go back to queued; queued tasks not published for
-   * a while are handed out again. Answers the tasks to publish.
-   */
+  /** @deprecated */
   reclaimTasks: {
     path: "/sker.store.v1.TaskService/ReclaimTasks" as const,
     requestStream: false as const,
@@ -4572,11 +4571,7 @@ export const TaskServiceService = {
       Buffer.from(ReclaimTasksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReclaimTasksResponse => ReclaimTasksResponse.decode(value),
   },
-  /**
-   * Dead-letter replay (an admin, through the broker; service token): a failed task goes
-   * back to queued with its error cleared and attempts reset to 0, writing a task.queued
-   * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
-   */
+  /** @deprecated */
   requeueTask: {
     path: "/sker.store.v1.TaskService/RequeueTask" as const,
     requestStream: false as const,
@@ -4586,13 +4581,7 @@ export const TaskServiceService = {
     responseSerialize: (value: RequeueTaskResponse): Buffer => Buffer.from(RequeueTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RequeueTaskResponse => RequeueTaskResponse.decode(value),
   },
-  /**
-   * The task queue's outbox (service token). CreateTask and ReclaimTasks write a dispatch
-   * row in the same transaction as the task, so a task that exists is always published: a
-   * broker's relay claims rows for lease_ms (no other relay takes them meanwhile), publishes
-   * them with publisher confirms, then acks them (deleted). A relay that dies before the ack
-   * leaves them to be claimed again once the claim lapses.
-   */
+  /** @deprecated */
   claimDispatches: {
     path: "/sker.store.v1.TaskService/ClaimDispatches" as const,
     requestStream: false as const,
@@ -4604,6 +4593,7 @@ export const TaskServiceService = {
       Buffer.from(ClaimDispatchesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClaimDispatchesResponse => ClaimDispatchesResponse.decode(value),
   },
+  /** @deprecated */
   ackDispatches: {
     path: "/sker.store.v1.TaskService/AckDispatches" as const,
     requestStream: false as const,
@@ -4622,35 +4612,25 @@ export interface TaskServiceServer extends UntypedServiceImplementation {
   listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
   cancelTask: handleUnaryCall<CancelTaskRequest, CancelTaskResponse>;
   /**
-   * Takes the lease of a queued task and answers its context. started=false when the
-   * task is finished, cancelled or leased by a live worker: the message is then dropped.
+   * Deprecated: moved to TaskLifecycleService, where brokers call them. Still served (the same
+   * handlers), so a broker of the previous release keeps working through a rolling upgrade.
+   *
+   * @deprecated
    */
   startTask: handleUnaryCall<StartTaskRequest, StartTaskResponse>;
-  /** ok=false when the lease was lost or the task was cancelled: the worker stops. */
+  /** @deprecated */
   renewLease: handleUnaryCall<RenewLeaseRequest, RenewLeaseResponse>;
-  /** Applies the output to the node(s) with a new version and the events, once. */
+  /** @deprecated */
   completeTask: handleUnaryCall<CompleteTaskRequest, CompleteTaskResponse>;
-  /** final=false puts the task back to queued for a retry; final=true fails it. */
+  /** @deprecated */
   failTask: handleUnaryCall<FailTaskRequest, FailTaskResponse>;
-  /**
-   * Running tasks whose lease expired go back to queued; queued tasks not published for
-   * a while are handed out again. Answers the tasks to publish.
-   */
+  /** @deprecated */
   reclaimTasks: handleUnaryCall<ReclaimTasksRequest, ReclaimTasksResponse>;
-  /**
-   * Dead-letter replay (an admin, through the broker; service token): a failed task goes
-   * back to queued with its error cleared and attempts reset to 0, writing a task.queued
-   * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
-   */
+  /** @deprecated */
   requeueTask: handleUnaryCall<RequeueTaskRequest, RequeueTaskResponse>;
-  /**
-   * The task queue's outbox (service token). CreateTask and ReclaimTasks write a dispatch
-   * row in the same transaction as the task, so a task that exists is always published: a
-   * broker's relay claims rows for lease_ms (no other relay takes them meanwhile), publishes
-   * them with publisher confirms, then acks them (deleted). A relay that dies before the ack
-   * leaves them to be claimed again once the claim lapses.
-   */
+  /** @deprecated */
   claimDispatches: handleUnaryCall<ClaimDispatchesRequest, ClaimDispatchesResponse>;
+  /** @deprecated */
   ackDispatches: handleUnaryCall<AckDispatchesRequest, AckDispatchesResponse>;
 }
 
@@ -4716,6 +4696,294 @@ export interface TaskServiceClient extends Client {
     callback: (error: ServiceError | null, response: CancelTaskResponse) => void,
   ): ClientUnaryCall;
   /**
+   * Deprecated: moved to TaskLifecycleService, where brokers call them. Still served (the same
+   * handlers), so a broker of the previous release keeps working through a rolling upgrade.
+   *
+   * @deprecated
+   */
+  startTask(
+    request: StartTaskRequest,
+    callback: (error: ServiceError | null, response: StartTaskResponse) => void,
+  ): ClientUnaryCall;
+  startTask(
+    request: StartTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartTaskResponse) => void,
+  ): ClientUnaryCall;
+  startTask(
+    request: StartTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartTaskResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  renewLease(
+    request: RenewLeaseRequest,
+    callback: (error: ServiceError | null, response: RenewLeaseResponse) => void,
+  ): ClientUnaryCall;
+  renewLease(
+    request: RenewLeaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenewLeaseResponse) => void,
+  ): ClientUnaryCall;
+  renewLease(
+    request: RenewLeaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenewLeaseResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  completeTask(
+    request: CompleteTaskRequest,
+    callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  completeTask(
+    request: CompleteTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  completeTask(
+    request: CompleteTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  failTask(
+    request: FailTaskRequest,
+    callback: (error: ServiceError | null, response: FailTaskResponse) => void,
+  ): ClientUnaryCall;
+  failTask(
+    request: FailTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FailTaskResponse) => void,
+  ): ClientUnaryCall;
+  failTask(
+    request: FailTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FailTaskResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  reclaimTasks(
+    request: ReclaimTasksRequest,
+    callback: (error: ServiceError | null, response: ReclaimTasksResponse) => void,
+  ): ClientUnaryCall;
+  reclaimTasks(
+    request: ReclaimTasksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReclaimTasksResponse) => void,
+  ): ClientUnaryCall;
+  reclaimTasks(
+    request: ReclaimTasksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReclaimTasksResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  requeueTask(
+    request: RequeueTaskRequest,
+    callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
+  ): ClientUnaryCall;
+  requeueTask(
+    request: RequeueTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
+  ): ClientUnaryCall;
+  requeueTask(
+    request: RequeueTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  claimDispatches(
+    request: ClaimDispatchesRequest,
+    callback: (error: ServiceError | null, response: ClaimDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  claimDispatches(
+    request: ClaimDispatchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClaimDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  claimDispatches(
+    request: ClaimDispatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClaimDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  /** @deprecated */
+  ackDispatches(
+    request: AckDispatchesRequest,
+    callback: (error: ServiceError | null, response: AckDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  ackDispatches(
+    request: AckDispatchesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AckDispatchesResponse) => void,
+  ): ClientUnaryCall;
+  ackDispatches(
+    request: AckDispatchesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AckDispatchesResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const TaskServiceClient = makeGenericClientConstructor(
+  TaskServiceService,
+  "sker.store.v1.TaskService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): TaskServiceClient;
+  service: typeof TaskServiceService;
+  serviceName: string;
+};
+
+/**
+ * A task's life on the broker's side (service token only): its workers start, renew, complete
+ * and fail tasks, its reaper reclaims them, its relay publishes the queue's outbox, and an
+ * admin's dead-letter replay (through the broker) requeues one.
+ */
+export type TaskLifecycleServiceService = typeof TaskLifecycleServiceService;
+export const TaskLifecycleServiceService = {
+  /**
+   * Takes the lease of a queued task and answers its context. started=false when the
+   * task is finished, cancelled or leased by a live worker: the message is then dropped.
+   */
+  startTask: {
+    path: "/sker.store.v1.TaskLifecycleService/StartTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartTaskRequest): Buffer => Buffer.from(StartTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartTaskRequest => StartTaskRequest.decode(value),
+    responseSerialize: (value: StartTaskResponse): Buffer => Buffer.from(StartTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartTaskResponse => StartTaskResponse.decode(value),
+  },
+  /** ok=false when the lease was lost or the task was cancelled: the worker stops. */
+  renewLease: {
+    path: "/sker.store.v1.TaskLifecycleService/RenewLease" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenewLeaseRequest): Buffer => Buffer.from(RenewLeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenewLeaseRequest => RenewLeaseRequest.decode(value),
+    responseSerialize: (value: RenewLeaseResponse): Buffer => Buffer.from(RenewLeaseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenewLeaseResponse => RenewLeaseResponse.decode(value),
+  },
+  /** Applies the output to the node(s) with a new version and the events, once. */
+  completeTask: {
+    path: "/sker.store.v1.TaskLifecycleService/CompleteTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompleteTaskRequest): Buffer => Buffer.from(CompleteTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompleteTaskRequest => CompleteTaskRequest.decode(value),
+    responseSerialize: (value: CompleteTaskResponse): Buffer =>
+      Buffer.from(CompleteTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompleteTaskResponse => CompleteTaskResponse.decode(value),
+  },
+  /** final=false puts the task back to queued for a retry; final=true fails it. */
+  failTask: {
+    path: "/sker.store.v1.TaskLifecycleService/FailTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FailTaskRequest): Buffer => Buffer.from(FailTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FailTaskRequest => FailTaskRequest.decode(value),
+    responseSerialize: (value: FailTaskResponse): Buffer => Buffer.from(FailTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FailTaskResponse => FailTaskResponse.decode(value),
+  },
+  /**
+   * Running tasks whose lease expired go back to queued; queued tasks not published for
+   * a while are handed out again. Answers the tasks to publish.
+   */
+  reclaimTasks: {
+    path: "/sker.store.v1.TaskLifecycleService/ReclaimTasks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReclaimTasksRequest): Buffer => Buffer.from(ReclaimTasksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReclaimTasksRequest => ReclaimTasksRequest.decode(value),
+    responseSerialize: (value: ReclaimTasksResponse): Buffer =>
+      Buffer.from(ReclaimTasksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReclaimTasksResponse => ReclaimTasksResponse.decode(value),
+  },
+  /**
+   * Dead-letter replay: a failed task goes back to queued with its error cleared and
+   * attempts reset to 0, writing a task.queued event. FAILED_PRECONDITION when the task is
+   * not failed. The broker then publishes it.
+   */
+  requeueTask: {
+    path: "/sker.store.v1.TaskLifecycleService/RequeueTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RequeueTaskRequest): Buffer => Buffer.from(RequeueTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RequeueTaskRequest => RequeueTaskRequest.decode(value),
+    responseSerialize: (value: RequeueTaskResponse): Buffer => Buffer.from(RequeueTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RequeueTaskResponse => RequeueTaskResponse.decode(value),
+  },
+  /**
+   * The task queue's outbox. CreateTask and ReclaimTasks write a dispatch row in the same
+   * transaction as the task, so a task that exists is always published: a broker's relay
+   * claims rows for lease_ms (no other relay takes them meanwhile), publishes them with
+   * publisher confirms, then acks them (deleted). A relay that dies before the ack leaves
+   * them to be claimed again once the claim lapses.
+   */
+  claimDispatches: {
+    path: "/sker.store.v1.TaskLifecycleService/ClaimDispatches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClaimDispatchesRequest): Buffer =>
+      Buffer.from(ClaimDispatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClaimDispatchesRequest => ClaimDispatchesRequest.decode(value),
+    responseSerialize: (value: ClaimDispatchesResponse): Buffer =>
+      Buffer.from(ClaimDispatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClaimDispatchesResponse => ClaimDispatchesResponse.decode(value),
+  },
+  ackDispatches: {
+    path: "/sker.store.v1.TaskLifecycleService/AckDispatches" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AckDispatchesRequest): Buffer => Buffer.from(AckDispatchesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AckDispatchesRequest => AckDispatchesRequest.decode(value),
+    responseSerialize: (value: AckDispatchesResponse): Buffer =>
+      Buffer.from(AckDispatchesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AckDispatchesResponse => AckDispatchesResponse.decode(value),
+  },
+} as const;
+
+export interface TaskLifecycleServiceServer extends UntypedServiceImplementation {
+  /**
+   * Takes the lease of a queued task and answers its context. started=false when the
+   * task is finished, cancelled or leased by a live worker: the message is then dropped.
+   */
+  startTask: handleUnaryCall<StartTaskRequest, StartTaskResponse>;
+  /** ok=false when the lease was lost or the task was cancelled: the worker stops. */
+  renewLease: handleUnaryCall<RenewLeaseRequest, RenewLeaseResponse>;
+  /** Applies the output to the node(s) with a new version and the events, once. */
+  completeTask: handleUnaryCall<CompleteTaskRequest, CompleteTaskResponse>;
+  /** final=false puts the task back to queued for a retry; final=true fails it. */
+  failTask: handleUnaryCall<FailTaskRequest, FailTaskResponse>;
+  /**
+   * Running tasks whose lease expired go back to queued; queued tasks not published for
+   * a while are handed out again. Answers the tasks to publish.
+   */
+  reclaimTasks: handleUnaryCall<ReclaimTasksRequest, ReclaimTasksResponse>;
+  /**
+   * Dead-letter replay: a failed task goes back to queued with its error cleared and
+   * attempts reset to 0, writing a task.queued event. FAILED_PRECONDITION when the task is
+   * not failed. The broker then publishes it.
+   */
+  requeueTask: handleUnaryCall<RequeueTaskRequest, RequeueTaskResponse>;
+  /**
+   * The task queue's outbox. CreateTask and ReclaimTasks write a dispatch row in the same
+   * transaction as the task, so a task that exists is always published: a broker's relay
+   * claims rows for lease_ms (no other relay takes them meanwhile), publishes them with
+   * publisher confirms, then acks them (deleted). A relay that dies before the ack leaves
+   * them to be claimed again once the claim lapses.
+   */
+  claimDispatches: handleUnaryCall<ClaimDispatchesRequest, ClaimDispatchesResponse>;
+  ackDispatches: handleUnaryCall<AckDispatchesRequest, AckDispatchesResponse>;
+}
+
+export interface TaskLifecycleServiceClient extends Client {
+  /**
    * Takes the lease of a queued task and answers its context. started=false when the
    * task is finished, cancelled or leased by a live worker: the message is then dropped.
    */
@@ -4802,9 +5070,9 @@ export interface TaskServiceClient extends Client {
     callback: (error: ServiceError | null, response: ReclaimTasksResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Dead-letter replay (an admin, through the broker; service token): a failed task goes
-   * back to queued with its error cleared and attempts reset to 0, writing a task.queued
-   * event. FAILED_PRECONDITION when the task is not failed. The broker then publishes it.
+   * Dead-letter replay: a failed task goes back to queued with its error cleared and
+   * attempts reset to 0, writing a task.queued event. FAILED_PRECONDITION when the task is
+   * not failed. The broker then publishes it.
    */
   requeueTask(
     request: RequeueTaskRequest,
@@ -4822,11 +5090,11 @@ export interface TaskServiceClient extends Client {
     callback: (error: ServiceError | null, response: RequeueTaskResponse) => void,
   ): ClientUnaryCall;
   /**
-   * The task queue's outbox (service token). CreateTask and ReclaimTasks write a dispatch
-   * row in the same transaction as the task, so a task that exists is always published: a
-   * broker's relay claims rows for lease_ms (no other relay takes them meanwhile), publishes
-   * them with publisher confirms, then acks them (deleted). A relay that dies before the ack
-   * leaves them to be claimed again once the claim lapses.
+   * The task queue's outbox. CreateTask and ReclaimTasks write a dispatch row in the same
+   * transaction as the task, so a task that exists is always published: a broker's relay
+   * claims rows for lease_ms (no other relay takes them meanwhile), publishes them with
+   * publisher confirms, then acks them (deleted). A relay that dies before the ack leaves
+   * them to be claimed again once the claim lapses.
    */
   claimDispatches(
     request: ClaimDispatchesRequest,
@@ -4860,12 +5128,12 @@ export interface TaskServiceClient extends Client {
   ): ClientUnaryCall;
 }
 
-export const TaskServiceClient = makeGenericClientConstructor(
-  TaskServiceService,
-  "sker.store.v1.TaskService",
+export const TaskLifecycleServiceClient = makeGenericClientConstructor(
+  TaskLifecycleServiceService,
+  "sker.store.v1.TaskLifecycleService",
 ) as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): TaskServiceClient;
-  service: typeof TaskServiceService;
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): TaskLifecycleServiceClient;
+  service: typeof TaskLifecycleServiceService;
   serviceName: string;
 };
 
