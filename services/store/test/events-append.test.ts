@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendEvent, appendEvents } from "../src/events/append.js";
-import { createTestDb, type Driver, type TestDb } from "./support/db.js";
+import { createTestDb, type Driver, type TestDb } from "@sker/testkit/db";
 
 // appendEvents writes a transaction's events with one statement: the counter bump and the rows
 // together. On both drivers the seqs must follow the given order, the ids too (the relay
