@@ -16,12 +16,13 @@ import { WsClient } from "@sker/testkit/ws";
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 50;
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 500);
+const CANVASES = (process.env.BENCH_CANVASES ?? "1000,5000").split(",").filter(Boolean).map(Number);
 
 type Row = { name: string; value: number; unit: string; baseline?: string; baselineValue?: number; ratio?: number };
 const rows: Row[] = [];
 
-async function cannon(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, method: (opts.method ?? "GET") as "GET", headers: opts.headers, body: opts.body });
+async function cannon(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; connections?: number } = {}) {
+  const r = await autocannon({ url, connections: opts.connections ?? CONNECTIONS, duration: DURATION, method: (opts.method ?? "GET") as "GET", headers: opts.headers, body: opts.body });
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad > 0) console.warn(`  ${url}: ${bad} non-2xx/errors of ${r.requests.total}`);
   // Progress: one line per run, as it finishes.
@@ -139,6 +140,25 @@ async function main() {
   record("POST /nodes (gateway)", gwPost, await cannon(`${memUrl}/node`, { method: "POST", headers: auth, body: postBody }), "fastify from memory");
   record("POST /nodes (gateway)", gwPost, await cannon(`${oneUrl}/nodes`, { method: "POST", headers: { "content-type": "application/json" }, body: postBody }), "one process fastify+kysely");
 
+  // Whole canvases of 1,000 and 5,000 nodes (≈1.4 KB of content each: 5,000 ≈ 7 MB), written
+  // straight into the database (thousands of POSTs would take minutes), opened by 4 clients.
+  for (const size of CANVASES) {
+    const pid = (await req("POST", "/api/v1/projects", { token: user.accessToken, body: { name: `canvas ${size}` } })).body.data.id as string;
+    await sql`
+      INSERT INTO nodes (project_id, title, content, tags, metadata, created_by, position_x, position_y, created_at, updated_at)
+      SELECT ${pid}::uuid, 'node ' || i, repeat('lorem ipsum ', 115), ARRAY['bench'], '{}'::jsonb, ${uid}::uuid, (i % 100) * 300, (i / 100) * 200,
+             date_trunc('milliseconds', now()) + i * interval '1 millisecond', date_trunc('milliseconds', now())
+      FROM generate_series(1, ${size}::int) AS i`.execute(db);
+    await sql`
+      INSERT INTO connections (project_id, source_node_id, target_node_id, type, created_by)
+      SELECT ${pid}::uuid, a.id, b.id, 'related', ${uid}::uuid
+      FROM (SELECT id, row_number() OVER (ORDER BY created_at) AS r FROM nodes WHERE project_id = ${pid}::uuid) a
+      JOIN (SELECT id, row_number() OVER (ORDER BY created_at) AS r FROM nodes WHERE project_id = ${pid}::uuid) b ON b.r = a.r + 1
+      WHERE a.r % 2 = 1`.execute(db);
+    const gw = await cannon(`${stack.url}/api/v1/projects/${pid}/graph`, { headers: auth, connections: 4 });
+    record(`GET /projects/:id/graph ${size} nodes (gateway)`, gw, await cannon(`${oneUrl}/projects/${pid}/graph`, { connections: 4 }), "one process fastify+kysely");
+  }
+
   // Event fan-out: SOCKETS sockets on one project; each write's delay to every receipt.
   const fanProject = (await req("POST", "/api/v1/projects", { token: user.accessToken, body: { name: "fanout" } })).body.data.id as string;
   const sockets: WsClient[] = [];
@@ -148,9 +168,9 @@ async function main() {
     sockets.push(s);
   }
   await Promise.all(sockets.map((s) => s.next((f) => f.type === "subscribed", 30_000)));
-  const delays: number[] = [];
   const writes = 30;
-  for (let w = 0; w < writes; w++) {
+  /** One write's delay to its receipt on every socket (frames are dropped as they are matched). */
+  const write = async (w: number, delays: number[]) => {
     const t0 = performance.now();
     const created = (await req("POST", "/api/v1/nodes", { token: user.accessToken, body: { projectId: fanProject, title: `fan${w}` } })).body.data.id;
     await Promise.all(
@@ -158,17 +178,32 @@ async function main() {
         s.next((f) => f.type === "event" && f.data?.id === created, 30_000).then(() => delays.push(performance.now() - t0)),
       ),
     );
+  };
+  // Back to back: the next write once every socket has the last one.
+  const delays: number[] = [];
+  for (let w = 0; w < writes; w++) {
+    await write(w, delays);
     for (const s of sockets) s.frames.length = 0;
   }
+  // Paced: one write every 100 ms whatever the receipts (an active canvas).
+  const paced: number[] = [];
+  const pacing: Promise<void>[] = [];
+  for (let w = 0; w < writes; w++) {
+    pacing.push(write(writes + w, paced));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await Promise.all(pacing);
   // Baseline: a bare ws server in this process sending a frame of the same size to as many
   // sockets (no HTTP write, store, outbox, RabbitMQ or gateway in between).
   const base = await bareFanout(SOCKETS, writes, JSON.stringify(sockets[0]?.frames.at(-1) ?? { pad: "x".repeat(600) }).length);
-  for (const p of [50, 99] as const) {
-    const v = pct(delays, p);
-    const b = pct(base, p);
-    rows.push({ name: `fan-out write→receipt p${p} (${SOCKETS} sockets)`, value: v, unit: "ms", baseline: "bare ws broadcast in process", baselineValue: b, ratio: v / Math.max(b, 0.01) });
+  for (const [how, xs] of [["back to back", delays], ["one write every 100 ms", paced]] as const) {
+    for (const p of [50, 99] as const) {
+      const v = pct(xs, p);
+      const b = pct(base, p);
+      rows.push({ name: `fan-out write→receipt p${p} (${SOCKETS} sockets, ${how})`, value: v, unit: "ms", baseline: "bare ws broadcast in process", baselineValue: b, ratio: v / Math.max(b, 0.01) });
+    }
   }
-  console.log(`  fan-out: p50 ${pct(delays, 50).toFixed(1)} ms (bare ws ${pct(base, 50).toFixed(1)} ms)`);
+  console.log(`  fan-out: p50 ${pct(delays, 50).toFixed(1)} / p99 ${pct(delays, 99).toFixed(1)} ms back to back, p99 ${pct(paced, 99).toFixed(1)} ms paced (bare ws p50 ${pct(base, 50).toFixed(1)} ms)`);
   for (const s of sockets) s.ws.terminate();
 
   console.table(rows.map((r) => ({ figure: r.name, value: `${r.value.toFixed(2)} ${r.unit}`, baseline: r.baseline ? `${r.baseline}: ${r.baselineValue!.toFixed(2)}` : "", ratio: r.ratio?.toFixed(2) ?? "" })));

@@ -16,12 +16,13 @@ bench_env=(
   REDIS_KEY_PREFIX=bench: SKER_EVENTS_EXCHANGE=bench.events SKER_QUEUE_PREFIX=bench
   GATEWAY_PORT=3900 STORE_PORT=3901 BROKER_PORT=3902 STORE_METRICS_PORT=0 BROKER_METRICS_PORT=0
   SKER_DATA_DIR=.run/bench RATE_LIMIT_PER_USER=1000000000 RATE_LIMIT_AUTH_PER_IP=1000000000 RATE_LIMIT_AI_PER_USER=1000000000 SCRYPT_COST=1024 LOG_LEVEL=warn
+  WS_MAX_SOCKETS_PER_USER=100000 RATE_LIMIT_WS_SUBSCRIBE_PER_USER=1000000
 )
 psql postgres://postgres@127.0.0.1:5432/postgres -qc "DROP DATABASE IF EXISTS sker_bench WITH (FORCE)" >/dev/null
 echo "=== bench: make up (1 store, 1 broker, 1 gateway) for the gateway and store benchmarks"
 if env "${bench_env[@]}" bash scripts/up.sh; then
   echo "=== bench: bench/gateway.bench.ts (against make up)"
-  env BENCH_GATEWAY_URL=http://127.0.0.1:3900 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench \
+  env BENCH_GATEWAY_URL=http://127.0.0.1:3900 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench BENCH_SOCKETS="${BENCH_SOCKETS:-1000}" \
     npx tsx bench/gateway.bench.ts || { echo "bench: gateway failed"; status=1; }
   echo "=== bench: bench/store.bench.ts (against make up's store)"
   env BENCH_STORE_ADDR=127.0.0.1:3901 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sker_bench SKER_DATA_DIR=.run/bench \

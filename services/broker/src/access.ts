@@ -1,4 +1,4 @@
-import { AppError, forbidden, promiseClient, type Caller, type ChannelPool, type Metrics } from "@sker/kit";
+import { AppError, forbidden, forward, promiseClient, type CallContext, type Caller, type CallOptions, type ChannelPool, type Metrics } from "@sker/kit";
 import { UserRole, UserServiceService, type User } from "@sker/contracts/store/v1/user";
 
 /** How long the store's answer about one token is trusted: "within seconds" of a revocation. */
@@ -19,11 +19,12 @@ export class BrokerAccess {
     this.users = promiseClient(UserServiceService, pool, { deadlineMs, metrics });
   }
 
-  private async whoIs(token: string, requestId?: string): Promise<User> {
+  private async whoIs(opts: CallOptions): Promise<User> {
+    const { token } = opts;
     const hit = this.known.get(token);
     if (hit && hit.until > Date.now()) return hit.user;
     this.known.delete(token);
-    const { user } = await this.users.getMe({}, { token, requestId });
+    const { user } = await this.users.getMe({}, opts);
     if (!user) throw new AppError("UNAUTHENTICATED", "the store knows no such user");
     if (this.known.size >= MAX_REMEMBERED) this.known.delete(this.known.keys().next().value!);
     this.known.set(token, { user, until: Date.now() + TRUST_MS });
@@ -31,10 +32,10 @@ export class BrokerAccess {
   }
 
   authorize = async (caller: Caller, token: string): Promise<void> => {
-    if (caller.kind === "user") await this.whoIs(token);
+    if (caller.kind === "user") await this.whoIs({ token });
   };
 
-  async requireAdmin(caller: Caller, token: string, requestId: string): Promise<void> {
-    if (caller.kind !== "user" || (await this.whoIs(token, requestId)).role !== UserRole.USER_ROLE_ADMIN) throw forbidden("administrators only");
+  async requireAdmin(ctx: CallContext): Promise<void> {
+    if (ctx.caller.kind !== "user" || (await this.whoIs(forward(ctx))).role !== UserRole.USER_ROLE_ADMIN) throw forbidden("administrators only");
   }
 }

@@ -1,4 +1,4 @@
-import { AppError, type Implementation } from "@sker/kit";
+import { AppError, forward, type Implementation } from "@sker/kit";
 import type { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import type { TaskQueue } from "./queue/index.js";
 import type { DispatchRelay } from "./relay.js";
@@ -13,14 +13,14 @@ type Handlers = Pick<Implementation<typeof BrokerServiceService>, "startRun" | "
 export function runHandlers(store: StoreTasks, queue: TaskQueue, relay: Pick<DispatchRelay, "poke">): Handlers {
   return {
     async startRun(req, ctx) {
-      const { run, tasks } = await store.runs.createRun(req, { token: ctx.token, requestId: ctx.requestId });
+      const { run, tasks } = await store.runs.createRun(req, forward(ctx));
       if (!run) throw new AppError("INTERNAL", "the store answered no run");
       if (tasks.length) relay.poke();
       return { run };
     },
 
     async cancelRun(req, ctx) {
-      const { run, cancelledTaskIds } = await store.runs.cancelRun({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      const { run, cancelledTaskIds } = await store.runs.cancelRun({ id: req.id }, forward(ctx));
       // Running attempts (on whichever broker) abort on this; their lease renewal would notice too.
       await Promise.all(cancelledTaskIds.map((id) => queue.broadcastCancel(id).catch((err: unknown) => ctx.log.warn({ err, taskId: id }, "cancel broadcast failed"))));
       return { run };

@@ -1,4 +1,4 @@
-import { AppError, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forward, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
@@ -6,12 +6,17 @@ import { estimateCost } from "./models/estimate.js";
 import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { BrokerAccess } from "./access.js";
+import type { AdmissionGate } from "./admission.js";
 import type { DispatchRelay } from "./relay.js";
 import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
 
+/** CreateTask's own budget; the gateway's deadline for the submission bounds it (submit-task.ts there). */
+const SUBMIT_DEADLINE_MS = 30_000;
+
 export interface ServiceDeps {
+  admission: AdmissionGate;
   store: StoreTasks;
   queue: TaskQueue;
   relay: Pick<DispatchRelay, "poke">;
@@ -23,7 +28,7 @@ export interface ServiceDeps {
 /** The project's default model (settings.ai.model), if it names one of the models file. */
 async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
   const model = await defaults.get(projectId, async () => {
-    const { project } = await deps.store.projects.getProject({ id: projectId }, { token: ctx.token, requestId: ctx.requestId });
+    const { project } = await deps.store.projects.getProject({ id: projectId }, forward(ctx));
     const ai = project?.settings?.ai as { model?: unknown } | undefined;
     return typeof ai?.model === "string" ? ai.model : undefined;
   });
@@ -47,9 +52,11 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const model = asked || (await projectModel(deps, defaults, req.projectId, ctx)) || catalog.defaultModel;
       const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
-      const { task, created } = await store.tasks.createTask(
-        { ...req, options, estimatedCostUsd },
-        { token: await store.serviceToken(), onBehalfOf: ctx.token, requestId: ctx.requestId },
+      // In a burst, submissions take turns (deps.admission) within what is left of the
+      // caller's deadline: a submission that waits answers late, not 503.
+      const token = await store.serviceToken();
+      const { task, created } = await deps.admission.run(() =>
+        store.tasks.createTask({ ...req, options, estimatedCostUsd }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })),
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an
@@ -59,7 +66,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async cancelTask(req, ctx) {
-      const { task } = await store.tasks.cancelTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      const { task } = await store.tasks.cancelTask({ id: req.id }, forward(ctx));
       if (task?.status === TaskStatus.TASK_STATUS_CANCELLED) {
         // The running attempt (on whichever broker) aborts on this; its lease renewal would notice too.
         await queue.broadcastCancel(task.id).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, "cancel broadcast failed"));
@@ -68,7 +75,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getTask(req, ctx) {
-      return store.tasks.getTask({ id: req.id }, { token: ctx.token, requestId: ctx.requestId });
+      return store.tasks.getTask({ id: req.id }, forward(ctx));
     },
 
     async listModels(_req, ctx) {
@@ -77,17 +84,17 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async getQueueStats(_req, ctx) {
-      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
+      await deps.access.requireAdmin(ctx);
       return queue.stats();
     },
 
     async replayDeadLetter(req, ctx) {
-      await deps.access.requireAdmin(ctx.caller, ctx.token, ctx.requestId);
+      await deps.access.requireAdmin(ctx);
       if (!isUuid(req.taskId)) throw new AppError("VALIDATION_ERROR", "taskId: must be a UUID", { field: "taskId" });
       // The store is the truth, the letter only a record: requeue the failed task first, remove
       // its letter last. A crash in between leaves a queued task (the reaper publishes it) and
       // a stale letter, never a failed task whose letter is gone.
-      const requeued = await store.lifecycle.requeueTask({ id: req.taskId }, { token: await store.serviceToken(), requestId: ctx.requestId }).catch(async (err: unknown) => {
+      const requeued = await store.lifecycle.requeueTask({ id: req.taskId }, forward(ctx, { token: await store.serviceToken() })).catch(async (err: unknown) => {
         // Not failed (any more): a letter left by a crash mid-replay is stale; drop it.
         if (err instanceof AppError && err.code === "FAILED_PRECONDITION") await queue.takeDeadLetter(req.taskId).catch(() => undefined);
         throw err;

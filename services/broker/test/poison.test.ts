@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
 import { startHarness, type Harness } from "./support/harness.js";
@@ -74,8 +77,11 @@ describe("poison tasks", () => {
   }, 120_000);
 
   it("a start whose answer cannot be delivered counts an attempt each time, then fails CONTEXT_TOO_LARGE and is dead-lettered", async () => {
-    // A budget far over what one message may carry: StartTask's answer is refused by size.
-    const running = await h.startBroker({ AI_CONTEXT_TOKENS: "1000000", GRPC_MAX_MESSAGE_BYTES: "65536" });
+    // A budget far over what one message may carry (and a model whose window allows it):
+    // StartTask's answer is refused by size.
+    const models = join(mkdtempSync(join(tmpdir(), "sker-poison-")), "models.yaml");
+    writeFileSync(models, "default: local\nproviders:\n  local: { type: local }\nmodels:\n  - { alias: local, provider: local, model: local-deterministic-1, contextWindow: 1000000 }\n");
+    const running = await h.startBroker({ AI_CONTEXT_TOKENS: "1000000", GRPC_MAX_MESSAGE_BYTES: "65536", AI_MODELS_FILE: models });
     broker = running;
     const client = h.client(running.port);
     const { user, projectId, ids } = await bigProject(3);

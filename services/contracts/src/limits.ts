@@ -13,8 +13,9 @@ const KiB = 1024;
 
 /**
  * Free JSON (node metadata, project canvasData and settings, user settings): nesting depth
- * counts the field's own object as level 1, so `{"a":{"b":1}}` is 2 deep. 16 keeps every event
- * that carries such a value (two levels deeper) far inside what protobuf Struct decoding takes.
+ * counts the field's own object as level 1, so `{"a":{"b":1}}` is 2 deep. 16 keeps every
+ * message that carries such a value (a node, an event's node: the same depth, events carry the
+ * typed resource) far inside what protobuf Struct decoding takes.
  */
 export const JSON_DEPTH = 16;
 
@@ -63,6 +64,12 @@ export const LIMITS = {
   /** Graph runs: node ids a run may name as targets. */
   run: { targets: 1_000 },
 } as const;
+
+/**
+ * Tokens as the broker and store count them where no tokenizer is at hand (prompt budgets,
+ * estimates): about 4 characters a token; a task without options.maxTokens may write 1,024.
+ */
+export const TOKENS = { charsPerToken: 4, defaultMaxOutput: 1_024 } as const;
 
 /**
  * Quotas, defaults a small team never meets (each a store setting: QUOTA_*). Over one, a write

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
+import { clientGonePlugin } from "./plugins/client-gone.js";
 import { inputGuardPlugin } from "./plugins/input-guard.js";
 import { errorsPlugin } from "./plugins/errors.js";
 import { metricsPlugin } from "./plugins/metrics.js";
@@ -54,6 +55,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     if (deps.state.draining) reply.header("connection", "close");
   });
   await app.register(requestIdPlugin);
+  await app.register(clientGonePlugin);
   await app.register(tracingPlugin);
   await app.register(errorsPlugin);
   await app.register(inputGuardPlugin);

@@ -184,9 +184,9 @@ describe("whatever the store accepts, its events read back", () => {
     const listed = await direct.events.listEvents({ projectId: p, afterSeq: 0 }, { token });
     const names = listed.events.map((e) => e.name);
     expect(names).toEqual(["project.updated", "node.created", "node.updated"]);
-    expect((listed.events[0].data as any).canvasData).toEqual(canvas.body.data.canvasData);
-    expect((listed.events[1].data as any).metadata).toEqual(node.body.data.metadata);
-    expect((listed.events[2].data as any).content).toBe(patched.body.data.content);
+    expect((listed.events[0].payload?.resource?.value as any).canvasData).toEqual(canvas.body.data.canvasData);
+    expect((listed.events[1].payload?.resource?.value as any).metadata).toEqual(node.body.data.metadata);
+    expect((listed.events[2].payload?.resource?.value as any).content).toBe(patched.body.data.content);
 
     const ws = await WsClient.open(stack.url, token);
     ws.send({ type: "subscribe", projectId: p, since: 0 });

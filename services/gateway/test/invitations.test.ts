@@ -43,6 +43,16 @@ describe("inviting by email", () => {
     expect(again.body.error.details.field).toBe("email");
   });
 
+  it("without a role the invitee is an editor (the role's published default), for an account and a pending invitation alike", async () => {
+    const dave = await register(req, "dave");
+    const added = await req("POST", `/api/v1/projects/${project}/invitations`, { token: owner.accessToken, body: { email: dave.user.email } });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect(added.body.data).toMatchObject({ status: "added", member: { userId: dave.user.id, role: "editor" } });
+    const invited = await req("POST", `/api/v1/projects/${project}/invitations`, { token: owner.accessToken, body: { email: fresh("erin") } });
+    expect(invited.status, JSON.stringify(invited.body)).toBe(201);
+    expect(invited.body.data).toMatchObject({ status: "invited", invitation: { role: "editor" } });
+  });
+
   it("unknown email → pending invitation, mailed with its token → register with it → member", async () => {
     const email = fresh("carol");
     const res = await req("POST", `/api/v1/projects/${project}/invitations`, { token: owner.accessToken, body: { email, role: "viewer" } });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { unauthenticated } from "./errors.js";
+import { AppError, unauthenticated } from "./errors.js";
 
 /** Who is calling: an end user (access token or API key) or one of our services. */
 export type Caller =
@@ -108,8 +108,8 @@ export class Tokens {
       this.verified.set(token, { caller, expMs: payload.exp! * 1000 });
       return caller;
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw unauthenticated("token expired");
-      if (err instanceof joseErrors.JOSEError) throw unauthenticated("invalid token");
+      if (err instanceof joseErrors.JWTExpired) throw new AppError("UNAUTHENTICATED", "token expired", undefined, { cause: err, reason: "TOKEN_EXPIRED" });
+      if (err instanceof joseErrors.JOSEError) throw new AppError("UNAUTHENTICATED", "invalid token", undefined, { cause: err });
       throw err;
     }
   }

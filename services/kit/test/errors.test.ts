@@ -14,3 +14,23 @@ describe("a dependency that cannot be reached", () => {
     expect(toServiceError(new TypeError("x is undefined")).code).toBe(status.INTERNAL);
   });
 });
+
+describe("the cost of an expected outcome", () => {
+  it("a NOT_FOUND, denial or conflict carries no stack frames; an INTERNAL or UNAVAILABLE keeps them, and the limit is restored", async () => {
+    const { AppError, notFound, fromServiceError, toServiceError } = await import("../src/errors.js");
+    const limit = Error.stackTraceLimit;
+    const frames = (e: Error) => (e.stack ?? "").split("\n").filter((l) => l.trim().startsWith("at ")).length;
+    for (const e of [notFound("node"), new AppError("FORBIDDEN", "no"), new AppError("VERSION_CONFLICT", "stale", { currentVersion: 3 })]) {
+      expect(frames(e), e.code).toBe(0);
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message.length).toBeGreaterThan(0);
+    }
+    expect(frames(new AppError("INTERNAL", "bug"))).toBeGreaterThan(0);
+    expect(frames(new AppError("UNAVAILABLE", "down"))).toBeGreaterThan(0);
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(frames(new Error("plain"))).toBeGreaterThan(0);
+    // Across the wire the code and details survive as before.
+    const back = fromServiceError(toServiceError(new AppError("VERSION_CONFLICT", "stale", { currentVersion: 3 })));
+    expect(back).toMatchObject({ code: "VERSION_CONFLICT", message: "stale", details: { currentVersion: 3 } });
+  });
+});

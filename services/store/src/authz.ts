@@ -6,6 +6,8 @@ const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
 const MEMBER_TTL_SECONDS = 60;
 
 export const memberKey = (projectId: string, userId: string) => `member:${projectId}:${userId}`;
+/** memberKey as the cache's getThen follows it from a cached row's project_id. */
+export const memberKeyOf = (userId: string) => ({ field: "project_id", prefix: "member:", suffix: `:${userId}` });
 
 /** The end user behind a call; service tokens do not act as users. */
 export function userOf(caller: Caller): string {
@@ -14,9 +16,9 @@ export function userOf(caller: Caller): string {
 }
 
 /** The caller's role in a live project, cached; undefined when not a member (or no such project). */
-export async function roleIn(deps: StoreDeps, projectId: string, userId: string): Promise<Role | undefined> {
+export async function roleIn(deps: StoreDeps, projectId: string, userId: string, known?: Role | "none"): Promise<Role | undefined> {
   const key = memberKey(projectId, userId);
-  const cached = await deps.cache.get<Role | "none">(key);
+  const cached = known ?? (await deps.cache.get<Role | "none">(key));
   if (cached) return cached === "none" ? undefined : cached;
   const row = await deps.db
     .selectFrom("project_members as m")
@@ -33,9 +35,10 @@ export async function roleIn(deps: StoreDeps, projectId: string, userId: string)
 /**
  * Tenancy in one place: a non-member gets NOT_FOUND (existence never leaks), a member below
  * `min` gets PERMISSION_DENIED. Every RPC that touches project data goes through here first.
+ * `known`: the cached role, when the caller read it already (cachedLiveNodeAndRole).
  */
-export async function requireRole(deps: StoreDeps, ctx: Pick<CallContext, "caller">, projectId: string, min: Role, what = "project"): Promise<Role> {
-  const role = await roleIn(deps, projectId, userOf(ctx.caller));
+export async function requireRole(deps: StoreDeps, ctx: Pick<CallContext, "caller">, projectId: string, min: Role, what = "project", known?: Role | "none"): Promise<Role> {
+  const role = await roleIn(deps, projectId, userOf(ctx.caller), known);
   if (!role) throw notFound(what);
   if (RANK[role] < RANK[min]) throw forbidden(`needs the ${min} role`);
   return role;

@@ -48,5 +48,10 @@ export interface Cache {
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
+  /**
+   * Two entries in one round trip: `key`, and when it holds an object, the entry named by
+   * `next.prefix + value[next.field] + next.suffix` (a node, then the caller's role in its project).
+   */
+  getThen<A, B>(key: string, next: { field: string; prefix: string; suffix: string }): Promise<[A | undefined, B | undefined]>;
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import {
   createEventBus,
   createLogger,
   createMetrics,
+  outsideCall,
   serveMetrics,
   startGrpcServer,
   Tokens,
@@ -87,13 +88,14 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       cache,
       tokens,
       log,
-      afterCommit: () => relay.poke(),
+      // The relays' passes are theirs, not the poking call's: a caller that gives up must not stop them.
+      afterCommit: () => outsideCall(() => relay.poke()),
       denyList,
       notifyRevoked: (event) =>
         bus
           .publish({ projectId: ACCOUNTS_CHANNEL, seq: null, name: "account.revoked", data: event, at: new Date().toISOString() })
           .catch((err: unknown) => log.warn({ err, userId: event.userId }, "could not announce revoked tokens; open sockets close when their token expires")),
-      afterMail: () => mail.poke(),
+      afterMail: () => outsideCall(() => mail.poke()),
       aiLimit,
       config: {
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,

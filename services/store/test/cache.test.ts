@@ -38,6 +38,36 @@ describe("Redis cache-aside", () => {
     expect((await store.clients.projects.getProject({ id: projectId }, t)).project?.name).toBe("changed in the db");
     expect((await store.clients.nodes.getNode({ id: nodeId }, t)).node?.title).toBe("changed in the db");
   });
+
+  it("reads a cached node and the caller's role in one Redis round trip; a member removed since is NOT_FOUND at once", async () => {
+    const owner = await store.register("rt-owner");
+    const viewer = await store.register("rt-viewer");
+    const projectId = (await store.clients.projects.createProject({ name: "one trip" }, { token: owner.token })).project!.id;
+    const nodeId = (await store.clients.nodes.createNode({ projectId, title: "hot" }, { token: owner.token })).node!.id;
+    await store.clients.projects.putMember({ projectId, userId: viewer.id, role: "ROLE_VIEWER" }, { token: owner.token });
+    await store.clients.nodes.getNode({ id: nodeId }, { token: viewer.token }); // fills node and role
+    expect(await redis.exists(`node:${nodeId}`, `member:${projectId}:${viewer.id}`)).toBe(2);
+
+    // Every command the store sends for the next read, as Redis sees them (MONITOR names
+    // commands a script runs with the source "lua").
+    const monitor = await new Redis(REDIS_URL).monitor();
+    const seen: { args: string[]; source: string }[] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => seen.push({ args, source }));
+    expect((await store.clients.nodes.getNode({ id: nodeId }, { token: viewer.token })).node?.title).toBe("hot");
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    const ours = (e: { args: string[] }) => e.args.some((a) => a.includes(`${store.keyPrefix}node:${nodeId}`) || a.includes(`${store.keyPrefix}member:${projectId}`));
+    const sent = seen.filter((e) => e.source !== "lua" && ours(e));
+    // One script call from the store names the node; the role key is read inside it.
+    expect(sent).toHaveLength(1);
+    expect(sent[0].args[0].toLowerCase()).toMatch(/^eval(sha)?$/);
+    expect(seen.filter((e) => e.source === "lua" && ours(e)).map((e) => e.args[0].toLowerCase())).toEqual(["get", "get"]);
+
+    // Membership changes apply before reads: the removal drops the cached role.
+    await store.clients.projects.removeMember({ projectId, userId: viewer.id }, { token: owner.token });
+    await expect(store.clients.nodes.getNode({ id: nodeId }, { token: viewer.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect((await store.clients.nodes.getNode({ id: nodeId }, { token: owner.token })).node?.title).toBe("hot");
+  });
 });
 
 describe("Redis down", () => {

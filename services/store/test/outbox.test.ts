@@ -67,8 +67,8 @@ describe("outbox relay with RabbitMQ unreachable, then back", () => {
     await until("101 events", () => consumer.got.length >= 101);
     await new Promise((r) => setTimeout(r, 500)); // a duplicate would arrive now
     expect(seqsOf(consumer.got, projectId)).toEqual(range(1, 101));
-    expect(consumer.got[0]).toMatchObject({ name: "node.created", data: { id: nodeId } });
-    expect(consumer.got[100]).toMatchObject({ name: "node.updated", data: { id: nodeId, content: "v99", version: 101 } });
+    expect(consumer.got[0]).toMatchObject({ name: "node.created", data: { node: { id: nodeId } } });
+    expect(consumer.got[100]).toMatchObject({ name: "node.updated", data: { node: { id: nodeId, content: "v99", version: 101 } } });
     expect(await unpublished()).toBe(0);
   });
 

@@ -3,7 +3,7 @@
 // processes (`make up`: store, broker, gateway against the real PostgreSQL, Redis, RabbitMQ).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,6 +19,10 @@ export interface Mesh {
   url: string;
   storeAddr: string;
   brokerAddr: string;
+  /** PostgreSQL of the separate mode. */
+  databaseUrl?: string;
+  /** The ports a process announced (SKER_PORTS_FILE): its gRPC or HTTP port, and metricsPort. */
+  ports(name: "store" | "broker" | "gateway"): { port: number; metricsPort?: number };
   /** SIGTERM every process; answers their exit codes. */
   stop(): Promise<number[]>;
   logs(): string;
@@ -74,7 +78,8 @@ export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {
   const children: { name: string; proc: ChildProcess; out: string[] }[] = [];
   const spawnService = (name: string, entry: string) => {
     const out: string[] = [];
-    const proc = spawn(process.execPath, [join(ROOT, entry)], { cwd: ROOT, env: base, stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...base, SKER_PORTS_FILE: join(dataDir, `${name}.ports.json`) };
+    const proc = spawn(process.execPath, [join(ROOT, entry)], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout!.on("data", (d) => out.push(String(d)));
     proc.stderr!.on("data", (d) => out.push(String(d)));
     children.push({ name, proc, out });
@@ -107,6 +112,8 @@ export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {
     url,
     storeAddr: `127.0.0.1:${storePort}`,
     brokerAddr: `127.0.0.1:${brokerPort}`,
+    databaseUrl: base.DATABASE_URL,
+    ports: (name) => JSON.parse(readFileSync(join(dataDir, `${name}.ports.json`), "utf8")) as { port: number; metricsPort?: number },
     logs,
     async stop() {
       // Gateway first, store last: the order of the request path.

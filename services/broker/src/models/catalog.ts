@@ -1,3 +1,4 @@
+import { TOKENS } from "@sker/contracts/limits";
 import type { LoadedModels } from "./load.js";
 import type { ModelEntry, ProviderEntry } from "./schema.js";
 
@@ -8,6 +9,8 @@ export interface Usage {
 
 /** What a task's model alias means: lookups over the checked models file. */
 export class Catalog {
+  private windows: Record<string, number> | undefined;
+
   constructor(readonly config: LoadedModels) {}
 
   get defaultModel(): string {
@@ -43,6 +46,21 @@ export class Catalog {
   /** A model's context window in tokens; no alias (or an unknown one) answers the default model's. */
   contextWindowOf(alias: string | undefined): number {
     return this.model(alias && this.has(alias) ? alias : this.defaultModel).contextWindow;
+  }
+
+  /**
+   * Per alias ("" for the default model), the context window in characters of the smallest
+   * model of its fallback chain: the prompt must fit whichever of them ends up running it.
+   */
+  windowCharsByAlias(): Record<string, number> {
+    if (this.windows) return this.windows;
+    const out: Record<string, number> = {};
+    for (const alias of this.config.models.keys()) {
+      const tokens = Math.min(...this.chain(alias).map((m) => m.contextWindow));
+      out[alias] = Math.min(tokens * TOKENS.charsPerToken, 2 ** 31 - 1);
+    }
+    out[""] = out[this.defaultModel];
+    return (this.windows = out);
   }
 
   /** What a client may choose: never keys or URLs. */

@@ -1,4 +1,5 @@
 import Anthropic from "@anthropic-ai/sdk";
+import { TOKENS } from "@sker/contracts/limits";
 import { mapSdkError } from "./sdk-errors.js";
 import { parseOutput, systemPrompt, userPrompt } from "./prompt.js";
 import type { Provider, ProviderRequest, ProviderResult } from "./types.js";
@@ -19,7 +20,7 @@ export function anthropicProvider(opts: { apiKey: string; baseURL?: string; mode
             model,
             system: systemPrompt(req.type),
             messages: [{ role: "user", content: userPrompt(req) }],
-            max_tokens: req.maxTokens ?? 1024,
+            max_tokens: req.maxTokens ?? TOKENS.defaultMaxOutput,
             stream: true,
             ...(req.temperature !== undefined ? { temperature: Math.min(1, req.temperature) } : {}),
           },

@@ -1,3 +1,4 @@
+import { TOKENS } from "@sker/contracts/limits";
 import type { TaskOutput } from "@sker/contracts/store/v1/task";
 import { ProviderError } from "./errors.js";
 import type { ProviderRequest, TaskKind } from "./types.js";
@@ -32,7 +33,7 @@ export function userPrompt(req: ProviderRequest): string {
 }
 
 /** A rough token count (≈ 4 characters a token) for budgets and for providers that report none. */
-export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+export const estimateTokens = (text: string): number => Math.ceil(text.length / TOKENS.charsPerToken);
 
 const EMPTY: TaskOutput = { title: "", content: "", tags: [], semanticType: "", importance: 0, confidence: 0 };
 

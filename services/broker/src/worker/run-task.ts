@@ -40,7 +40,7 @@ function requestOf(task: Task, started: StartTaskResponse): ProviderRequest {
   return {
     type,
     prompt: task.prompt,
-    // The store already cut the context to the prompt budget (AI_CONTEXT_TOKENS).
+    // The store already cut the context to the prompt budget (AI_CONTEXT_TOKENS, or less: what the model takes in).
     target: started.node ? toItem(started.node) : undefined,
     context: started.context.map(toItem),
     temperature: task.options?.temperature,

@@ -1,13 +1,12 @@
 import type { Logger } from "@sker/kit";
 import { AppError } from "@sker/kit";
+import { TOKENS } from "@sker/contracts/limits";
 import type { StartTaskResponse, Task } from "@sker/contracts/store/v1/task";
 import { priorityOfTask, type Delivery, type Settle } from "../queue/index.js";
 import type { WorkerDeps } from "./run-task.js";
 import type { CapMarks } from "./caps.js";
 import { backoffMs, classify } from "./retry.js";
 import { withStoreRetry } from "./store-retry.js";
-
-const CHARS_PER_TOKEN = 4;
 
 export type StartOutcome = { run: StartTaskResponse & { task: Task } } | { settle: Settle };
 
@@ -34,7 +33,9 @@ export async function startAttempt(deps: WorkerDeps, delivery: Delivery, marks: 
     workerId: config.workerId,
     leaseMs: config.leaseMs,
     maxAttempts: config.maxAttempts,
-    contextBudgetChars: Math.min(config.contextTokens * CHARS_PER_TOKEN, 2 ** 31 - 1),
+    // AI_CONTEXT_TOKENS caps every task; the store lowers it to what the task's model takes in.
+    contextBudgetChars: Math.min(config.contextTokens * TOKENS.charsPerToken, 2 ** 31 - 1),
+    modelWindowChars: deps.catalog.windowCharsByAlias(),
     maxRunningPerProject: config.maxRunningPerProject,
     maxRunningPerUser: config.maxRunningPerUser,
   };

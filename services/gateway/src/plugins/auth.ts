@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError, bearer, forbidden, unauthenticated, type Tokens } from "@sker/kit";
 import { UserRole } from "@sker/contracts/store/v1/user";
 import { ApiKeyCache } from "../auth/api-key-cache.js";
+import { as } from "../routes/common.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
 
 declare module "fastify" {
@@ -20,9 +21,6 @@ declare module "fastify" {
     serviceToken: () => Promise<string>;
   }
 }
-
-/** kit Tokens' message for a well-signed token past its exp. */
-const TOKEN_EXPIRED = "token expired";
 
 /** Verifies an access token locally. Used by REST and the WebSocket alike. */
 export async function userFromAccessToken(tokens: Tokens, token: string): Promise<RequestUser> {
@@ -63,7 +61,7 @@ export const authPlugin = fp<{ deps: GatewayDeps }>(
         // An expired token is one of ours (only a holder of the secret could sign it) and costs a
         // local check: clients meet it every time a token runs out, and it must not lock them
         // out of /auth/refresh.
-        if (err instanceof AppError && err.code === "UNAUTHENTICATED" && err.message !== TOKEN_EXPIRED) await app.limits.authFailed(req, reply);
+        if (err instanceof AppError && err.code === "UNAUTHENTICATED" && err.reason !== "TOKEN_EXPIRED") await app.limits.authFailed(req, reply);
         throw err;
       }
     });
@@ -72,7 +70,7 @@ export const authPlugin = fp<{ deps: GatewayDeps }>(
     // deleted admin is refused at once (admin routes are rare; the cost is one call).
     app.decorate("requireAdmin", async (req: FastifyRequest) => {
       if (!req.user) throw unauthenticated();
-      const { user } = await deps.clients.users.getMe({}, { token: req.userToken, requestId: req.id });
+      const { user } = await deps.clients.users.getMe({}, as(req));
       if (user?.role !== UserRole.USER_ROLE_ADMIN) throw forbidden("administrators only");
     });
   },

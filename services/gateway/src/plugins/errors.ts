@@ -53,19 +53,19 @@ export function toAppError(err: unknown): AppError {
   switch (fe?.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return new AppError("INVALID_JSON", "the body is not valid JSON");
+      return new AppError("INVALID_JSON", "the body is not valid JSON", undefined, { cause: err });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new AppError("INVALID_JSON", "the body must be application/json");
+      return new AppError("INVALID_JSON", "the body must be application/json", undefined, { cause: err });
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new AppError("PAYLOAD_TOO_LARGE", "the body is larger than the limit");
+      return new AppError("PAYLOAD_TOO_LARGE", "the body is larger than the limit", undefined, { cause: err });
   }
   // JSON.parse's own SyntaxError (and secure-json-parse's prototype-poisoning refusal) carry 400.
   if (fe instanceof SyntaxError || (fe?.statusCode === 400 && /JSON|prototype/i.test(fe.message ?? "")))
-    return new AppError("INVALID_JSON", "the body is not valid JSON");
+    return new AppError("INVALID_JSON", "the body is not valid JSON", undefined, { cause: err });
   const status = fe?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500)
-    return new AppError(BY_STATUS[status] ?? "VALIDATION_ERROR", fe.message || "bad request");
-  return new AppError("INTERNAL", "internal error");
+    return new AppError(BY_STATUS[status] ?? "VALIDATION_ERROR", fe.message || "bad request", undefined, { cause: err });
+  return new AppError("INTERNAL", "internal error", undefined, { cause: err });
 }
 
 /** What a client is told of a server-side failure: the kind, never the cause. */
@@ -90,7 +90,8 @@ export function publicError(err: unknown, log: Pick<FastifyBaseLogger, "warn" | 
   const app = toAppError(err);
   if (app.httpStatus < 500) return { code: app.code, message: app.message, ...(app.details ? { details: app.details } : {}) };
   if (app.code === "INTERNAL") log.error({ err, requestId }, "unhandled error");
-  else log.warn({ code: app.code, detail: app.message, requestId }, "dependency error");
+  // The error with its cause (the gRPC status and where it came from): for the log only.
+  else log.warn({ err: app, code: app.code, requestId }, "dependency error");
   return { code: app.code, message: SERVER_SIDE[app.code] ?? "internal error" };
 }
 

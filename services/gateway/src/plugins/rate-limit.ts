@@ -20,8 +20,8 @@ declare module "fastify" {
       /** onRequest/preHandler hooks. */
       user: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
       authIp: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
-      /** Password-reset requests per target email (the per-IP budget is /auth's). */
-      resetEmail: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+      /** Password-reset requests per target email (the per-IP budget is /auth's); throws RATE_LIMITED when over. */
+      resetEmail: (email: string, reply: FastifyReply) => Promise<void>;
       /** For callers without an HTTP request (the WebSocket): throws RATE_LIMITED when over. */
       check: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
       /**
@@ -97,7 +97,10 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
     app.decorate("limits", {
       user: hook("user", principal),
       authIp: hook("authIp", (req) => req.ip),
-      resetEmail: hook("resetEmail", (req) => String((req.body as { email?: string } | undefined)?.email ?? "").trim().toLowerCase()),
+      resetEmail: async (email: string, reply: FastifyReply) => {
+        const over = await check("resetEmail", email.trim().toLowerCase());
+        if (over) throw tooMany(reply, over.retryAfter);
+      },
       check,
       authFailed,
       assertNotBlocked,

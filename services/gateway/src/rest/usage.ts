@@ -1,48 +1,6 @@
-import { UsageScope, type Budget, type GetUsageResponse, type UsageRow } from "@sker/contracts/store/v1/usage";
+import type { Budget, GetUsageResponse, UsageRow } from "@sker/contracts/store/v1/usage";
 
-// The usage report as REST shows it, and the query it comes from.
-
-export interface UsageQuery {
-  from?: string;
-  to?: string;
-  groupBy?: string;
-}
-
-const when = { type: "string", anyOf: [{ format: "date-time" }, { format: "date" }], description: "ISO date or date-time (UTC)" };
-
-export const usageQuery = (groups: string[]) => ({
-  type: "object",
-  additionalProperties: false,
-  properties: { from: { ...when, description: "start, inclusive (default: the 1st of this month, UTC)" }, to: { ...when, description: "end, exclusive (default: the 1st of next month)" }, groupBy: { type: "string", enum: groups } },
-});
-
-const row = { type: "object", properties: { key: { type: "string" }, inputTokens: { type: "integer" }, outputTokens: { type: "integer" }, costUsd: { type: "number" }, calls: { type: "integer" } } };
-
-export const BudgetSchema = {
-  type: ["object", "null"],
-  description: "null: no budget applies",
-  properties: { monthlyBudgetUsd: { type: "number" }, spentUsd: { type: "number" }, reservedUsd: { type: "number" }, resetsAt: { type: "string", format: "date-time" } },
-};
-
-export const UsageReport = {
-  type: "object",
-  properties: {
-    from: { type: "string", format: "date-time" },
-    to: { type: "string", format: "date-time" },
-    groupBy: { type: ["string", "null"] },
-    total: row,
-    items: { type: "array", items: row },
-    budget: BudgetSchema,
-  },
-};
-
-export const usageRequest = (scope: UsageScope, q: UsageQuery, projectId = "") => ({
-  scope,
-  projectId,
-  from: q.from ? new Date(q.from) : undefined,
-  to: q.to ? new Date(q.to) : undefined,
-  groupBy: q.groupBy ?? "",
-});
+// The usage report and budgets as REST shows them (proto → REST).
 
 const rowOut = (r: UsageRow | undefined) => ({ key: r?.key ?? "", inputTokens: r?.inputTokens ?? 0, outputTokens: r?.outputTokens ?? 0, costUsd: r?.costUsd ?? 0, calls: r?.calls ?? 0 });
 

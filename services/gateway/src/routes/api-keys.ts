@@ -1,15 +1,16 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import * as map from "../rest/map.js";
-import { ApiKey, bodies, idParams, noContent, ok } from "../rest/schemas.js";
+import { idParams, listOf, noContent, ok } from "../rest/schemas/common.js";
+import { ApiKey, createApiKey } from "../rest/schemas/users.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
-export const apiKeyRoutes: FastifyPluginAsync = async (app) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const users = app.deps.clients.users;
   const tags = ["api-keys"];
 
-  app.post<{ Body: { name: string } }>(
+  app.post(
     "/api-keys",
-    { schema: { tags, summary: "Create an API key (the key is shown once)", security: secured, body: bodies.createApiKey, response: { 201: ok(ApiKey), ...errorResponses } } },
+    { schema: { tags, summary: "Create an API key (the key is shown once)", security: secured, body: createApiKey, response: { 201: ok(ApiKey), ...errorResponses } } },
     async (req, reply) => {
       const res = await users.createApiKey({ name: req.body.name }, as(req));
       return reply.code(201).send(okBody(map.apiKey(res.apiKey)));
@@ -22,7 +23,7 @@ export const apiKeyRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags,
         security: secured,
-        response: { 200: ok({ type: "object", properties: { items: { type: "array", items: ApiKey }, nextCursor: { type: ["string", "null"] } } }), ...errorResponses },
+        response: { 200: listOf(ApiKey), ...errorResponses },
       },
     },
     async (req) => {
@@ -31,7 +32,7 @@ export const apiKeyRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     "/api-keys/:id",
     { schema: { tags, security: secured, params: idParams, response: { 204: noContent, ...errorResponses } } },
     async (req, reply) => {

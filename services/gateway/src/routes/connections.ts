@@ -1,69 +1,39 @@
-import type { FastifyPluginAsync } from "fastify";
-import { toProtoEnum } from "@sker/kit";
-import { ConnectionType } from "@sker/contracts/store/v1/connection";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import * as map from "../rest/map.js";
-import { bodies, Connection, idParams, listOf, noContent, ok, pageQuery, uuid } from "../rest/schemas.js";
+import * as rpc from "../rest/requests/connections.js";
+import { idParams, listOf, noContent, ok } from "../rest/schemas/common.js";
+import { Connection, createConnection, listConnectionsQuery, updateConnection } from "../rest/schemas/connections.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
-const type = (t: string | undefined) => (t ? toProtoEnum<ConnectionType>(t, "CONNECTION_TYPE_") : ConnectionType.CONNECTION_TYPE_UNSPECIFIED);
-
-export const connectionRoutes: FastifyPluginAsync = async (app) => {
+export const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const connections = app.deps.clients.connections;
   const tags = ["connections"];
   const connOk = { 200: ok(Connection), ...errorResponses };
 
-  app.get<{ Querystring: { projectId: string; nodeId?: string; limit: number; cursor?: string } }>(
-    "/connections",
-    {
-      schema: {
-        tags,
-        security: secured,
-        querystring: { type: "object", required: ["projectId"], properties: { projectId: uuid, nodeId: uuid, ...pageQuery } },
-        response: { 200: listOf(Connection), ...errorResponses },
-      },
-    },
-    async (req) => {
-      const { projectId, nodeId, limit, cursor } = req.query;
-      const res = await connections.listConnections({ projectId, nodeId: nodeId ?? "", page: { limit, cursor: cursor ?? "" } }, as(req));
-      return okBody(map.page(res.connections.map(map.connection), res.nextCursor));
-    },
-  );
+  app.get("/connections", { schema: { tags, security: secured, querystring: listConnectionsQuery, response: { 200: listOf(Connection), ...errorResponses } } }, async (req) => {
+    const res = await connections.listConnections(rpc.listConnections(req.query), as(req));
+    return okBody(map.page(res.connections.map(map.connection), res.nextCursor));
+  });
 
-  app.post<{ Body: { projectId: string; sourceNodeId: string; targetNodeId: string; type: string; label?: string; weight?: number } }>(
-    "/connections",
-    { schema: { tags, security: secured, body: bodies.createConnection, response: { 201: ok(Connection), ...errorResponses } } },
-    async (req, reply) => {
-      const b = req.body;
-      const res = await connections.createConnection(
-        { projectId: b.projectId, sourceNodeId: b.sourceNodeId, targetNodeId: b.targetNodeId, type: type(b.type), label: b.label ?? "", weight: b.weight },
-        as(req),
-      );
-      return reply.code(201).send(okBody(map.connection(res.connection)));
-    },
-  );
+  app.post("/connections", { schema: { tags, security: secured, body: createConnection, response: { 201: ok(Connection), ...errorResponses } } }, async (req, reply) => {
+    const res = await connections.createConnection(rpc.createConnection(req.body), as(req));
+    return reply.code(201).send(okBody(map.connection(res.connection)));
+  });
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/connections/:id",
     { schema: { tags, security: secured, params: idParams, response: connOk } },
     async (req) => okBody(map.connection((await connections.getConnection({ id: req.params.id }, as(req))).connection)),
   );
 
-  app.patch<{ Params: { id: string }; Body: { type?: string; label?: string; weight?: number } }>(
+  app.patch(
     "/connections/:id",
-    { schema: { tags, security: secured, params: idParams, body: bodies.updateConnection, response: connOk } },
-    async (req) => {
-      const b = req.body;
-      const res = await connections.updateConnection({ id: req.params.id, type: type(b.type), label: b.label, weight: b.weight }, as(req));
-      return okBody(map.connection(res.connection));
-    },
+    { schema: { tags, security: secured, params: idParams, body: updateConnection, response: connOk } },
+    async (req) => okBody(map.connection((await connections.updateConnection(rpc.updateConnection(req.params.id, req.body), as(req))).connection)),
   );
 
-  app.delete<{ Params: { id: string } }>(
-    "/connections/:id",
-    { schema: { tags, security: secured, params: idParams, response: { 204: noContent, ...errorResponses } } },
-    async (req, reply) => {
-      await connections.deleteConnection({ id: req.params.id }, as(req));
-      return reply.code(204).send();
-    },
-  );
+  app.delete("/connections/:id", { schema: { tags, security: secured, params: idParams, response: { 204: noContent, ...errorResponses } } }, async (req, reply) => {
+    await connections.deleteConnection({ id: req.params.id }, as(req));
+    return reply.code(204).send();
+  });
 };

@@ -1,5 +1,5 @@
-import type { FastifyPluginAsync } from "fastify";
-import { ok } from "../rest/schemas.js";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ok } from "../rest/schemas/common.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
 const Model = {
@@ -15,7 +15,7 @@ const Model = {
   },
 };
 
-export const modelRoutes: FastifyPluginAsync = async (app) => {
+export const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { broker } = app.deps.clients;
   app.get(
     "/ai/models",

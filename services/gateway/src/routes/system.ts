@@ -1,16 +1,21 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
-import { listOf, ok, pageQuery, Task } from "../rest/schemas.js";
-import { BudgetSchema, budgetOut, usageOut, UsageReport, usageQuery, usageRequest, type UsageQuery } from "../rest/usage.js";
 import * as map from "../rest/map.js";
-import { AdminUser, userIdParams } from "../rest/team-schemas.js";
+import { getUsage, setUserBudget } from "../rest/requests/usage.js";
+import { listUsers } from "../rest/requests/users.js";
+import { listOf, ok } from "../rest/schemas/common.js";
+import { deadLetterParams, Info, Queues } from "../rest/schemas/system.js";
+import { Task } from "../rest/schemas/tasks.js";
+import { BudgetSchema, budgetParams, setBudget, UsageReport, usageQuery } from "../rest/schemas/usage.js";
+import { AdminUser, adminUsersQuery, userIdParams } from "../rest/schemas/users.js";
+import { budgetOut, usageOut } from "../rest/usage.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 import { dependencyHealth } from "./health.js";
 
 // Admin routes (users whose role is admin in the database). The store and broker check the
 // forwarded identity again.
 
-export const systemRoutes: FastifyPluginAsync = async (app) => {
+export const systemRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook("onRequest", app.requireAdmin);
   const deps = app.deps;
   const health = dependencyHealth(deps);
@@ -22,17 +27,7 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags,
         security: secured,
-        response: {
-          200: ok({
-            type: "object",
-            properties: {
-              version: { type: "string" },
-              uptimeSeconds: { type: "number" },
-              dependencies: { type: "object", additionalProperties: { type: "string" } },
-            },
-          }),
-          ...errorResponses,
-        },
+        response: { 200: ok(Info), ...errorResponses },
       },
     },
     async () => {
@@ -64,17 +59,7 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
       schema: {
         tags,
         security: secured,
-        response: {
-          200: ok({
-            type: "object",
-            properties: {
-              queues: { type: "array", items: { type: "object", properties: { name: { type: "string" }, messages: { type: "integer" }, consumers: { type: "integer" } } } },
-              deadLetters: { type: "integer" },
-              workers: { type: "integer" },
-            },
-          }),
-          ...errorResponses,
-        },
+        response: { 200: ok(Queues), ...errorResponses },
       },
     },
     async (req) => {
@@ -83,38 +68,38 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.post<{ Params: { taskId: string } }>(
+  app.post(
     "/dead-letters/:taskId/replay",
     {
       schema: {
         tags,
         security: secured,
-        params: { type: "object", additionalProperties: false, properties: { taskId: { type: "string", format: "uuid" } }, required: ["taskId"] },
+        params: deadLetterParams,
         response: { 200: ok(Task), ...errorResponses },
       },
     },
     async (req) => okBody(map.task((await deps.clients.broker.replayDeadLetter({ taskId: req.params.taskId }, as(req))).task)),
   );
 
-  app.get<{ Querystring: { limit: number; cursor?: string; q?: string } }>(
+  app.get(
     "/users",
     {
       schema: {
         tags,
         summary: "Every account, with role, state and last login",
         security: secured,
-        querystring: { type: "object", properties: { ...pageQuery, q: { type: "string", maxLength: 254, description: "part of an email or username" } } },
+        querystring: adminUsersQuery,
         response: { 200: listOf(AdminUser), ...errorResponses },
       },
     },
     async (req) => {
-      const res = await deps.clients.users.listUsers({ page: { limit: req.query.limit, cursor: req.query.cursor ?? "" }, query: req.query.q ?? "" }, as(req));
+      const res = await deps.clients.users.listUsers(listUsers(req.query), as(req));
       return okBody(map.page(res.users.map(map.adminUser), res.nextCursor));
     },
   );
 
   for (const [action, disabled] of [["disable", true], ["enable", false]] as const) {
-    app.post<{ Params: { id: string } }>(
+    app.post(
       `/users/:id/${action}`,
       {
         schema: {
@@ -133,26 +118,26 @@ export const systemRoutes: FastifyPluginAsync = async (app) => {
     );
   }
 
-  app.get<{ Querystring: UsageQuery }>(
+  app.get(
     "/usage",
     { schema: { tags, summary: "AI spending across the deployment", security: secured, querystring: usageQuery(["day", "user", "model", "project"]), response: { 200: ok(UsageReport), ...errorResponses } } },
-    async (req) => okBody(usageOut(await deps.clients.usage.getUsage(usageRequest(UsageScope.USAGE_SCOPE_SYSTEM, req.query), as(req)), req.query.groupBy)),
+    async (req) => okBody(usageOut(await deps.clients.usage.getUsage(getUsage(UsageScope.USAGE_SCOPE_SYSTEM, req.query), as(req)), req.query.groupBy)),
   );
 
-  app.put<{ Params: { userId: string }; Body: { monthlyBudgetUsd: number | null } }>(
+  app.put(
     "/users/:userId/budget",
     {
       schema: {
         tags,
         summary: "Set a user's monthly AI budget (null: back to AI_USER_MONTHLY_BUDGET_USD)",
         security: secured,
-        params: { type: "object", additionalProperties: false, properties: { userId: { type: "string", format: "uuid" } }, required: ["userId"] },
-        body: { type: "object", additionalProperties: false, required: ["monthlyBudgetUsd"], properties: { monthlyBudgetUsd: { type: ["number", "null"], minimum: 0, maximum: 1e9 } } },
+        params: budgetParams,
+        body: setBudget,
         response: { 200: ok({ type: "object", properties: { budget: BudgetSchema } }), ...errorResponses },
       },
     },
     async (req) => {
-      const res = await deps.clients.usage.setUserBudget({ userId: req.params.userId, monthlyBudgetUsd: req.body.monthlyBudgetUsd ?? undefined }, as(req));
+      const res = await deps.clients.usage.setUserBudget(setUserBudget(req.params.userId, req.body), as(req));
       return okBody({ budget: budgetOut(res.budget) });
     },
   );

@@ -1,11 +1,11 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import * as map from "../rest/map.js";
-import { AuthSession, bodies, noContent, ok, User } from "../rest/schemas.js";
-import { teamBodies } from "../rest/team-schemas.js";
+import { noContent, ok } from "../rest/schemas/common.js";
+import { AuthSession, changePassword, updateMe, User } from "../rest/schemas/users.js";
 import { session } from "./session.js";
 import { as, errorResponses, okBody, secured } from "./common.js";
 
-export const userRoutes: FastifyPluginAsync = async (app) => {
+export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const users = app.deps.clients.users;
   const tags = ["users"];
 
@@ -14,9 +14,9 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     return okBody(map.user(res.user));
   });
 
-  app.patch<{ Body: { displayName?: string; avatarUrl?: string; settings?: Record<string, unknown> } }>(
+  app.patch(
     "/users/me",
-    { schema: { tags, security: secured, body: bodies.updateMe, response: { 200: ok(User), ...errorResponses } } },
+    { schema: { tags, security: secured, body: updateMe, response: { 200: ok(User), ...errorResponses } } },
     async (req) => {
       const { displayName, avatarUrl, settings } = req.body;
       const res = await users.updateMe({ displayName, avatarUrl, settings }, as(req));
@@ -24,14 +24,14 @@ export const userRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+  app.post(
     "/users/me/password",
     {
       schema: {
         tags,
         summary: "Change the password: every session of the account ends (on every hop); the answer is a fresh one",
         security: secured,
-        body: teamBodies.changePassword,
+        body: changePassword,
         response: { 200: ok(AuthSession), ...errorResponses },
       },
     },

@@ -1,9 +1,11 @@
 import fp from "fastify-plugin";
 import websocket from "@fastify/websocket";
 import { randomUUID } from "node:crypto";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import { ACCOUNTS_CHANNEL, type AccountRevoked } from "@sker/kit";
 import { createAjv } from "../rest/ajv.js";
-import { bodies } from "../rest/schemas.js";
+import { submitTask, type TaskBody } from "../rest/schemas/tasks.js";
 import type { GatewayDeps } from "../types.js";
 import type { ProjectHub } from "./hub.js";
 import { Presence } from "./presence.js";
@@ -31,7 +33,7 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
       hub,
       presence,
       // The same validator as POST /ai-tasks' body.
-      validateTask: createAjv("body").compile(bodies.submitTask),
+      validateTask: createAjv("body").compile<TaskBody>(submitTask),
       limit: (kind, key) => app.limits.check(kind, key),
       sockets,
       onSlow: () => app.wsMetrics.slowClosed.inc(),
@@ -56,7 +58,10 @@ export const wsPlugin = fp<{ deps: GatewayDeps; hub: ProjectHub }>(
     ping.unref();
     app.addHook("onClose", async () => clearInterval(ping));
 
-    app.get<{ Querystring: { token?: string } }>("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
+    // ?token= may come as anything (twice, empty): only a single string is taken, so the schema
+    // refuses nothing and the handler looks at what came.
+    const query = Type.Object({ token: Type.Optional(Type.Unknown()) });
+    app.withTypeProvider<TypeBoxTypeProvider>().get("/ws", { websocket: true, schema: { hide: true, querystring: query } }, (socket, req) => {
       const token = typeof req.query.token === "string" ? req.query.token : undefined;
       const session = new Session(socket, env, typeof req.id === "string" ? req.id : randomUUID(), token, req.ip);
       sessions.add(session);

@@ -6,7 +6,7 @@ import { AppError, findBadText, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
-import type { TaskBody } from "../rest/task-request.js";
+import type { TaskBody } from "../rest/schemas/tasks.js";
 import type { GatewayDeps, RequestUser } from "../types.js";
 import { runAiGenerate } from "./ai-generate.js";
 import type { ProjectHub } from "./hub.js";
@@ -21,7 +21,7 @@ export interface SessionEnv {
   deps: GatewayDeps;
   hub: ProjectHub;
   presence: Presence;
-  validateTask: ValidateFunction;
+  validateTask: ValidateFunction<TaskBody>;
   limit: (kind: LimitKind, key: string) => Promise<{ retryAfter: number } | undefined>;
   sockets: SocketCap;
   onSlow: () => void;
@@ -263,7 +263,7 @@ export class Session {
     }
     await runAiGenerate({
       requestId,
-      body: body as unknown as TaskBody,
+      body,
       idempotencyKey: typeof idempotencyKey === "string" && idempotencyKey !== "" ? idempotencyKey.slice(0, 200) : undefined,
       hub: this.env.hub,
       clients: this.env.deps.clients,

@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics.js";
 import type { Caller } from "../tokens.js";
 import { applyInterceptors } from "./interceptor.js";
 import { authenticate, type AuthKit } from "./server/authenticate.js";
+import { callScope } from "./server/call-scope.js";
 import type { ServerCall, ServerInterceptor } from "./server/call.js";
 import { deadline } from "./server/deadline.js";
 import { logging } from "./server/logging.js";
@@ -18,6 +19,7 @@ import { validate } from "./server/validate.js";
 export type { ServiceDef } from "./server/service-def.js";
 export type { CallAuth, ServerCall, ServerInterceptor } from "./server/call.js";
 export { relayedBy, serviceOnly } from "./server/guards.js";
+export { callSignal, callStopped, outsideCall } from "./server/call-scope.js";
 export { tolerantDecoding } from "./server/validate.js";
 
 /** What a handler knows about the call besides its request. */
@@ -60,7 +62,8 @@ export function onEach<T extends object>(impl: T, interceptors: ServerIntercepto
 }
 
 /**
- * The server side of every RPC: tracing, metrics, logging, the deadline, authentication
+ * The server side of every RPC: tracing, metrics, logging, the deadline and the call's scope
+ * (what the database driver checks before it commits), authentication
  * (no token → UNAUTHENTICATED) and request validation, then the binding's own interceptors,
  * then the handler. Whatever is thrown becomes a gRPC status through the error table.
  */
@@ -73,11 +76,16 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
         const { caller, token, via } = call.auth!;
         return handler(call.request, { caller, token, via, requestId: call.requestId, method: call.method, log: call.log, signal: call.signal, deadline: call.deadline });
       },
-      [tracing(), metrics(kit.metrics), logging(kit.log), deadline(), authenticate(kit), validate(), ...(own.interceptors ?? []), ...(own.methods?.[name] ?? [])],
+      [tracing(), metrics(kit.metrics), logging(kit.log), deadline(), callScope(), authenticate(kit), validate(), ...(own.interceptors ?? []), ...(own.methods?.[name] ?? [])],
     );
     out[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       const abort = new AbortController();
-      call.on("cancelled", () => abort.abort(new AppError("UNAVAILABLE", "call cancelled")));
+      const deadline = deadlineOf(call.getDeadline());
+      // grpc-js cancels a call whose client went away, and one whose deadline passed (its timer
+      // may fire a little before our clock reads the deadline: hence the slack).
+      call.on("cancelled", () =>
+        abort.abort(deadline !== undefined && Date.now() >= deadline - 100 ? new AppError("DEADLINE_EXCEEDED", "deadline exceeded") : new AppError("UNAVAILABLE", "call cancelled")),
+      );
       const run = chain({
         method: def[name].path,
         name,
@@ -85,7 +93,7 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
         metadata: call.metadata,
         requestId: headerOf(call.metadata, "x-request-id") ?? randomUUID(),
         signal: abort.signal,
-        deadline: deadlineOf(call.getDeadline()),
+        deadline,
         log: kit.log,
       }).then(
         (res) => callback(null, res),

@@ -33,6 +33,12 @@ export class MemoryCache implements Cache {
     for (const k of keys) this.entries.delete(k);
   }
 
+  async getThen<A, B>(key: string, next: { field: string; prefix: string; suffix: string }): Promise<[A | undefined, B | undefined]> {
+    const first = await this.get<A>(key);
+    const link = first !== null && typeof first === "object" ? (first as Record<string, unknown>)[next.field] : undefined;
+    return [first, typeof link === "string" ? await this.get<B>(`${next.prefix}${link}${next.suffix}`) : undefined];
+  }
+
   async close(): Promise<void> {
     this.entries.clear();
   }

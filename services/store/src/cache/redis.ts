@@ -6,13 +6,25 @@ import type { CacheMetrics } from "./metrics.js";
 
 const MAX_MISSED = 10_000;
 
+// getThen's two reads in one round trip. KEYS[1] is prefixed by ioredis, the second key is
+// built here from ARGV (prefix included); a value that is no JSON object ends the chain.
+const GET_THEN = `
+local first = redis.call('GET', KEYS[1])
+if not first then return {false, false} end
+local ok, v = pcall(cjson.decode, first)
+if not ok or type(v) ~= 'table' or type(v[ARGV[1]]) ~= 'string' then return {first, false} end
+return {first, redis.call('GET', ARGV[2] .. v[ARGV[1]] .. ARGV[3])}
+`;
+
+type WithGetThen = Redis & { getThen(key: string, field: string, prefix: string, suffix: string): Promise<[string | null, string | null]> };
+
 /**
  * Redis cache-aside. A cache must never fail a request: with Redis down every get is a miss
  * and every set/del a no-op. No offline queue and a short connect timeout, so a dead Redis
  * costs an immediate rejection rather than a wait; ioredis keeps reconnecting in the background.
  */
 export class RedisCache implements Cache {
-  private readonly redis: Redis;
+  private readonly redis: WithGetThen;
   private warned = 0;
   /** Invalidations that failed while Redis was unreachable: replayed as soon as it is back. */
   private readonly missed = new Set<string>();
@@ -27,7 +39,8 @@ export class RedisCache implements Cache {
       maxRetriesPerRequest: 0,
       lazyConnect: false,
       retryStrategy: (times) => Math.min(100 * times, 2_000),
-    });
+    }) as WithGetThen;
+    this.redis.defineCommand("getThen", { numberOfKeys: 1, lua: GET_THEN });
     this.redis.on("error", (err) => this.degraded("redis error", err));
     this.redis.on("ready", () => void this.replayMissed());
   }
@@ -41,6 +54,20 @@ export class RedisCache implements Cache {
       this.metrics?.lookups.inc({ result: "error" });
       this.degraded("cache get failed", err);
       return undefined;
+    }
+  }
+
+  async getThen<A, B>(key: string, next: { field: string; prefix: string; suffix: string }): Promise<[A | undefined, B | undefined]> {
+    try {
+      const prefix = this.redis.options.keyPrefix ?? "";
+      const [first, second] = await this.redis.getThen(key, next.field, `${prefix}${next.prefix}`, next.suffix);
+      this.metrics?.lookups.inc({ result: first === null ? "miss" : "hit" });
+      if (first !== null) this.metrics?.lookups.inc({ result: second === null ? "miss" : "hit" });
+      return [first === null ? undefined : decode<A>(first), second === null ? undefined : decode<B>(second)];
+    } catch (err) {
+      this.metrics?.lookups.inc({ result: "error" });
+      this.degraded("cache get failed", err);
+      return [undefined, undefined];
     }
   }
 

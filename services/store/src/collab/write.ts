@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Insertable, type Transaction } from "kysely";
 import type { Database, NodeVersionsTable, ProjectRow } from "../db/schema.js";
-import { nowMs } from "../nodes/repo.js";
+import { nowMs } from "../db/sql.js";
 import type { CanvasDoc } from "./model.js";
 
 const CHUNK = 500;

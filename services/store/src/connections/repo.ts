@@ -1,12 +1,11 @@
 import { type Kysely } from "kysely";
 import type { ConnectionRow, ConnectionType, Database } from "../db/schema.js";
-import { afterCursor, nowMs } from "../nodes/repo.js";
+import { afterCursor, nowMs } from "../db/sql.js";
 import type { ConnectionFilter, ConnectionPatch } from "./validate.js";
 
 type Db = Kysely<Database>;
 
 /** PostgreSQL's unique_violation: the (source, target, type) triple is taken. */
-export const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.code === "23505";
 
 export async function findConnection(db: Db, id: string, { lock = false } = {}): Promise<ConnectionRow | undefined> {
   let q = db.selectFrom("connections").selectAll().where("id", "=", id).where("deleted_at", "is", null);

@@ -3,13 +3,13 @@ import type { ConnectionServiceService } from "@sker/contracts/store/v1/connecti
 import { requireRole, userOf } from "../authz.js";
 import type { ConnectionRow, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { appendEvent } from "../events/append.js";
 import { liveNodesIn } from "../nodes/repo.js";
 import { parseId } from "../input/ids.js";
 import { pageOf } from "../input/page.js";
-import { alreadyExists, createConnectionTx } from "./changes.js";
-import { connectionToProto, connectionToRest } from "./map.js";
-import { deleteConnection, findConnection, isUniqueViolation, listConnections, patchConnection } from "./repo.js";
+import { isUniqueViolation } from "../db/sql.js";
+import { alreadyExists, createConnectionTx, deleteConnectionTx, updateConnectionTx } from "./changes.js";
+import { connectionToProto } from "./map.js";
+import { findConnection, listConnections } from "./repo.js";
 import { checkCreate, checkList, checkUpdate } from "./validate.js";
 
 /** A visible connection and the caller's right to it; one of someone else's project is NOT_FOUND. */
@@ -58,12 +58,10 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
           const before = await findConnection(trx, id, { lock: true });
           if (!before) throw notFound("connection");
           if (Object.keys(patch).length === 0) return undefined;
-          const after = await patchConnection(trx, id, patch);
-          await appendEvent(trx, after.project_id, "connection.updated", connectionToRest(after), { userId: userOf(ctx.caller) });
-          return after;
+          return updateConnectionTx(trx, id, patch, { userId: userOf(ctx.caller) });
         })
         .catch((err: unknown) => {
-          throw isUniqueViolation(err) ? alreadyExists() : err;
+          throw isUniqueViolation(err) ? alreadyExists(err) : err;
         });
       if (!row) return { connection: connectionToProto((await findConnection(deps.db, id))!) };
       deps.afterCommit();
@@ -76,8 +74,7 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
       await deps.db.transaction().execute(async (trx) => {
         const before = await findConnection(trx, id, { lock: true });
         if (!before) throw notFound("connection");
-        await deleteConnection(trx, id);
-        await appendEvent(trx, before.project_id, "connection.deleted", { id }, { userId: userOf(ctx.caller) });
+        await deleteConnectionTx(trx, before, { userId: userOf(ctx.caller) });
       });
       deps.afterCommit();
       return {};

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { PostgresDialect } from "kysely";
+import { cancellingPool } from "./pg-cancel.js";
 
 // node-postgres returns int8 (bigint columns, count(*)) as strings; PGlite returns numbers.
 // Both drivers must give the same types, so int8 becomes a number here (our int8 values are
@@ -39,5 +40,5 @@ export function pgPool(opts: PgOptions): pg.Pool {
 }
 
 export function pgDialect(pool: pg.Pool): PostgresDialect {
-  return new PostgresDialect({ pool });
+  return new PostgresDialect({ pool: cancellingPool(pool) });
 }

@@ -305,7 +305,10 @@ export interface EventsTable {
   project_id: string;
   seq: number;
   name: string;
-  data: Json;
+  /** The REST-shaped JSON of events written before migration 0012 (events/legacy.ts reads it); null since. */
+  data: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** The EventPayload as protobuf JSON (events written since migration 0012). */
+  payload: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   published_at: Timestamp | null;
   /** Who caused the event: a user, or an AI task (with the user it works for); null for the system. */

@@ -2,7 +2,9 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import { LIMITS } from "@sker/contracts/limits";
 import type { Database, Role } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
-import { memberToRest, type MemberView } from "../projects/map.js";
+import { payload } from "../events/payload.js";
+import { type MemberView } from "../projects/map.js";
+import { memberView } from "../projects/repo.js";
 import { sha256 } from "../users/secrets.js";
 
 // SQL of invitations. "Pending" = neither accepted nor revoked, and not expired.
@@ -15,17 +17,6 @@ export function listPending(db: Kysely<Database>, projectId: string) {
 
 export function findPendingByToken(db: Kysely<Database>, token: string) {
   return db.selectFrom("invitations").selectAll().where("token_hash", "=", sha256(token)).where(pending).executeTakeFirst();
-}
-
-/** The member as listed, read inside the transaction that made them. */
-export function memberView(db: Kysely<Database>, projectId: string, userId: string): Promise<MemberView | undefined> {
-  return db
-    .selectFrom("project_members as m")
-    .innerJoin("users as u", "u.id", "m.user_id")
-    .select(["m.project_id", "m.user_id", "u.username", "u.email", "m.role", "m.created_at"])
-    .where("m.project_id", "=", projectId)
-    .where("m.user_id", "=", userId)
-    .executeTakeFirst();
 }
 
 /**
@@ -43,7 +34,7 @@ export async function addMember(trx: Transaction<Database>, projectId: string, u
     .returning("user_id")
     .executeTakeFirst();
   const view = (await memberView(trx, projectId, userId))!;
-  if (inserted) await appendEvent(trx, projectId, "member.added", memberToRest(view), by);
+  if (inserted) await appendEvent(trx, projectId, "member.added", payload.member(view), by);
   return { view, added: inserted !== undefined };
 }
 

@@ -1,22 +1,11 @@
 import { sql, type Kysely, type QueryCreator } from "kysely";
 import type { ChangeType, ConnectionRow, Database, NewNode, NodeRow, NodeVersionRow } from "../db/schema.js";
 import { LIMITS } from "@sker/contracts/limits";
+import { afterCursor, nowMs } from "../db/sql.js";
 import type { Page } from "../input/page.js";
 import type { NodeFilter, NodePatch } from "./validate.js";
 
 type Db = Kysely<Database>;
-
-/**
- * now() cut to milliseconds. Keyset cursors carry a JS Date (ms); a µs timestamp would not
- * round-trip, and the row at a page boundary would come back on the next page.
- */
-export const nowMs = sql<Date>`date_trunc('milliseconds', now())`;
-
-/** Rows strictly after the cursor in (created_at, id) order. */
-export function afterCursor(page: Page) {
-  const at = page.after;
-  return at ? sql<boolean>`(created_at, id) > (${at.at}, ${at.id}::uuid)` : sql<boolean>`true`;
-}
 
 export async function findNode(db: Db, id: string, { withDeleted = false, lock = false } = {}): Promise<NodeRow | undefined> {
   let q = db.selectFrom("nodes").selectAll().where("id", "=", id);

@@ -4,22 +4,21 @@ import type { Kysely } from "kysely";
 import { requireRole, userOf } from "../authz.js";
 import type { Database, NodeRow, Role } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { connectionToRest } from "../connections/map.js";
-import { appendEvent } from "../events/append.js";
 import { withinProjectQuota } from "../quotas/enforce.js";
 import { parseId } from "../input/ids.js";
 import { encodeCursor, pageOf, parsePage } from "../input/page.js";
-import { cachedLiveNode, forgetNodes } from "./cache.js";
-import { changeNodeTx, createNodeTx, effectivePatch } from "./changes.js";
-import { nodeToProto, nodeToRest, versionToProto } from "./map.js";
-import { findNode, findVersion, hardDelete, listNodes, listVersions, liveNodesIn, restore, softDelete, visibleNodes, wouldCycle } from "./repo.js";
+import { cachedLiveNodeAndRole, forgetNodes } from "./cache.js";
+import { changeNodeTx, createNodeTx, effectivePatch, hideNodeTx, removeNodeTx, restoreNodeTx } from "./changes.js";
+import { nodeToProto, versionToProto } from "./map.js";
+import { findNode, findVersion, listNodes, listVersions, liveNodesIn, visibleNodes, wouldCycle } from "./repo.js";
 import { checkCreate, checkIds, checkList, checkUpdate, checkVersion } from "./validate.js";
 
 /** A live node and the caller's right to it; a node of someone else's project is NOT_FOUND. */
 async function nodeForRole(deps: StoreDeps, ctx: CallContext, id: string, min: Role, { withDeleted = false } = {}): Promise<NodeRow> {
-  const row = withDeleted ? await findNode(deps.db, id, { withDeleted }) : await cachedLiveNode(deps, id);
+  // The hot read: the cached node and the caller's cached role come in one round trip.
+  const { row, role } = withDeleted ? { row: await findNode(deps.db, id, { withDeleted }), role: undefined } : await cachedLiveNodeAndRole(deps, id, userOf(ctx.caller));
   if (!row) throw notFound("node");
-  await requireRole(deps, ctx, row.project_id, min, "node");
+  await requireRole(deps, ctx, row.project_id, min, "node", role);
   return row;
 }
 
@@ -102,22 +101,11 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
     async deleteNode(req, ctx) {
       const id = parseId("id", req.id);
       // A hidden node can still be removed for good; hiding it twice is NOT_FOUND.
-      const seen = await nodeForRole(deps, ctx, id, "editor", { withDeleted: req.permanent });
+      await nodeForRole(deps, ctx, id, "editor", { withDeleted: req.permanent });
       const by = { userId: userOf(ctx.caller) };
       const touched = await deps.db.transaction().execute(async (trx) => {
         const before = await lockNode(trx, id, { withDeleted: req.permanent });
-        const wasLive = before.deleted_at === null;
-        if (req.permanent) {
-          const { connections, orphans } = await hardDelete(trx, id);
-          if (wasLive) await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
-          for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
-          for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, seen.project_id, "node.updated", nodeToRest(o), by);
-          return [id, ...orphans.map((o) => o.id)];
-        }
-        const hidden = await softDelete(trx, id);
-        await appendEvent(trx, seen.project_id, "node.deleted", { id }, by);
-        for (const c of hidden) await appendEvent(trx, seen.project_id, "connection.deleted", { id: c.id }, by);
-        return [id];
+        return req.permanent ? removeNodeTx(trx, before, by) : hideNodeTx(trx, before, by);
       });
       await commit(touched);
       return {};
@@ -130,11 +118,7 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
       const result = await deps.db.transaction().execute(async (trx) => {
         const before = await lockNode(trx, id, { withDeleted: true });
         if (before.deleted_at === null) return undefined;
-        const { node, connections } = await restore(trx, id);
-        // To a client the node appears again: the same event as its creation, so it simply adds it back.
-        await appendEvent(trx, node.project_id, "node.created", nodeToRest(node), by);
-        for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c), by);
-        return node;
+        return restoreNodeTx(trx, id, by);
       });
       if (!result) return { node: nodeToProto((await findNode(deps.db, id))!) };
       await commit([id]);

@@ -1,17 +1,13 @@
-import type { Kysely } from "kysely";
-import type { Database, ProjectRow } from "../db/schema.js";
+import type { ProjectRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { memberKey } from "../authz.js";
+import { findProject } from "./repo.js";
 
 // Cache-aside for live projects. Every project write deletes the key after commit; the TTL
 // bounds what a reader racing a writer can leave behind.
 const TTL_SECONDS = 60;
 
 export const projectKey = (id: string) => `project:${id}`;
-
-export async function findProject(db: Kysely<Database>, id: string): Promise<ProjectRow | undefined> {
-  return db.selectFrom("projects").selectAll().where("id", "=", id).where("deleted_at", "is", null).executeTakeFirst();
-}
 
 export async function cachedProject(deps: StoreDeps, id: string): Promise<ProjectRow | undefined> {
   const hit = await deps.cache.get<ProjectRow>(projectKey(id));

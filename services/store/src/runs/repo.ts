@@ -1,6 +1,6 @@
 import { sql, type Kysely, type UpdateObject } from "kysely";
 import type { Database, NodeRow, RunNodeRow, RunNodeState, RunRow } from "../db/schema.js";
-import { nowMs } from "../nodes/repo.js";
+import { beforeCursor, nowMs } from "../db/sql.js";
 import type { Page } from "../input/page.js";
 
 type Db = Kysely<Database>;
@@ -103,9 +103,7 @@ export async function setRun(db: Db, id: string, set: UpdateObject<Database, "ru
 
 /** Newest first. */
 export async function listRuns(db: Db, projectId: string, page: Page): Promise<RunRow[]> {
-  let q = db.selectFrom("runs").selectAll().where("project_id", "=", projectId);
-  const after = page.after;
-  if (after) q = q.where(sql<boolean>`(created_at, id) < (${after.at}, ${after.id}::uuid)`);
+  const q = db.selectFrom("runs").selectAll().where("project_id", "=", projectId).where(beforeCursor(page));
   return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(page.limit + 1).execute();
 }
 

@@ -5,15 +5,16 @@ import { requireRole, userOf } from "../authz.js";
 import type { Database, Role, RunRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { nowMs } from "../nodes/repo.js";
+import { nowMs } from "../db/sql.js";
 import { pageOf } from "../input/page.js";
 import { parseId } from "../input/ids.js";
-import { taskToProto, taskToRest } from "../tasks/map.js";
-import { markTargetNode } from "../tasks/node-status.js";
-import { setTask } from "../tasks/repo.js";
+import { taskToProto } from "../tasks/map.js";
+import { rewritesNode } from "../tasks/node-status.js";
+import { toCancelled } from "../tasks/transitions.js";
 import { advanceRun, setNodeState } from "./advance.js";
-import { runToProto, runToRest } from "./map.js";
+import { runToProto } from "./map.js";
 import { planRun } from "./plan.js";
 import { aiNodesOfProject, contentVersions, findRun, inputLinksOfProject, insertRun, insertRunNodes, listRuns, lockOpenTasksOfRun, runNodesOf, setRun } from "./repo.js";
 import { checkCreateRun, checkListRuns } from "./validate.js";
@@ -55,7 +56,7 @@ async function planAndInsert(trx: Trx, input: ReturnType<typeof checkCreateRun>,
     trx,
     plan.order.map((n, ord) => ({ run_id: run.id, node_id: n.id, ord, depends_on: n.dependsOn, base_version: versions.get(n.id) ?? 0 })),
   );
-  await appendEvent(trx, run.project_id, "run.started", runToRest(run, await runNodesOf(trx, [run.id])), { userId });
+  await appendEvent(trx, run.project_id, "run.started", payload.run(run, await runNodesOf(trx, [run.id])), { userId });
   return run;
 }
 
@@ -105,16 +106,14 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
         const tasks = await lockOpenTasksOfRun(trx, id);
         const touched: string[] = [];
         for (const task of tasks) {
-          const node = await markTargetNode(trx, task, "idle", "processing");
-          if (node) touched.push(node);
-          const after = await setTask(trx, task.id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-          await appendEvent(trx, run.project_id, "task.cancelled", taskToRest(after), { userId: userOf(ctx.caller) });
+          await toCancelled(trx, task, userOf(ctx.caller), { moveRun: false });
+          if (rewritesNode(task)) touched.push(task.node_id!);
         }
         for (const rn of await runNodesOf(trx, [id])) {
           if (["pending", "queued", "running"].includes(rn.state)) await setNodeState(trx, run, rn.node_id, { state: "cancelled" });
         }
         const done = await setRun(trx, id, { status: "cancelled", finished_at: nowMs });
-        await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
+        await appendEvent(trx, run.project_id, "run.finished", payload.run(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
         return { run: done, cancelled: tasks.map((t) => t.id), touched };
       });
       deps.afterCommit();

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { TOKENS } from "@sker/contracts/limits";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import { nodesInOrder, upstreamCandidates, type UpstreamCandidate } from "./repo.js";
 
@@ -8,6 +9,21 @@ export interface FittedContext {
   /** Upstream nodes there were before the cut. */
   available: number;
   cut: { kept: number; omitted: number; truncated: number } | undefined;
+}
+
+/**
+ * The prompt budget of one attempt: the broker's (AI_CONTEXT_TOKENS; 0 is none), lowered to what
+ * the task's model takes in: its window less the output the task may write, but never below a
+ * quarter of the window (a task asking for nearly the whole window as output still gets context).
+ */
+export function budgetFor(task: Pick<TaskRow, "options">, budgetChars: number, windowChars: Record<string, number>): number {
+  const options = (task.options ?? {}) as { model?: unknown; maxTokens?: unknown };
+  const alias = typeof options.model === "string" ? options.model : "";
+  const window = windowChars[alias] ?? windowChars[""];
+  if (!window) return budgetChars;
+  const maxTokens = typeof options.maxTokens === "number" && options.maxTokens > 0 ? options.maxTokens : TOKENS.defaultMaxOutput;
+  const fits = Math.max(Math.floor(window / 4), window - maxTokens * TOKENS.charsPerToken);
+  return budgetChars > 0 ? Math.min(budgetChars, fits) : fits;
 }
 
 /**

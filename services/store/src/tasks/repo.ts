@@ -1,11 +1,9 @@
 import { sql, type Kysely, type UpdateObject } from "kysely";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
-import { nowMs } from "../nodes/repo.js";
+import { beforeCursor, msFromNow, nowMs } from "../db/sql.js";
 import type { NewTaskInput, TaskFilter } from "./validate.js";
 
 type Db = Kysely<Database>;
-
-const leaseUntil = (ms: number) => sql<Date>`now() + ${ms}::int * interval '1 millisecond'`;
 
 export async function findTask(db: Db, id: string, { lock = false } = {}): Promise<TaskRow | undefined> {
   let q = db.selectFrom("tasks").selectAll().where("id", "=", id);
@@ -60,10 +58,8 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId:
 
 /** Newest first. */
 export async function listTasks(db: Db, f: TaskFilter): Promise<TaskRow[]> {
-  let q = db.selectFrom("tasks").selectAll().where("project_id", "=", f.projectId);
+  let q = db.selectFrom("tasks").selectAll().where("project_id", "=", f.projectId).where(beforeCursor(f.page));
   if (f.status) q = q.where("status", "=", f.status);
-  const after = f.page.after;
-  if (after) q = q.where(sql<boolean>`(created_at, id) < (${after.at}, ${after.id}::uuid)`);
   return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(f.page.limit + 1).execute();
 }
 
@@ -78,7 +74,7 @@ export async function takeLease(db: Db, id: string, workerId: string, leaseMs: n
     .set({
       status: "running",
       lease_owner: workerId,
-      lease_expires_at: leaseUntil(leaseMs),
+      lease_expires_at: msFromNow(leaseMs),
       attempts: sql`attempts + 1`,
       started_at: sql`coalesce(started_at, ${nowMs})`,
       updated_at: nowMs,
@@ -93,7 +89,7 @@ export async function takeLease(db: Db, id: string, workerId: string, leaseMs: n
 export async function renewLease(db: Db, id: string, workerId: string, leaseMs: number): Promise<TaskRow | undefined> {
   return db
     .updateTable("tasks")
-    .set({ lease_expires_at: leaseUntil(leaseMs), updated_at: nowMs })
+    .set({ lease_expires_at: msFromNow(leaseMs), updated_at: nowMs })
     .where("id", "=", id)
     .where("status", "=", "running")
     .where("lease_owner", "=", workerId)
@@ -112,7 +108,7 @@ export async function reclaim(db: Db, queuedAfterMs: number, limit: number): Pro
     .where((eb) =>
       eb.or([
         eb.and([eb("status", "=", "running"), eb("lease_expires_at", "<", sql<Date>`now()`)]),
-        eb.and([eb("status", "=", "queued"), eb("enqueued_at", "<", sql<Date>`now() - ${queuedAfterMs}::int * interval '1 millisecond'`)]),
+        eb.and([eb("status", "=", "queued"), eb("enqueued_at", "<", msFromNow(-queuedAfterMs))]),
       ]),
     )
     .orderBy("enqueued_at")

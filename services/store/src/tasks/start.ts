@@ -6,7 +6,7 @@ import type { StoreDeps } from "../deps.js";
 import { nodeToProto } from "../nodes/map.js";
 import { findNode } from "../nodes/repo.js";
 import { runTaskContext } from "../runs/context.js";
-import { fitContext, fitLoaded, type FittedContext } from "./context.js";
+import { budgetFor, fitContext, fitLoaded, type FittedContext } from "./context.js";
 import { taskToProto } from "./map.js";
 import { runningCounts, takeLease } from "./repo.js";
 import { forgetTarget, lockTask, NODE_GONE, toFailed, toRunning } from "./transitions.js";
@@ -89,7 +89,8 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
   if (task.node_id && !node) return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
   const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
   const target = forRun ? forRun.node : node;
-  const context = forRun ? fitLoaded(task, target, forRun.context, input.contextBudgetChars) : await fitContext(trx, task, node, input.contextBudgetChars);
+  const budget = budgetFor(task, input.contextBudgetChars, input.modelWindowChars);
+  const context = forRun ? fitLoaded(task, target, forRun.context, budget) : await fitContext(trx, task, node, budget);
   if (task.type === "fusion" && context.available < 2) {
     return { task: await toFailed(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
   }

@@ -150,7 +150,19 @@ export function checkStart(req: StartTaskRequest) {
     contextBudgetChars: bound("contextBudgetChars", req.contextBudgetChars),
     maxRunningPerProject: bound("maxRunningPerProject", req.maxRunningPerProject),
     maxRunningPerUser: bound("maxRunningPerUser", req.maxRunningPerUser),
+    modelWindowChars: windows(req.modelWindowChars ?? {}),
   };
+}
+
+/** Model alias → context window in characters (StartTask); aliases as long as options.model may be. */
+function windows(raw: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [alias, chars] of Object.entries(raw)) {
+    if (alias.length > LIMITS.task.model) throw invalid("modelWindowChars", `aliases are at most ${LIMITS.task.model} characters`);
+    if (!Number.isInteger(chars) || chars < 1) throw invalid(`modelWindowChars.${alias}`, "must be a positive integer");
+    out[alias] = chars;
+  }
+  return out;
 }
 
 function usage(u: TaskUsage | undefined): { input_tokens: number; output_tokens: number } {

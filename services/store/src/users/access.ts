@@ -1,5 +1,6 @@
 import { isUuid, unauthenticated, type Caller } from "@sker/kit";
 import type { StoreDeps } from "../deps.js";
+import { accessRow } from "./repo.js";
 
 const TTL_SECONDS = 60;
 
@@ -29,7 +30,7 @@ export function checkAccess(deps: StoreDeps) {
 async function accessState(deps: StoreDeps, userId: string): Promise<AccessState> {
   const cached = await deps.cache.get<AccessState>(accessKey(userId));
   if (cached !== undefined) return cached;
-  const row = await deps.db.selectFrom("users").select(["token_version", "disabled_at"]).where("id", "=", userId).executeTakeFirst();
+  const row = await accessRow(deps.db, userId);
   const state: AccessState = !row ? "gone" : row.disabled_at ? "disabled" : { v: row.token_version };
   await deps.cache.set(accessKey(userId), state, TTL_SECONDS);
   return state;

@@ -1,10 +1,9 @@
 import type { StoreDeps } from "../deps.js";
 import { memberKey } from "../authz.js";
-import { appendEvent } from "../events/append.js";
-import { memberView } from "../invitations/repo.js";
 import { projectKey } from "../projects/cache.js";
-import { memberToRest } from "../projects/map.js";
+import { putMemberTx, removeMemberTx } from "../projects/changes.js";
 import { accessKey } from "./access.js";
+import { deleteProjects, deleteUser, lockProjects, membersOf, projectsOf, setProjectOwner } from "./repo.js";
 
 /**
  * DeleteMe. No project is left without an owner: where this user was the last owner, ownership
@@ -15,14 +14,11 @@ import { accessKey } from "./access.js";
  */
 export async function deleteAccount(deps: StoreDeps, userId: string): Promise<void> {
   const touched = await deps.db.transaction().execute(async (trx) => {
-    const mine = await trx.selectFrom("project_members").select("project_id").where("user_id", "=", userId).execute();
-    const created = await trx.selectFrom("projects").select("id").where("owner_id", "=", userId).execute();
-    const projectIds = [...new Set([...mine.map((m) => m.project_id), ...created.map((p) => p.id)])].sort();
+    const { mine, created } = await projectsOf(trx, userId);
+    const projectIds = [...new Set([...mine, ...created])].sort();
     // Lock in a stable order, so two deletions sharing projects cannot deadlock.
-    if (projectIds.length) await trx.selectFrom("projects").select("id").where("id", "in", projectIds).orderBy("id").forUpdate().execute();
-    const members = projectIds.length
-      ? await trx.selectFrom("project_members").select(["project_id", "user_id", "role"]).where("project_id", "in", projectIds).orderBy("created_at").orderBy("user_id").execute()
-      : [];
+    await lockProjects(trx, projectIds);
+    const members = await membersOf(trx, projectIds);
     const gone: string[] = [];
     for (const projectId of projectIds) {
       const others = members.filter((m) => m.project_id === projectId && m.user_id !== userId);
@@ -33,17 +29,13 @@ export async function deleteAccount(deps: StoreDeps, userId: string): Promise<vo
       let owner = others.find((m) => m.role === "owner");
       if (!owner) {
         owner = others.find((m) => m.role === "editor") ?? others[0];
-        await trx.updateTable("project_members").set({ role: "owner" }).where("project_id", "=", projectId).where("user_id", "=", owner.user_id).execute();
-        await appendEvent(trx, projectId, "member.updated", memberToRest((await memberView(trx, projectId, owner.user_id))!), { userId });
+        await putMemberTx(trx, projectId, owner.user_id, "owner", owner.role, { userId });
       }
-      if (created.some((p) => p.id === projectId)) await trx.updateTable("projects").set({ owner_id: owner.user_id }).where("id", "=", projectId).execute();
-      if (mine.some((m) => m.project_id === projectId)) {
-        await trx.deleteFrom("project_members").where("project_id", "=", projectId).where("user_id", "=", userId).execute();
-        await appendEvent(trx, projectId, "member.updated", { projectId, userId, role: null }, { userId });
-      }
+      if (created.includes(projectId)) await setProjectOwner(trx, projectId, owner.user_id);
+      if (mine.includes(projectId)) await removeMemberTx(trx, projectId, userId, { userId });
     }
-    if (gone.length) await trx.deleteFrom("projects").where("id", "in", gone).execute();
-    await trx.deleteFrom("users").where("id", "=", userId).execute();
+    await deleteProjects(trx, gone);
+    await deleteUser(trx, userId);
     return { projectIds, members };
   });
   deps.afterCommit();

@@ -6,6 +6,7 @@ import { queueMail } from "../mail/outbox.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { issueUserToken, spendUserToken } from "./one-time.js";
 import { announceRevoked, revokeSessions } from "./revoke.js";
+import { findByEmail, findUser, setPasswordHash } from "./repo.js";
 import { issueSession } from "./sessions.js";
 import { checkEmail, checkPassword } from "./validate.js";
 
@@ -21,14 +22,14 @@ export function passwordHandlers(deps: StoreDeps, scryptN: number): Handlers {
       const userId = userOf(ctx.caller);
       if (!req.currentPassword) throw invalid("currentPassword", "is required");
       const next = checkPassword(req.newPassword, "newPassword");
-      const user = await db.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+      const user = await findUser(db, userId);
       if (!user) throw unauthenticated("this account no longer exists");
       if (!(await verifyPassword(req.currentPassword, user.password_hash))) throw new AppError("FORBIDDEN", "currentPassword: does not match", { field: "currentPassword" });
       const hash = await hashPassword(next, scryptN);
       // Every session ends, this one included; the caller continues with the fresh one answered here.
       const session = await db.transaction().execute(async (trx) => {
         const version = await revokeSessions(trx, userId);
-        await trx.updateTable("users").set({ password_hash: hash }).where("id", "=", userId).execute();
+        await setPasswordHash(trx, userId, hash);
         return issueSession(trx, deps, { ...user, token_version: version });
       });
       await announceRevoked(deps, userId);
@@ -38,11 +39,7 @@ export function passwordHandlers(deps: StoreDeps, scryptN: number): Handlers {
     async requestPasswordReset(req) {
       const email = checkEmail(req.email);
       // The same answer whether or not the email has an account; only a live account gets mail.
-      const user = await db
-        .selectFrom("users")
-        .select(["id", "email", "username", "disabled_at"])
-        .where((eb) => eb(eb.fn("lower", ["email"]), "=", email.toLowerCase()))
-        .executeTakeFirst();
+      const user = await findByEmail(db, email);
       if (!user || user.disabled_at) return {};
       await db.transaction().execute(async (trx) => {
         const token = await issueUserToken(trx, user.id, "password_reset", RESET_TTL_SECONDS);
@@ -70,7 +67,7 @@ export function passwordHandlers(deps: StoreDeps, scryptN: number): Handlers {
       const userId = await db.transaction().execute(async (trx) => {
         const id = await spendUserToken(trx, req.token, "password_reset");
         await revokeSessions(trx, id);
-        await trx.updateTable("users").set({ password_hash: hash }).where("id", "=", id).execute();
+        await setPasswordHash(trx, id, hash);
         return id;
       });
       await announceRevoked(deps, userId);

@@ -13,10 +13,11 @@ import { announceRevoked } from "./revoke.js";
 import { reserveApiKey } from "../quotas/enforce.js";
 import { newSecret, sha256 } from "./secrets.js";
 import { issueSession, logout, rotate } from "./sessions.js";
-import { checkKeyName, checkRegister, checkUpdateMe, uniqueViolation } from "./validate.js";
+import { uniqueViolation } from "../db/sql.js";
+import { checkKeyName, checkRegister, checkUpdateMe } from "./validate.js";
 import { deleteAccount } from "./delete.js";
+import { deleteApiKey, findByLogin, findKeyOwner, findUser, hasAnyUser, holdersOf, insertApiKey, insertUser, listApiKeys, patchUser, recordLogin, touchApiKey } from "./repo.js";
 import { verifyEmailHandlers } from "./verify-email.js";
-
 
 export function userService(deps: StoreDeps): Implementation<typeof UserServiceService> {
   const { db } = deps;
@@ -30,7 +31,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
   };
 
   const me = async (userId: string) => {
-    const row = await db.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+    const row = await findUser(db, userId);
     if (!row) throw unauthenticated("this account no longer exists");
     return row;
   };
@@ -38,12 +39,8 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
   return {
     async register(req) {
       const input = checkRegister(req);
-      const taken = await db
-        .selectFrom("users")
-        .select(["email", "username"])
-        .where((eb) => eb.or([eb(eb.fn("lower", ["email"]), "=", input.email.toLowerCase()), eb(eb.fn("lower", ["username"]), "=", input.username.toLowerCase())]))
-        .execute();
-      const conflict = (field: "email" | "username") => new AppError("CONFLICT", `${field} is already taken`, { field });
+      const taken = await holdersOf(db, input.email, input.username);
+      const conflict = (field: "email" | "username", cause?: unknown) => new AppError("CONFLICT", `${field} is already taken`, { field }, { cause });
       if (taken.some((t) => t.email.toLowerCase() === input.email.toLowerCase())) throw conflict("email");
       if (taken.length) throw conflict("username");
       const passwordHash = await hashPassword(input.password, scryptN);
@@ -51,19 +48,15 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
         const { session, projects } = await db.transaction().execute(async (trx) => {
           // The first account of an empty embedded install administers it (inside the
           // transaction: PGlite runs one at a time, so two first registrations cannot both win).
-          const first = deps.config.firstUserIsAdmin && !(await trx.selectFrom("users").select("id").limit(1).executeTakeFirst());
-          const user = await trx
-            .insertInto("users")
-            .values({
-              email: input.email,
-              username: input.username,
-              password_hash: passwordHash,
-              display_name: input.displayName || input.username,
-              settings: "{}",
-              ...(first ? { role: "admin" as const } : {}),
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
+          const first = deps.config.firstUserIsAdmin && !(await hasAnyUser(trx));
+          const user = await insertUser(trx, {
+            email: input.email,
+            username: input.username,
+            password_hash: passwordHash,
+            display_name: input.displayName || input.username,
+            settings: "{}",
+            ...(first ? { role: "admin" as const } : {}),
+          });
           const projects = req.invitationToken ? await acceptInvitationToken(trx, req.invitationToken, user) : [];
           return { session: await issueSession(trx, deps, user), projects };
         });
@@ -72,7 +65,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       } catch (err) {
         // Lost a race with a concurrent registration of the same name: the unique index decides.
         const index = uniqueViolation(err);
-        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username");
+        if (index !== undefined) throw conflict(index.includes("email") ? "email" : "username", err);
         throw err;
       }
     },
@@ -82,11 +75,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       if (!login) throw invalid("login", "is required (an email or a username)");
       if (!req.password) throw invalid("password", "is required");
       const column = login.includes("@") ? "email" : "username";
-      const user = await db
-        .selectFrom("users")
-        .selectAll()
-        .where((eb) => eb(eb.fn("lower", [column]), "=", login.toLowerCase()))
-        .executeTakeFirst();
+      const user = await findByLogin(db, column, login);
       // Verify against a dummy hash when nobody matches, so timing does not reveal accounts.
       const ok = await verifyPassword(req.password, user?.password_hash ?? (await dummyHash(scryptN)));
       if (!user || !ok) throw unauthenticated("invalid credentials");
@@ -94,11 +83,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       // An old, cheaper hash is replaced now that the password is at hand.
       const rehash = needsRehash(user.password_hash, scryptN) ? await hashPassword(req.password, scryptN) : undefined;
       const { session, projects } = await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable("users")
-          .set({ last_login_at: new Date(), ...(rehash ? { password_hash: rehash } : {}) })
-          .where("id", "=", user.id)
-          .execute();
+        await recordLogin(trx, user.id, rehash);
         // Invitations sent to a proven mailbox since the last sign-in are joined now.
         const projects = user.email_verified_at ? await acceptPendingFor(trx, user.id, user.email) : [];
         return { session: await issueSession(trx, deps, user), projects };
@@ -128,17 +113,11 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
 
     async verifyApiKey(req) {
       if (!req.key) throw invalid("key", "is required");
-      const row = await db
-        .selectFrom("api_keys as k")
-        .innerJoin("users as u", "u.id", "k.user_id")
-        .selectAll("u")
-        .select(["k.id as key_id", "k.last_used_at as key_last_used_at"])
-        .where("k.key_hash", "=", sha256(req.key))
-        .executeTakeFirst();
+      const row = await findKeyOwner(db, sha256(req.key));
       if (!row || row.disabled_at) throw unauthenticated("invalid API key");
       // last_used_at at minute resolution: a busy key does not write on every request.
       if (!row.key_last_used_at || Date.now() - row.key_last_used_at.getTime() > 60_000)
-        await db.updateTable("api_keys").set({ last_used_at: new Date() }).where("id", "=", row.key_id).execute();
+        await touchApiKey(db, row.key_id);
       const ttl = deps.config.apiKeyTokenTtlSeconds ?? 300;
       const { key_id, key_last_used_at: _, ...user } = row;
       return { user: userToProto(user), apiKeyId: key_id, accessToken: await deps.tokens.signAccess(user, ttl), expiresIn: ttl };
@@ -152,12 +131,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       const userId = userOf(ctx.caller);
       const patch = checkUpdateMe(req);
       if (Object.keys(patch).length === 0) return { user: userToProto(await me(userId)) };
-      const row = await db
-        .updateTable("users")
-        .set({ ...patch, updated_at: new Date() })
-        .where("id", "=", userId)
-        .returningAll()
-        .executeTakeFirst();
+      const row = await patchUser(db, userId, patch);
       if (!row) throw unauthenticated("this account no longer exists");
       return { user: userToProto(row) };
     },
@@ -175,17 +149,13 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
       const key = newSecret("sk_");
       const row = await db.transaction().execute(async (trx) => {
         await reserveApiKey(trx, userId, deps.config.quotas);
-        return trx
-          .insertInto("api_keys")
-          .values({ user_id: userId, name, prefix: key.slice(0, 10), key_hash: sha256(key) })
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        return insertApiKey(trx, userId, name, key.slice(0, 10), sha256(key));
       });
       return { apiKey: apiKeyToProto(row, key) };
     },
 
     async listApiKeys(_req, ctx) {
-      const rows = await db.selectFrom("api_keys").selectAll().where("user_id", "=", userOf(ctx.caller)).orderBy("created_at").orderBy("id").execute();
+      const rows = await listApiKeys(db, userOf(ctx.caller));
       return { apiKeys: rows.map((r) => apiKeyToProto(r)) };
     },
 
@@ -195,8 +165,7 @@ export function userService(deps: StoreDeps): Implementation<typeof UserServiceS
 
     async deleteApiKey(req, ctx) {
       const id = parseId("id", req.id);
-      const res = await db.deleteFrom("api_keys").where("id", "=", id).where("user_id", "=", userOf(ctx.caller)).executeTakeFirst();
-      if (!res.numDeletedRows) throw notFound("api key");
+      if (!(await deleteApiKey(db, id, userOf(ctx.caller)))) throw notFound("api key");
       return {};
     },
   };

@@ -65,9 +65,3 @@ export function checkKeyName(raw: string | undefined): string {
   return name;
 }
 
-/** 23505 with the name of the unique index that refused the row. */
-export function uniqueViolation(err: unknown): string | undefined {
-  const e = err as { code?: string; constraint?: string; message?: string };
-  if (e?.code !== "23505") return undefined;
-  return e.constraint ?? e.message ?? "";
-}

@@ -8,6 +8,7 @@ import { acceptPendingFor } from "../invitations/repo.js";
 import { queueMail } from "../mail/outbox.js";
 import { userToProto } from "./map.js";
 import { issueUserToken, spendUserToken } from "./one-time.js";
+import { mailbox, setVerified } from "./repo.js";
 
 const VERIFY_TTL_SECONDS = 24 * 3_600;
 
@@ -19,14 +20,9 @@ type Handlers = Pick<Implementation<typeof UserServiceService>, "requestEmailVer
  * the projects joined.
  */
 export async function markVerified(trx: Transaction<Database>, deps: StoreDeps, userId: string): Promise<{ user: UserRow; joined: string[] }> {
-  const current = await trx.selectFrom("users").select("email").where("id", "=", userId).executeTakeFirstOrThrow();
+  const current = await mailbox(trx, userId);
   const admin = (deps.config.adminEmails ?? []).includes(current.email.toLowerCase());
-  const user = await trx
-    .updateTable("users")
-    .set((eb) => ({ email_verified_at: eb.fn.coalesce("email_verified_at", eb.val(new Date())), ...(admin ? { role: "admin" as const } : {}) }))
-    .where("id", "=", userId)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const user = await setVerified(trx, userId, admin);
   return { user, joined: await acceptPendingFor(trx, userId, user.email) };
 }
 
@@ -36,7 +32,7 @@ export function verifyEmailHandlers(deps: StoreDeps, onJoined: (userId: string, 
     async requestEmailVerification(_req, ctx) {
       const userId = userOf(ctx.caller);
       await db.transaction().execute(async (trx) => {
-        const user = await trx.selectFrom("users").select(["email", "username", "email_verified_at"]).where("id", "=", userId).executeTakeFirstOrThrow();
+        const user = await mailbox(trx, userId);
         if (user.email_verified_at) return;
         const token = await issueUserToken(trx, userId, "verify_email", VERIFY_TTL_SECONDS);
         await queueMail(trx, {

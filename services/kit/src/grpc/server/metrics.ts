@@ -13,7 +13,8 @@ export const metrics =
     try {
       return await next(call);
     } catch (err) {
-      code = call.signal.aborted ? GrpcStatus.CANCELLED : grpcStatusOf(err);
+      code = grpcStatusOf(err);
+      if (call.signal.aborted && code !== GrpcStatus.DEADLINE_EXCEEDED) code = GrpcStatus.CANCELLED;
       throw err;
     } finally {
       m.rpcDuration.observe({ method: call.method, code: GrpcStatus[code] }, Number(process.hrtime.bigint() - started) / 1e9);

@@ -404,6 +404,18 @@ export interface StartTaskRequest {
    */
   maxRunningPerProject: number;
   maxRunningPerUser: number;
+  /**
+   * Per model alias ("" for the default model), its context window in characters (the smallest
+   * of its fallback chain). The store lowers context_budget_chars for a task of that model to
+   * the window less the output the task may write (options.max_tokens), so the prompt fits the
+   * model that runs it. An alias missing here counts as "".
+   */
+  modelWindowChars: { [key: string]: number };
+}
+
+export interface StartTaskRequest_ModelWindowCharsEntry {
+  key: string;
+  value: number;
 }
 
 /** How the upstream context was cut to the budget. */
@@ -2533,6 +2545,7 @@ function createBaseStartTaskRequest(): StartTaskRequest {
     contextBudgetChars: 0,
     maxRunningPerProject: 0,
     maxRunningPerUser: 0,
+    modelWindowChars: {},
   };
 }
 
@@ -2559,6 +2572,9 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     if (message.maxRunningPerUser !== 0) {
       writer.uint32(56).int32(message.maxRunningPerUser);
     }
+    globalThis.Object.entries(message.modelWindowChars).forEach(([key, value]: [string, number]) => {
+      StartTaskRequest_ModelWindowCharsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
     return writer;
   },
 
@@ -2631,6 +2647,17 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
             message.maxRunningPerUser = reader.int32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = StartTaskRequest_ModelWindowCharsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.modelWindowChars[entry8.key] = entry8.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2676,6 +2703,33 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
         : isSet(object.max_running_per_user)
         ? globalThis.Number(object.max_running_per_user)
         : 0,
+      modelWindowChars: isObject(object.modelWindowChars)
+        ? (globalThis.Object.entries(object.modelWindowChars) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.model_window_chars)
+        ? (globalThis.Object.entries(object.model_window_chars) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -2702,6 +2756,15 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     if (message.maxRunningPerUser !== 0) {
       obj.maxRunningPerUser = Math.round(message.maxRunningPerUser);
     }
+    if (message.modelWindowChars) {
+      const entries = globalThis.Object.entries(message.modelWindowChars) as [string, number][];
+      if (entries.length > 0) {
+        obj.modelWindowChars = {};
+        entries.forEach(([k, v]) => {
+          obj.modelWindowChars[k] = Math.round(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -2717,6 +2780,104 @@ export const StartTaskRequest: MessageFns<StartTaskRequest> = {
     message.contextBudgetChars = object.contextBudgetChars ?? 0;
     message.maxRunningPerProject = object.maxRunningPerProject ?? 0;
     message.maxRunningPerUser = object.maxRunningPerUser ?? 0;
+    message.modelWindowChars = (globalThis.Object.entries(object.modelWindowChars ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseStartTaskRequest_ModelWindowCharsEntry(): StartTaskRequest_ModelWindowCharsEntry {
+  return { key: "", value: 0 };
+}
+
+export const StartTaskRequest_ModelWindowCharsEntry: MessageFns<StartTaskRequest_ModelWindowCharsEntry> = {
+  encode(message: StartTaskRequest_ModelWindowCharsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartTaskRequest_ModelWindowCharsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartTaskRequest_ModelWindowCharsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartTaskRequest_ModelWindowCharsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: StartTaskRequest_ModelWindowCharsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartTaskRequest_ModelWindowCharsEntry>, I>>(
+    base?: I,
+  ): StartTaskRequest_ModelWindowCharsEntry {
+    return StartTaskRequest_ModelWindowCharsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartTaskRequest_ModelWindowCharsEntry>, I>>(
+    object: I,
+  ): StartTaskRequest_ModelWindowCharsEntry {
+    const message = createBaseStartTaskRequest_ModelWindowCharsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
