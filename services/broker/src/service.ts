@@ -40,7 +40,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
   const { store, queue } = deps;
   const defaults = new ProjectDefaults();
   return {
-    ...runHandlers(store, queue, deps.relay),
+    ...runHandlers(store, queue, deps.relay, deps.catalog),
 
     async submitTask(req, ctx) {
       validateSubmit(req);

@@ -65,7 +65,8 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.TaskLifecycleService", TaskLifecycleServiceService, lifecycle, kit, { interceptors: broker }),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
-    bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),
+    // CreateRun too: the broker sends the prices a run's estimate (held against the budgets) is made at.
+    bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit, { methods: { createRun: [relayedBy("broker")] } }),
     bind("sker.store.v1.UsageService", UsageServiceService, usageService(deps), kit),
   ];
 }
