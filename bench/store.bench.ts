@@ -20,7 +20,7 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const N = { get: QUICK ? 1000 : 6000, create: QUICK ? 500 : 2000, list: QUICK ? 200 : 1000 };
 
 /** No cache at all: every read goes to PostgreSQL (the "uncached" column). */
-const noCache: Cache = { get: async () => undefined, set: async () => undefined, del: async () => undefined, close: async () => undefined };
+const noCache: Cache = { get: async () => undefined, set: async () => undefined, del: async () => undefined, getThen: async () => [undefined, undefined], close: async () => undefined };
 
 interface Result {
   calls: number;

@@ -21,7 +21,7 @@ describe.each<Mode>(["all-in-one", "separate"])("the canvas story (%s)", (mode) 
   beforeAll(async () => {
     mesh = await startMesh(mode, { LOCAL_AI_TOKEN_DELAY_MS: "25" });
     req = client(mesh.url);
-  }, 150_000);
+  }, 200_000);
 
   afterAll(async () => {
     aliceWs?.close();

@@ -70,7 +70,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       databaseUrl: config.databaseUrl,
       dataDir: config.common.dataDir,
       poolSize: config.dbPoolSize,
-      onIdleError: (err) => log.warn({ err: err.message }, "an idle database connection was dropped"),
+      onIdleError: (err) => log.warn({ err: err.message }, "a database connection was dropped"),
     }));
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   try {
@@ -98,6 +98,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       afterMail: () => outsideCall(() => mail.poke()),
       aiLimit,
       config: {
+        dbPoolSize: config.dbPoolSize,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,
