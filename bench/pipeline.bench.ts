@@ -120,7 +120,8 @@ async function main() {
     const startedAt = new Map<string, number>();
     const completedAt = new Map<string, number>();
     const sub = await bus.subscribe((e) => {
-      const taskId = (e.data as { id?: string }).id;
+      // Persisted events carry their resource as EventPayload JSON ({ task: {...} }).
+      const taskId = (e.data as { task?: { id?: string } }).task?.id;
       if (!taskId) return;
       if (e.name === "task.started" && !startedAt.has(taskId)) startedAt.set(taskId, performance.now());
       if (e.name === "task.completed") completedAt.set(taskId, performance.now());
