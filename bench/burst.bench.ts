@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { localAnswer } from "../services/broker/src/providers/local.js";
-import { client, register } from "../services/gateway/test/support/http.js";
+import { client, register } from "@sker/testkit/http";
 
 const PROJECTS = 50;
 const VIEWERS = 2;

@@ -9,9 +9,9 @@ import Fastify from "fastify";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import WebSocket, { WebSocketServer } from "ws";
-import { startStack } from "../services/gateway/test/support/stack.js";
-import { client, register } from "../services/gateway/test/support/http.js";
-import { WsClient } from "../services/gateway/test/support/ws.js";
+import { startStack } from "@sker/testkit/stack";
+import { client, register } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 50;

@@ -14,8 +14,8 @@ import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { loadStoreConfig } from "../services/store/src/config.js";
 import { startStore } from "../services/store/src/start.js";
-import { createTestDb } from "../services/store/test/support/db.js";
-import { deleteTopology } from "../services/broker/test/support/rabbit.js";
+import { createTestDb } from "@sker/testkit/db";
+import { deleteTopology } from "@sker/testkit/rabbit";
 import { spawnBroker, statementCounter } from "./broker-support.js";
 
 const LAYERS = 10;

@@ -13,7 +13,7 @@ import { openDatabase } from "../services/store/src/db/connect.js";
 import type { Cache } from "../services/store/src/deps.js";
 import { createNodeTx } from "../services/store/src/nodes/changes.js";
 import { findNode, listNodes } from "../services/store/src/nodes/repo.js";
-import { createTestDb } from "../services/store/test/support/db.js";
+import { createTestDb } from "@sker/testkit/db";
 
 const IN_FLIGHT = 50;
 const QUICK = process.env.BENCH_QUICK === "1";

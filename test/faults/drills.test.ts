@@ -6,7 +6,7 @@
 // (FAULTS_FULL=1: 2,000 tasks, 30 s outages).
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WsClient } from "../../services/gateway/test/support/ws.js";
+import type { WsClient } from "@sker/testkit/ws";
 import { startMesh, type Mesh } from "./support/mesh.js";
 import { call, checkSockets, checkTasks, checkWrites, loop, openSockets, report, setup, submitTasks, Tally, writeAndRead, writeTracked, type Setup, type Written } from "./support/load.js";
 

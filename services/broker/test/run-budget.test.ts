@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
-import { expectAppError } from "../../store/test/support/store.js";
+import { expectAppError } from "@sker/testkit/store";
 import { canvas } from "./support/graph.js";
 import { startHarness, type Harness } from "./support/harness.js";
-import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
+import { fakeLlm, type FakeLlm } from "@sker/testkit/fake-llm";
 
 // StartRun prices a graph run before anything is queued: the broker sends its models' rates,
 // the store estimates every planned node (1,024 output tokens unless the recipe says) and holds

@@ -33,8 +33,11 @@ import { storeBindings } from "./services.js";
 import { createAiSubmissionLimit } from "./limits/ai-submissions.js";
 
 export { loadStoreConfig, type StoreConfig } from "./config.js";
-export { openDatabase } from "./db/connect.js";
+export { kyselyOverPGlite, openDatabase, PGLITE_EXTENSIONS } from "./db/connect.js";
 export { migrateToLatest } from "./db/migrate.js";
+// For the test databases (@sker/testkit/db): the schema's identity and its type.
+export { migrations } from "./db/migrations/index.js";
+export type { Database } from "./db/schema.js";
 
 export interface RunningStore {
   port: number;

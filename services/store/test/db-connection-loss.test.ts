@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDb, type TestDb } from "./support/db.js";
+import { createTestDb, type TestDb } from "@sker/testkit/db";
 
 // PostgreSQL restarting or an operator terminating sessions drops the pool's idle connections.
 // That must cost a reconnect, not the store process (an unhandled 'error' event would kill it).

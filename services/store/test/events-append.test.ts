@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendEvent, appendEvents, batchEvents } from "../src/events/append.js";
 import type { Resource } from "../src/events/payload.js";
-import { createTestDb, type Driver, type TestDb } from "./support/db.js";
+import { createTestDb, type Driver, type TestDb } from "@sker/testkit/db";
 
 // appendEvents writes a transaction's events with one statement: the counter bump and the rows
 // together. On both drivers the seqs must follow the given order, the ids too (the relay

@@ -3,7 +3,7 @@ import { TaskStatus, TaskType } from "@sker/contracts/store/v1/task";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
 import { ConnectionType } from "@sker/contracts/store/v1/connection";
 import { RunNodeState } from "@sker/contracts/store/v1/run";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // A graph run holds its estimate against the monthly budgets from CreateRun on: every planned
 // node at the broker's rate for its model, the pending ones through the run, each queued one

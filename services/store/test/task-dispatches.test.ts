@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TaskPriority, TaskType, type CreateTaskRequest } from "@sker/contracts/store/v1/task";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // The task queue's outbox: CreateTask and ReclaimTasks write the task's dispatch in the same
 // transaction (a task that exists is always published, a refused one leaves nothing), and the

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode } from "@sker/kit";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
 import { STORE_SERVICES } from "../src/services.js";
-import { expectAppError, startTestStore, type StoreClients, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type StoreClients, type TestStore, type TestUser } from "@sker/testkit/store";
 
 interface World {
   store: TestStore;

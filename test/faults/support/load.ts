@@ -2,7 +2,7 @@
 // submitted through the gateways, sockets subscribed to the drill's projects; and the checks
 // against PostgreSQL afterwards (lost and duplicated tasks, sockets behind the last seq).
 import { setTimeout as sleep } from "node:timers/promises";
-import { WsClient } from "../../../services/gateway/test/support/ws.js";
+import { WsClient } from "@sker/testkit/ws";
 import type { Mesh } from "./mesh.js";
 
 export interface Call {

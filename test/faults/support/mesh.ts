@@ -14,8 +14,8 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { deleteTopology } from "../../../services/broker/test/support/rabbit.js";
-import { proxy, type Proxy } from "./proxy.js";
+import { deleteTopology } from "@sker/testkit/rabbit";
+import { tcpProxy, type TcpProxy } from "@sker/testkit/tcp-proxy";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -31,7 +31,7 @@ export interface Mesh {
   db: pg.Pool;
   /** The gateways' URLs (a restarted one has a new port). */
   readonly gateways: string[];
-  proxies: { pg: Proxy; redis: Proxy; mqStore: Proxy; mqBrokers: Proxy; mqGateways: Proxy };
+  proxies: { pg: TcpProxy; redis: TcpProxy; mqStore: TcpProxy; mqBrokers: TcpProxy; mqGateways: TcpProxy };
   /** The process's pid while it runs. */
   pid(name: Name): number | undefined;
   kill(name: Name, signal: NodeJS.Signals): Promise<number | null>;
@@ -50,9 +50,9 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
-  const proxies = { pg: await proxy(5432), redis: await proxy(6379), mqStore: await proxy(5672), mqBrokers: await proxy(5672), mqGateways: await proxy(5672) };
-  const fronts = { store: await proxy(1), "broker-0": await proxy(1), "broker-1": await proxy(1) } as Record<string, Proxy>;
-  const mq = (p: Proxy) => `amqp://guest:guest@127.0.0.1:${p.port}`;
+  const proxies = { pg: await tcpProxy(5432), redis: await tcpProxy(6379), mqStore: await tcpProxy(5672), mqBrokers: await tcpProxy(5672), mqGateways: await tcpProxy(5672) };
+  const fronts = { store: await tcpProxy(1), "broker-0": await tcpProxy(1), "broker-1": await tcpProxy(1) } as Record<string, TcpProxy>;
+  const mq = (p: TcpProxy) => `amqp://guest:guest@127.0.0.1:${p.port}`;
   const common: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     JWT_SECRET: `faults-${id}-0123456789abcdef0123456789abcdef`,
