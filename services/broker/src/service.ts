@@ -40,7 +40,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
   const { store, queue } = deps;
   const defaults = new ProjectDefaults();
   return {
-    ...runHandlers(store, queue, deps.relay),
+    ...runHandlers(store, queue, deps.relay, deps.catalog),
 
     async submitTask(req, ctx) {
       validateSubmit(req);
@@ -56,7 +56,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       // caller's deadline: a submission that waits answers late, not 503.
       const token = await store.serviceToken();
       const { task, created } = await deps.admission.run(() =>
-        store.tasks.createTask({ ...req, options, estimatedCostUsd }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })),
+        store.tasks.createTask({ ...req, options, estimatedCostUsd }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })), ctx.signal,
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an

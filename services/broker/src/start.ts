@@ -15,6 +15,8 @@ import { storeTasks } from "./store-client.js";
 import { startWorker } from "./worker/worker.js";
 
 export { loadBrokerConfig, type BrokerConfig } from "./config.js";
+// For tests that clear a prefix's topology (@sker/testkit/rabbit).
+export { queueNames } from "./queue/names.js";
 
 export interface RunningBroker {
   port: number;

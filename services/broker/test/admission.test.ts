@@ -41,4 +41,25 @@ describe("admission gate", () => {
     await expect(failing).rejects.toThrow("store said no");
     expect(await next).toBe("ran");
   });
+
+  it("a waiter whose caller has gone leaves the line without a turn; the others keep their order", async () => {
+    const gate = admissionGate(1);
+    let finishFirst!: () => void;
+    const first = gate.run(() => new Promise<string>((r) => (finishFirst = () => r("first"))));
+    const abort = new AbortController();
+    const ran: string[] = [];
+    const gone = gate.run(async () => ran.push("gone"), abort.signal);
+    const third = gate.run(async () => (ran.push("third"), "third"));
+    await tick();
+    expect(gate.queued).toBe(2);
+    abort.abort(new Error("deadline passed"));
+    await expect(gone).rejects.toThrow("deadline passed");
+    expect(gate.queued).toBe(1);
+    finishFirst();
+    expect(await first).toBe("first");
+    expect(await third).toBe("third");
+    expect(ran).toEqual(["third"]);
+    // Already gone before asking: refused at once.
+    await expect(gate.run(async () => "never", abort.signal)).rejects.toThrow("deadline passed");
+  });
 });

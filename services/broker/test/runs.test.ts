@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
-import { expectAppError } from "../../store/test/support/store.js";
+import { expectAppError } from "@sker/testkit/store";
 import { canvas } from "./support/graph.js";
 import { startHarness, type Harness } from "./support/harness.js";
 

@@ -4,10 +4,10 @@
 // store accepted replays through ListEvents and WebSocket subscribe {since: 0}.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JSON_DEPTH, LIMITS } from "@sker/contracts/limits";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 import { directClients, type Direct } from "./support/grpc.js";
-import { WsClient } from "./support/ws.js";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let req: Req;

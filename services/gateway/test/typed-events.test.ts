@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { JSON_DEPTH } from "@sker/contracts/limits";
 import { rendered } from "../src/rest/event.js";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 import { directClients, type Direct } from "./support/grpc.js";
-import { WsClient } from "./support/ws.js";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let req: Req;

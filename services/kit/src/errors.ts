@@ -118,7 +118,8 @@ const REASONS: readonly ErrorReason[] = ["TOKEN_EXPIRED"];
  * time, the server refused or dropped it, PostgreSQL is shutting down): UNAVAILABLE, which
  * callers may retry and the gateway answers 503, rather than a 500 for a bug.
  */
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03"]);
+// 53300: PostgreSQL has no connection slot left (max_connections), which passes like the rest.
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "53300"]);
 const UNREACHABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
 export function dependencyUnavailable(err: unknown): AppError | undefined {
   const e = err as { code?: unknown; message?: unknown } | null;

@@ -9,6 +9,7 @@ describe("a dependency that cannot be reached", () => {
       Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }),
       Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
       Object.assign(new Error("connection failure"), { code: "08006" }),
+      Object.assign(new Error("sorry, too many clients already"), { code: "53300" }),
     ];
     for (const err of cases) expect(toServiceError(err).code, err.message).toBe(status.UNAVAILABLE);
     expect(toServiceError(new TypeError("x is undefined")).code).toBe(status.INTERNAL);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionType, type CreateConnectionRequest } from "@sker/contracts/store/v1/connection";
 import { NodeStatus } from "@sker/contracts/store/v1/node";
 import type { Database } from "../src/db/schema.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 import { resourceOf } from "./support/events.js";
 
 // ConnectionService and ProjectService.GetGraph over real gRPC against a real PostgreSQL.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendEvent, appendEvents } from "../src/events/append.js";
+import { appendEvent, appendEvents, batchEvents } from "../src/events/append.js";
 import type { Resource } from "../src/events/payload.js";
-import { createTestDb, type Driver, type TestDb } from "./support/db.js";
+import { createTestDb, type Driver, type TestDb } from "@sker/testkit/db";
 
 // appendEvents writes a transaction's events with one statement: the counter bump and the rows
 // together. On both drivers the seqs must follow the given order, the ids too (the relay
@@ -50,9 +50,39 @@ for (const driver of ["pg", "pglite"] as Driver[]) {
           throw new Error("rolled back");
         }),
       ).rejects.toThrow("rolled back");
-      const next = await t.db.transaction().execute((trx) => appendEvent(trx, projectId, "after", gone("a"), { userId: null }));
-      expect(next).toBe(5);
+      const next = await t.db.transaction().execute((trx) => appendEvents(trx, projectId, [{ name: "after", resource: gone("a"), actor: { userId: null } }]));
+      expect(next).toEqual([5]);
       await expect(t.db.transaction().execute((trx) => appendEvent(trx, "00000000-0000-4000-8000-000000000000", "x", gone("x"), { userId: null }))).rejects.toThrow(/no such project/);
+    });
+
+    it("batchEvents holds a step's events back and writes them in order at its end, in the same transaction", async () => {
+      const before = await t.db.selectFrom("events").select("seq").where("project_id", "=", projectId).execute();
+      const seen = await t.db.transaction().execute((trx) =>
+        batchEvents(trx, async () => {
+          await appendEvent(trx, projectId, "node.created", gone("1"), { userId: null });
+          await batchEvents(trx, () => appendEvent(trx, projectId, "nested", gone("2"), { userId: null }));
+          await appendEvent(trx, projectId, "task.completed", gone("3"), { userId: null });
+          // Nothing is written yet: the project's counter is untouched until the end.
+          return (await trx.selectFrom("events").select("seq").where("project_id", "=", projectId).execute()).length;
+        }),
+      );
+      expect(seen).toBe(before.length);
+      const rows = await t.db.selectFrom("events").select(["seq", "name"]).where("project_id", "=", projectId).orderBy("id").execute();
+      expect(rows.slice(-3)).toEqual([
+        { seq: before.length + 1, name: "node.created" },
+        { seq: before.length + 2, name: "nested" },
+        { seq: before.length + 3, name: "task.completed" },
+      ]);
+      // A step that fails writes none of them.
+      await expect(
+        t.db.transaction().execute((trx) =>
+          batchEvents(trx, async () => {
+            await appendEvent(trx, projectId, "lost", gone("l"), { userId: null });
+            throw new Error("step failed");
+          }),
+        ),
+      ).rejects.toThrow("step failed");
+      expect(await t.db.selectFrom("events").select("seq").where("name", "=", "lost").execute()).toEqual([]);
     });
   });
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "@sker/contracts/common/v1/common";
 import { UserRole } from "@sker/contracts/store/v1/user";
-import { expectAppError, startTestStore, type TestStore } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore } from "@sker/testkit/store";
 import { loadStoreConfig } from "../src/config.js";
 import { resourceOf } from "./support/events.js";
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
 import { NodeStatus, type CreateNodeRequest, type UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type { Database } from "../src/db/schema.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 import { resourceOf } from "./support/events.js";
 
 // NodeService over real gRPC against a real PostgreSQL: what an editor, a viewer and a stranger

@@ -1,8 +1,9 @@
 import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BusEvent } from "@sker/kit";
-import { tcpProxy, type TcpProxy } from "./support/proxy.js";
-import { RABBITMQ_URL, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { tcpProxy, type TcpProxy } from "@sker/testkit/tcp-proxy";
+import { startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
 
 /** A consumer straight on the machine's RabbitMQ, bound to every project of one exchange. */
 async function consume(exchange: string) {

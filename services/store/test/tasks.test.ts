@@ -4,7 +4,7 @@ import { ConnectionType } from "@sker/contracts/store/v1/connection";
 import { NodeStatus } from "@sker/contracts/store/v1/node";
 import { TaskPriority, TaskStatus, TaskType, type CreateTaskRequest, type TaskOutput } from "@sker/contracts/store/v1/task";
 import type { Database } from "../src/db/schema.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 import { resourceOf } from "./support/events.js";
 
 // TaskService over real gRPC against a real PostgreSQL: what the gateway (user token) and the

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppError } from "@sker/kit";
 import { TaskType, type ModelCall } from "@sker/contracts/store/v1/task";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 import { resourceOf } from "./support/events.js";
 
 // The ledger and the budgets in the store, on both drivers (PostgreSQL and the embedded PGlite):

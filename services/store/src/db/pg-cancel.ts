@@ -17,6 +17,7 @@ export function cancellingPool(pool: pg.Pool): PostgresPool {
   return {
     connect: async () => watch(await pool.connect(), pool.options) as PostgresPoolClient,
     end: () => pool.end(),
+    options: pool.options,
   };
 }
 

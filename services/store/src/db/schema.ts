@@ -287,6 +287,8 @@ export interface RunNodesTable {
   task_id: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** What the node's task may cost; held against the budgets while the node is pending. */
+  estimated_cost_usd: Generated<number>;
 }
 
 /** The task queue's outbox: written with the task (create, reclaim), deleted once published. */

@@ -49,8 +49,33 @@ export async function appendEvents(trx: Transaction<Database>, projectId: string
   return out.map((r) => Number(r.seq)).sort((a, b) => a - b);
 }
 
-/** One event; see appendEvents. */
-export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, resource: Resource, actor: Actor): Promise<number> {
-  const [seq] = await appendEvents(trx, projectId, [{ name, resource, actor }]);
-  return seq;
+/** Transactions inside batchEvents, and the events they wrote so far, in order. */
+const batches = new WeakMap<Transaction<Database>, { projectId: string; event: NewEvent }[]>();
+
+/**
+ * Runs `work` with its events held back and then written together, one statement per project,
+ * in the order they were appended, before `work`'s result is returned (so inside the same
+ * transaction). A step that writes several events (CompleteTask: the node's, the task's, a
+ * run's) pays one round trip for them; the project row lock is taken last, as it should be.
+ */
+export async function batchEvents<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
+  if (batches.has(trx)) return work();
+  const held: { projectId: string; event: NewEvent }[] = [];
+  batches.set(trx, held);
+  try {
+    const out = await work();
+    const byProject = new Map<string, NewEvent[]>();
+    for (const { projectId, event } of held) byProject.set(projectId, [...(byProject.get(projectId) ?? []), event]);
+    for (const [projectId, events] of byProject) await appendEvents(trx, projectId, events);
+    return out;
+  } finally {
+    batches.delete(trx);
+  }
+}
+
+/** One event (held back inside batchEvents); see appendEvents. */
+export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, resource: Resource, actor: Actor): Promise<void> {
+  const held = batches.get(trx);
+  if (held) held.push({ projectId, event: { name, resource, actor } });
+  else await appendEvents(trx, projectId, [{ name, resource, actor }]);
 }

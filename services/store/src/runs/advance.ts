@@ -66,6 +66,8 @@ async function startNode(trx: Trx, run: RunRow, rn: RunNodeRow): Promise<{ state
       priority: "normal",
       idempotencyKey: null,
       retryOf: null,
+      // The node's share of the run's estimate: the task holds it from here on.
+      estimatedCostUsd: rn.estimated_cost_usd,
     },
     run.created_by,
     run.id,
