@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { localAnswer } from "../services/broker/src/providers/local.js";
-import { client, register } from "../services/gateway/test/support/http.js";
+import { client, register } from "@sker/testkit/http";
 
 const PROJECTS = 50;
 const VIEWERS = 2;
@@ -160,13 +160,16 @@ async function main() {
       const first = ok.map((r) => (seen.firstToken.get(r.id!) ?? NaN) - r.t0);
       const postMs = results.map((r) => r.t1 - r.t0);
       const s503 = results.filter((r) => r.status === 503).length;
-      const other = results.filter((r) => r.status !== 202 && r.status !== 503).length;
+      const other = results.filter((r) => r.status !== 202 && r.status !== 503);
+      const byStatus = new Map<number, number>();
+      for (const r of other) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+      const statuses = [...byStatus].map(([code, count]) => `${count} × ${code}`).join(", ");
       const unfinished = done.filter((d) => Number.isNaN(d)).length;
       const label = `burst ${n} (${PROJECTS} projects × ${VIEWERS} viewers)`;
       rows.push({ name: `${label}: POST p50`, value: pct(postMs, 50), unit: "ms", baseline: "one POST alone", baselineValue: singlePost, ratio: pct(postMs, 50) / singlePost });
       rows.push({ name: `${label}: POST p99`, value: pct(postMs, 99), unit: "ms", baseline: "one POST alone", baselineValue: singlePost, ratio: pct(postMs, 99) / singlePost });
       rows.push({ name: `${label}: 503s`, value: s503, unit: `of ${n}` });
-      if (other) rows.push({ name: `${label}: other non-202`, value: other, unit: `of ${n}` });
+      if (other.length) rows.push({ name: `${label}: other non-202 (${statuses})`, value: other.length, unit: `of ${n}` });
       rows.push({ name: `${label}: first token p50`, value: pct(first, 50), unit: "ms", baseline: "one task alone", baselineValue: singleFirst, ratio: pct(first, 50) / singleFirst });
       rows.push({ name: `${label}: first token p99`, value: pct(first, 99), unit: "ms", baseline: "one task alone", baselineValue: singleFirst, ratio: pct(first, 99) / singleFirst });
       rows.push({ name: `${label}: finished after the last POST`, value: finish, unit: "ms", baseline: "one task alone, POST to done", baselineValue: singleTask, ratio: finish / singleTask });

@@ -5,8 +5,8 @@
 // Runs against make up (BENCH_GATEWAY_URL, BENCH_DATABASE_URL, BENCH_GATEWAY_PID).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import pg from "pg";
-import { client, register } from "../services/gateway/test/support/http.js";
-import { WsClient } from "../services/gateway/test/support/ws.js";
+import { client, register } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 const NODES = Number(process.env.BENCH_SEARCH_NODES ?? 100_000);
 const PROJECTS = 100;

@@ -12,8 +12,8 @@ import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
 import { loadStoreConfig } from "../services/store/src/config.js";
 import { startStore } from "../services/store/src/start.js";
-import { createTestDb } from "../services/store/test/support/db.js";
-import { deleteTopology } from "../services/broker/test/support/rabbit.js";
+import { createTestDb } from "@sker/testkit/db";
+import { deleteTopology } from "@sker/testkit/rabbit";
 import { spawnBroker, statementCounter } from "./broker-support.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -120,7 +120,8 @@ async function main() {
     const startedAt = new Map<string, number>();
     const completedAt = new Map<string, number>();
     const sub = await bus.subscribe((e) => {
-      const taskId = (e.data as { id?: string }).id;
+      // Persisted events carry their resource as EventPayload JSON ({ task: {...} }).
+      const taskId = (e.data as { task?: { id?: string } }).task?.id;
       if (!taskId) return;
       if (e.name === "task.started" && !startedAt.has(taskId)) startedAt.set(taskId, performance.now());
       if (e.name === "task.completed") completedAt.set(taskId, performance.now());

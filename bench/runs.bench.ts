@@ -14,8 +14,8 @@ import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { loadStoreConfig } from "../services/store/src/config.js";
 import { startStore } from "../services/store/src/start.js";
-import { createTestDb } from "../services/store/test/support/db.js";
-import { deleteTopology } from "../services/broker/test/support/rabbit.js";
+import { createTestDb } from "@sker/testkit/db";
+import { deleteTopology } from "@sker/testkit/rabbit";
 import { spawnBroker, statementCounter } from "./broker-support.js";
 
 const LAYERS = 10;
@@ -102,9 +102,10 @@ async function main() {
   const completedAt = new Map<string, number>();
   const finishedRuns = new Map<string, number>();
   const sub = await bus.subscribe((e) => {
-    const data = e.data as { id?: string };
-    if (e.name === "task.completed" && data.id) completedAt.set(data.id, performance.now());
-    if (e.name === "run.finished" && data.id) finishedRuns.set(data.id, performance.now());
+    // Persisted events carry their resource as EventPayload JSON ({ task: {...} }, { run: {...} }).
+    const data = e.data as { task?: { id?: string }; run?: { id?: string } };
+    if (e.name === "task.completed" && data.task?.id) completedAt.set(data.task.id, performance.now());
+    if (e.name === "run.finished" && data.run?.id) finishedRuns.set(data.run.id, performance.now());
   });
   await sub.watch(project);
   const until = async (done: () => boolean, what: string) => {
@@ -119,7 +120,7 @@ async function main() {
   // Warm-up: a few independent tasks so both sides start with warm connections and JIT.
   const submit = (nodeId: string, prompt: string) =>
     broker
-      .submitTask({ projectId: project, type: TaskType.TASK_TYPE_GENERATE, nodeId, sourceNodeIds: [], prompt, options: undefined, priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "" }, as)
+      .submitTask({ projectId: project, type: TaskType.TASK_TYPE_GENERATE, nodeId, sourceNodeIds: [], prompt, options: undefined, priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "", retryOf: "" }, as)
       .then((r) => r.task!.id);
   const warm = await Promise.all(all.slice(0, 16).map((n) => submit(n, "warm-up")));
   await until(() => warm.every((t) => completedAt.has(t)), "warm-up");

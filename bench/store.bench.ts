@@ -13,14 +13,14 @@ import { openDatabase } from "../services/store/src/db/connect.js";
 import type { Cache } from "../services/store/src/deps.js";
 import { createNodeTx } from "../services/store/src/nodes/changes.js";
 import { findNode, listNodes } from "../services/store/src/nodes/repo.js";
-import { createTestDb } from "../services/store/test/support/db.js";
+import { createTestDb } from "@sker/testkit/db";
 
 const IN_FLIGHT = 50;
 const QUICK = process.env.BENCH_QUICK === "1";
 const N = { get: QUICK ? 1000 : 6000, create: QUICK ? 500 : 2000, list: QUICK ? 200 : 1000 };
 
 /** No cache at all: every read goes to PostgreSQL (the "uncached" column). */
-const noCache: Cache = { get: async () => undefined, set: async () => undefined, del: async () => undefined, close: async () => undefined };
+const noCache: Cache = { get: async () => undefined, set: async () => undefined, del: async () => undefined, getThen: async () => [undefined, undefined], close: async () => undefined };
 
 interface Result {
   calls: number;

@@ -1,7 +1,8 @@
 // The images and the dev loop, checked by reading them (no Docker engine or skaffold here):
-// each Dockerfile is multi-stage, ends on a distroless Node 20 base as a non-root user with
-// only production dependencies, and starts `node dist/main.js` in exec form; skaffold builds
-// exactly those images and hands their names to the chart values that exist.
+// the one Dockerfile, as each service's build args make it, is multi-stage, ends on a distroless
+// Node 20 base as a non-root user with only production dependencies, and starts
+// `node dist/main.js` in exec form; skaffold builds exactly those images and hands their names to
+// the chart values that exist.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -22,8 +23,28 @@ function instructions(text: string): { op: string; args: string }[] {
     });
 }
 
-describe.each(SERVICES)("services/%s/Dockerfile", (svc) => {
-  const ins = instructions(readFileSync(join(ROOT, "services", svc, "Dockerfile"), "utf8"));
+const [skaffoldDeps, skaffoldApp] = yamlDocs(readFileSync(join(ROOT, "skaffold.yaml"), "utf8"));
+
+/** The Dockerfile skaffold builds a service's image from, with `${ARG}`s as its build args (or the ARG defaults) set them. */
+function dockerfileFor(svc: string): { op: string; args: string }[] {
+  const artifact = (skaffoldApp.build.artifacts as Obj[]).find((a) => a.image === `sker-${svc}`);
+  const raw = instructions(readFileSync(join(ROOT, artifact.context, artifact.docker.dockerfile), "utf8"));
+  const defaults = Object.fromEntries(raw.filter((i) => i.op === "ARG").map((i) => [i.args.split("=")[0], i.args.split("=")[1] ?? ""]));
+  const values: Record<string, string> = { ...defaults, ...artifact.docker.buildArgs };
+  return raw.map((i) => ({ op: i.op, args: i.args.replace(/\$\{(\w+)\}/g, (_, a: string) => values[a] ?? "") }));
+}
+
+describe("Dockerfile", () => {
+  it("is the one file all three images build from, each naming its service", () => {
+    const artifacts = skaffoldApp.build.artifacts as Obj[];
+    expect(new Set(artifacts.map((a) => a.docker.dockerfile))).toEqual(new Set(["Dockerfile"]));
+    for (const svc of SERVICES) expect(artifacts.find((a) => a.image === `sker-${svc}`)?.docker.buildArgs?.SERVICE).toBe(svc);
+    for (const svc of SERVICES) expect(existsSync(join(ROOT, "services", svc, "Dockerfile")), svc).toBe(false);
+  });
+});
+
+describe.each(SERVICES)("Dockerfile with SERVICE=%s", (svc) => {
+  const ins = dockerfileFor(svc);
   const stages = ins.filter((i) => i.op === "FROM");
   const finalIdx = ins.lastIndexOf(stages[stages.length - 1]);
   const final = ins.slice(finalIdx);
@@ -31,7 +52,7 @@ describe.each(SERVICES)("services/%s/Dockerfile", (svc) => {
 
   it("is multi-stage and ends on a distroless Node 20 image", () => {
     expect(stages.length).toBeGreaterThanOrEqual(3);
-    const base = final[0].args.replace(/\$\{(\w+)\}/, (_, a) => args[a]);
+    const base = final[0].args;
     expect(base).toMatch(/^gcr\.io\/distroless\/nodejs20-debian12:nonroot$/);
     expect(args.NODE_IMAGE).toMatch(/^node:20-.*slim$/);
   });
@@ -78,7 +99,7 @@ describe(".dockerignore", () => {
 });
 
 describe("skaffold.yaml", () => {
-  const [deps, app] = yamlDocs(readFileSync(join(ROOT, "skaffold.yaml"), "utf8"));
+  const [deps, app] = [skaffoldDeps, skaffoldApp];
 
   it("deploys k8s/ in a config the app config requires (dependencies first)", () => {
     expect(deps.manifests.kustomize.paths).toEqual(["k8s"]);

@@ -4,7 +4,7 @@
 // it is slow in life: another session holds the row lock the write needs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { client, register, type Req } from "../../services/gateway/test/support/http.js";
+import { client, register, type Req } from "@sker/testkit/http";
 import { startMesh, type Mesh } from "./support/processes.js";
 
 const DEADLINE_MS = 2_000;

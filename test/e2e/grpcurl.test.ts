@@ -2,8 +2,8 @@
 // describe through reflection without a token; calls refused without one, answered with one.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
-import { grpcurl } from "../../services/kit/test/support/grpcurl.js";
-import { client, register } from "../../services/gateway/test/support/http.js";
+import { grpcurl } from "@sker/testkit/grpcurl";
+import { client, register } from "@sker/testkit/http";
 import { startMesh, type Mesh } from "./support/processes.js";
 
 describe("grpcurl against store and broker (separate processes)", () => {

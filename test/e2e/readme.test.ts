@@ -11,7 +11,7 @@ let mesh: Mesh;
 
 beforeAll(async () => {
   mesh = await startMesh("all-in-one", { LOCAL_AI_TOKEN_DELAY_MS: "5" });
-}, 150_000);
+}, 200_000);
 afterAll(async () => {
   await mesh?.stop();
 }, 60_000);

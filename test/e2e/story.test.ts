@@ -1,8 +1,8 @@
 // The whole story a canvas team lives through, against SKER mesh started the two ways a user
 // starts it (make run / make up), over real HTTP, WebSocket and gRPC sockets.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { client, register, type Req } from "../../services/gateway/test/support/http.js";
-import { WsClient } from "../../services/gateway/test/support/ws.js";
+import { client, register, type Req } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 import { startMesh, type Mesh, type Mode } from "./support/processes.js";
 
 const TASK_TYPES = ["generate", "optimize", "expand", "fusion", "analyze"] as const;
@@ -21,7 +21,7 @@ describe.each<Mode>(["all-in-one", "separate"])("the canvas story (%s)", (mode) 
   beforeAll(async () => {
     mesh = await startMesh(mode, { LOCAL_AI_TOKEN_DELAY_MS: "25" });
     req = client(mesh.url);
-  }, 150_000);
+  }, 200_000);
 
   afterAll(async () => {
     aliceWs?.close();

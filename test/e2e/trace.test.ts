@@ -4,8 +4,8 @@
 import { tracing } from "@opentelemetry/sdk-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTelemetry, type Telemetry } from "@sker/kit";
-import { client, register } from "../../services/gateway/test/support/http.js";
-import { startStack, type Stack } from "../../services/gateway/test/support/stack.js";
+import { client, register } from "@sker/testkit/http";
+import { startStack, type Stack } from "@sker/testkit/stack";
 
 const exporter = new tracing.InMemorySpanExporter();
 let telemetry: Telemetry;

@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { client, register } from "../../services/gateway/test/support/http.js";
+import { client, register } from "@sker/testkit/http";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);

@@ -6,19 +6,19 @@
 // (FAULTS_FULL=1: 2,000 tasks, 30 s outages).
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WsClient } from "../../services/gateway/test/support/ws.js";
+import type { WsClient } from "@sker/testkit/ws";
 import { startMesh, type Mesh } from "./support/mesh.js";
-import { call, checkSockets, checkTasks, loop, openSockets, report, setup, submitTasks, Tally, writeAndRead, type Setup } from "./support/load.js";
+import { call, checkSockets, checkTasks, checkWrites, loop, openSockets, report, setup, submitTasks, Tally, writeAndRead, writeTracked, type Setup, type Written } from "./support/load.js";
 
 const FULL = process.env.FAULTS_FULL === "1";
 const SIZE = FULL
-  ? { tasks: 2_000, outageMs: 30_000, concurrency: 50, clients: 50, finishMs: 600_000 }
-  : { tasks: 60, outageMs: 2_000, concurrency: 10, clients: 10, finishMs: 120_000 };
+  ? { tasks: 2_000, outageMs: 30_000, pgOutageMs: 20_000, concurrency: 50, clients: 50, finishMs: 600_000 }
+  : { tasks: 60, outageMs: 2_000, pgOutageMs: 2_000, concurrency: 10, clients: 10, finishMs: 120_000 };
 
 let mesh: Mesh;
 beforeAll(async () => {
   mesh = await startMesh();
-}, 180_000);
+}, 600_000);
 afterAll(async () => mesh?.close(), 60_000);
 
 const everyGateway = () => mesh.gateways;
@@ -86,6 +86,56 @@ describe.sequential(`fault drills (${FULL ? "full" : "short"} form)`, () => {
       expect(events).toMatchObject({ missed: 0, disorder: 0 });
     }, 900_000);
   }
+
+  it("PostgreSQL cut under writes and tasks: 503 only, within the deadline; nothing half-written; every task done; sockets catch up", async () => {
+    const { s, sockets } = await fixture();
+    const writes = new Tally();
+    const submits = new Tally();
+    const written: Written = { created: [], refused: [] };
+    let stop = false;
+    const label = `pg-${mesh.id}`;
+    const writing = loop(10, () => stop, writeTracked(everyGateway, s, writes, written, label));
+    const submitting = submitTasks(everyGateway, s, SIZE.tasks, 10, submits, label, () => stop);
+    await sleep(2_000);
+    mesh.proxies.pg.cut();
+    const cutAt = Date.now();
+    await sleep(SIZE.pgOutageMs);
+    mesh.proxies.pg.restore();
+    const restoredAt = Date.now();
+    // How soon a write succeeds again (a probe of its own, outside the tallies).
+    let probe = await call(mesh.gateways[0], "POST", "/api/v1/nodes", s.token, { projectId: s.projects[0], title: `${label} probe` });
+    while (probe.status !== 201 && Date.now() - restoredAt < 60_000) {
+      await sleep(100);
+      probe = await call(mesh.gateways[0], "POST", "/api/v1/nodes", s.token, { projectId: s.projects[0], title: `${label} probe` });
+    }
+    const msToServe = Date.now() - restoredAt;
+    await sleep(2_000);
+    stop = true;
+    const [sub] = await Promise.all([submitting, writing]);
+    const tasks = await checkTasks(mesh, sub, SIZE.finishMs);
+    const stored = await checkWrites(mesh, s, written);
+    const events = await checkSockets(mesh, sockets, s, 20_000);
+    const fig = (t: Tally) => ({ sent: t.sent, ok: t.ok, failedByStatus: t.byStatus, slowestMs: Math.round(t.slowest) });
+    report(`PostgreSQL cut ${SIZE.pgOutageMs / 1000} s`, {
+      writes: fig(writes),
+      submits: { ...fig(submits), accepted: sub.accepted.length },
+      ...tasks,
+      ...stored,
+      msOutage: restoredAt - cutAt,
+      msFromRestoreToFirstWrite: msToServe,
+      ...events,
+    });
+    closeAll(sockets);
+    // The outage was seen, and seen only as 503s, each answered within the deadline.
+    expect(writes.failed).toBeGreaterThan(0);
+    expect(Object.keys({ ...writes.byStatus, ...submits.byStatus }).filter((k) => !k.startsWith("503 "))).toEqual([]);
+    expect(Math.max(writes.slowest, submits.slowest)).toBeLessThan(mesh.deadlineMs);
+    expect(probe.status).toBe(201);
+    expect(stored).toEqual({ lostWrites: 0, ghostWrites: 0, halfWritten: 0 });
+    expect(tasks).toMatchObject({ lost: 0, duplicated: 0, ghosts: 0 });
+    expect(sub.unanswered).toBe(0);
+    expect(events).toMatchObject({ missed: 0, disorder: 0 });
+  }, 900_000);
 
   it(`Redis cut under ${SIZE.clients} concurrent reads and writes: no request slower than 1 s, none failed`, async () => {
     const { s, sockets } = await fixture(2, 1);

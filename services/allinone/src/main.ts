@@ -1,7 +1,7 @@
 // `make run`: the three services in one process, on the embedded defaults unless DATABASE_URL,
 // REDIS_URL or RABBITMQ_URL say otherwise. They still talk to each other over real gRPC on
 // loopback, so this is the same code path as `make up`, minus the process boundaries.
-import { createLogger, loadDotEnv, onShutdown, resolveSeedAliases, startTelemetry } from "@sker/kit";
+import { announcePorts, createLogger, loadDotEnv, onShutdown, resolveSeedAliases, startTelemetry } from "@sker/kit";
 import { loadStoreConfig, startStore } from "@sker/store";
 import { loadBrokerConfig, startBroker } from "@sker/broker";
 import { loadGatewayConfig, startGateway } from "@sker/gateway";
@@ -12,9 +12,9 @@ async function main(): Promise<void> {
   // .env and the seed's aliases first, so the defaults below never contradict STORE_SERVICE_URL.
   loadDotEnv();
   const env = resolveSeedAliases(process.env);
-  // Each service finds the others on loopback unless told otherwise.
-  env.STORE_ADDR ??= `127.0.0.1:${env.STORE_PORT ?? 3001}`;
-  env.BROKER_ADDR ??= `127.0.0.1:${env.BROKER_PORT ?? 3002}`;
+  // Each service finds the others on loopback unless told otherwise, at the port each one bound
+  // (STORE_PORT=0 and the like take any free port: tests running side by side never collide).
+  const given = { store: env.STORE_ADDR, broker: env.BROKER_ADDR };
   // Parse every config before starting anything: a bad variable fails before a port is taken.
   const storeConfig = loadStoreConfig(env);
   const brokerConfig = loadBrokerConfig(env);
@@ -22,8 +22,10 @@ async function main(): Promise<void> {
 
   const telemetry = await startTelemetry("sker-allinone", { otlpEndpoint: gatewayConfig.otlpEndpoint });
   const store = await startStore(storeConfig);
-  const broker = await startBroker(brokerConfig);
-  const gateway = await startGateway(gatewayConfig);
+  const storeAddr = given.store ?? `127.0.0.1:${store.port}`;
+  const broker = await startBroker({ ...brokerConfig, storeAddr });
+  const gateway = await startGateway({ ...gatewayConfig, storeAddr, brokerAddr: given.broker ?? `127.0.0.1:${broker.port}` });
+  announcePorts(gatewayConfig.portsFile, { port: gateway.port, storePort: store.port, brokerPort: broker.port });
   log.info(
     {
       gateway: gateway.port,

@@ -14,6 +14,8 @@ export interface BrokerConfig extends CommonConfig {
   queuePrefix: string;
   eventsExchange: string;
   concurrency: number;
+  /** CreateTask calls a broker makes at once; more submissions wait their turn (admission.ts). */
+  submitConcurrency: number;
   /** Running tasks at once per project and per user, over all brokers (0: no cap). */
   maxRunningPerProject: number;
   maxRunningPerUser: number;
@@ -69,7 +71,9 @@ export function loadBrokerConfig(env: Record<string, string | undefined> = proce
     eventsExchange: e.str("SKER_EVENTS_EXCHANGE", "sker.events"),
     // LLM calls are I/O: hundreds in flight per process stay smooth (docs/toolchain.md); the caps
     // below keep one tenant from taking them all.
-    concurrency: e.int("BROKER_CONCURRENCY", 256, { min: 1, max: 1_000 }),
+    concurrency: e.int("BROKER_CONCURRENCY", 512, { min: 1, max: 2_000 }),
+    // A few at a time keep the store's pool free for the starts and completions of running tasks.
+    submitConcurrency: e.int("BROKER_SUBMIT_CONCURRENCY", 8, { min: 1, max: 1_000 }),
     maxRunningPerProject: e.int("BROKER_MAX_RUNNING_PER_PROJECT", 64, { min: 0, max: 100_000 }),
     maxRunningPerUser: e.int("BROKER_MAX_RUNNING_PER_USER", 32, { min: 0, max: 100_000 }),
     deferMs: e.int("BROKER_DEFER_MS", 1_000, { min: 10, max: 600_000 }),

@@ -6,12 +6,17 @@ import { estimateCost } from "./models/estimate.js";
 import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { BrokerAccess } from "./access.js";
+import type { AdmissionGate } from "./admission.js";
 import type { DispatchRelay } from "./relay.js";
 import { runHandlers } from "./runs.js";
 import type { StoreTasks } from "./store-client.js";
 import { validateSubmit } from "./validate.js";
 
+/** CreateTask's own budget; the gateway's deadline for the submission bounds it (submit-task.ts there). */
+const SUBMIT_DEADLINE_MS = 30_000;
+
 export interface ServiceDeps {
+  admission: AdmissionGate;
   store: StoreTasks;
   queue: TaskQueue;
   relay: Pick<DispatchRelay, "poke">;
@@ -35,7 +40,7 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
   const { store, queue } = deps;
   const defaults = new ProjectDefaults();
   return {
-    ...runHandlers(store, queue, deps.relay),
+    ...runHandlers(store, queue, deps.relay, deps.catalog),
 
     async submitTask(req, ctx) {
       validateSubmit(req);
@@ -47,9 +52,11 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const model = asked || (await projectModel(deps, defaults, req.projectId, ctx)) || catalog.defaultModel;
       const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
       const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
-      const { task, created } = await store.tasks.createTask(
-        { ...req, options, estimatedCostUsd },
-        forward(ctx, { token: await store.serviceToken(), onBehalfOf: ctx.token }),
+      // In a burst, submissions take turns (deps.admission) within what is left of the
+      // caller's deadline: a submission that waits answers late, not 503.
+      const token = await store.serviceToken();
+      const { task, created } = await deps.admission.run(() =>
+        store.tasks.createTask({ ...req, options, estimatedCostUsd }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })), ctx.signal,
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an

@@ -9,11 +9,14 @@ import { createTaskQueue, type TaskQueue } from "./queue/index.js";
 import { startReaper } from "./reaper.js";
 import { startDispatchRelay } from "./relay.js";
 import { BrokerAccess } from "./access.js";
+import { admissionGate } from "./admission.js";
 import { brokerService } from "./service.js";
 import { storeTasks } from "./store-client.js";
 import { startWorker } from "./worker/worker.js";
 
 export { loadBrokerConfig, type BrokerConfig } from "./config.js";
+// For tests that clear a prefix's topology (@sker/testkit/rabbit).
+export { queueNames } from "./queue/names.js";
 
 export interface RunningBroker {
   port: number;
@@ -53,7 +56,7 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
     host: config.host,
     port: config.port,
     maxMessageBytes: config.grpcMaxMessageBytes,
-    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, relay, catalog, access, log }), kit)],
+    services: [bind("sker.broker.v1.BrokerService", BrokerServiceService, brokerService({ store, queue, relay, catalog, access, log, admission: admissionGate(config.submitConcurrency) }), kit)],
     kit,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,

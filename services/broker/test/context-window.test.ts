@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskType, type Task } from "@sker/contracts/store/v1/task";
 import { startHarness, type Harness } from "./support/harness.js";
-import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
+import { fakeLlm, type FakeLlm } from "@sker/testkit/fake-llm";
 
 // The AI context is cut to what the task's model takes in: its context window (the smallest of
 // its fallback chain) less the output it may write, capped by AI_CONTEXT_TOKENS. A models file

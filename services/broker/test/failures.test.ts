@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskStatus, TaskType } from "@sker/contracts/store/v1/task";
 import amqplib from "amqplib";
-import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
-import { RABBITMQ_URL } from "./support/rabbit.js";
+import { fakeLlm, type FakeLlm } from "@sker/testkit/fake-llm";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
 import { startHarness, type Harness } from "./support/harness.js";
 
 // What happens when the provider misbehaves, end to end through RabbitMQ and the store: the

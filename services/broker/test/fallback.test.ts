@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
 import { TaskStatus, TaskType } from "@sker/contracts/store/v1/task";
-import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
+import { fakeLlm, type FakeLlm } from "@sker/testkit/fake-llm";
 import { startHarness, type Harness } from "./support/harness.js";
 
 // Routing by model alias and falling back along the models file's list, against two local

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TaskPriority, TaskStatus, TaskType } from "@sker/contracts/store/v1/task";
-import { expectAppError } from "../../store/test/support/store.js";
+import { expectAppError } from "@sker/testkit/store";
 import { startHarness, type Harness } from "./support/harness.js";
 
 // The AI task pipeline as a user sees it through BrokerService: submit → queued → running →

@@ -5,7 +5,7 @@ import { localProvider } from "../src/providers/local.js";
 import { openaiProvider } from "../src/providers/openai.js";
 import type { Provider, ProviderRequest } from "../src/providers/types.js";
 import { Stop } from "../src/worker/retry.js";
-import { fakeLlm, type FakeLlm } from "./support/fake-llm.js";
+import { fakeLlm, type FakeLlm } from "@sker/testkit/fake-llm";
 
 // The providers as the worker uses them: streamed deltas, parsed output, usage, and how each
 // failure is classed for retry. openai and anthropic run their official SDKs against a local

@@ -4,8 +4,9 @@ import { createLogger } from "@sker/kit";
 import { memoryTaskQueue } from "../src/queue/memory.js";
 import { rabbitTaskQueue } from "../src/queue/rabbit.js";
 import type { Delivery, Settle, TaskQueue } from "../src/queue/types.js";
-import { deleteTopology, RABBITMQ_URL, uniquePrefix } from "./support/rabbit.js";
-import { tcpProxy } from "./support/tcp-proxy.js";
+import { deleteTopology, uniquePrefix } from "@sker/testkit/rabbit";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
+import { tcpProxy } from "@sker/testkit/tcp-proxy";
 
 // The task queue's contract, checked on both implementations: priorities, bounded unsettled
 // deliveries, requeue, delayed retries, dead letters and the cancel fanout; and for RabbitMQ,

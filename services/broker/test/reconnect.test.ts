@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TaskType } from "@sker/contracts/store/v1/task";
 import { startHarness, type Harness } from "./support/harness.js";
-import { RABBITMQ_URL } from "./support/rabbit.js";
-import { tcpProxy } from "./support/tcp-proxy.js";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
+import { tcpProxy } from "@sker/testkit/tcp-proxy";
 
 // RabbitMQ going away while tasks are queued and running. The machine's RabbitMQ is shared,
 // so the broker reaches it through a TCP proxy that the test cuts and restores: the broker

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
-import { expectAppError } from "../../store/test/support/store.js";
+import { expectAppError } from "@sker/testkit/store";
 import { canvas } from "./support/graph.js";
 import { startHarness, type Harness } from "./support/harness.js";
 
@@ -110,8 +110,8 @@ describe("graph runs: planning", () => {
     const bare = (await c.createNode({ projectId: g.projectId, recipe: { type: "fusion", prompt: "", model: "" } }, g.as)).node!;
     expect(bare.title).toBe("AI fusion");
     const { events } = await h.store.clients.events.listEvents({ projectId: g.projectId }, g.as);
-    const updates = events.filter((e) => e.name === "node.updated").map((e) => (e.data as { recipe: unknown }).recipe);
-    expect(updates).toEqual([{ type: "optimize", prompt: "tighter", options: { model: "m1" } }, null]);
+    const updates = events.filter((e) => e.name === "node.updated").map((e) => (e.payload?.resource?.value as { recipe?: unknown }).recipe);
+    expect(updates).toEqual([{ type: "optimize", prompt: "tighter", model: "m1" }, undefined]);
   });
 });
 
@@ -163,7 +163,13 @@ describe("graph runs: incremental", () => {
     await g.ai("B", { inputs: [a] });
     const run = await g.waitRun((await g.run()).id);
     const { events } = await h.store.clients.events.listEvents({ projectId: g.projectId }, g.as);
-    const data = (e: (typeof events)[number]) => e.data as { nodeId?: string; state?: string; status?: string };
+    // The run's and its nodes' states as REST names them (the events carry the proto enums).
+    const named = (v: string | undefined) => v?.replace(/^RUN_(NODE_STATE|STATUS)_/, "").toLowerCase();
+    const data = (e: (typeof events)[number]) => {
+      const r = e.payload?.resource;
+      if (r?.$case === "runNode") return { nodeId: r.value.node?.nodeId, state: named(r.value.node?.state) };
+      return r?.$case === "run" ? { status: named(r.value.status), nodes: r.value.nodes.map((n) => ({ state: named(n.state) })) } : {};
+    };
     const runEvents = events.filter((e) => e.name.startsWith("run.")).map((e) => [e.name, data(e).nodeId ? `${g.name(data(e).nodeId!)}:${data(e).state}` : data(e).status]);
     expect(runEvents).toEqual([
       ["run.started", "running"],
@@ -176,8 +182,8 @@ describe("graph runs: incremental", () => {
       ["run.finished", "completed"],
     ]);
     expect(g.status(run)).toBe("completed");
-    const finished = events.find((e) => e.name === "run.finished")!.data as { nodes: { state: string }[] };
-    expect(finished.nodes.map((n) => n.state)).toEqual(["completed", "completed"]);
+    const finished = data(events.find((e) => e.name === "run.finished")!);
+    expect(finished.nodes!.map((n) => n.state)).toEqual(["completed", "completed"]);
   }, 60_000);
 });
 

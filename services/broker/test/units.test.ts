@@ -30,7 +30,7 @@ describe("config", () => {
 
   it("has the documented defaults", () => {
     const c = loadBrokerConfig(secret);
-    expect(c).toMatchObject({ port: 3002, host: "127.0.0.1", metricsPort: 9465, concurrency: 256, maxRunningPerProject: 64, maxRunningPerUser: 32, maxAttempts: 3, taskTimeoutMs: 600_000, queuePrefix: "sker", eventsExchange: "sker.events", rabbitmqUrl: undefined });
+    expect(c).toMatchObject({ port: 3002, host: "127.0.0.1", metricsPort: 9465, concurrency: 512, submitConcurrency: 8, maxRunningPerProject: 64, maxRunningPerUser: 32, maxAttempts: 3, taskTimeoutMs: 600_000, queuePrefix: "sker", eventsExchange: "sker.events", rabbitmqUrl: undefined });
     expect(c.localTokenDelayMs).toBe(20);
     expect(c.models.defaultModel).toBe("local");
     expect([...c.models.models.keys()]).toEqual(["local"]);

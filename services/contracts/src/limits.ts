@@ -13,8 +13,9 @@ const KiB = 1024;
 
 /**
  * Free JSON (node metadata, project canvasData and settings, user settings): nesting depth
- * counts the field's own object as level 1, so `{"a":{"b":1}}` is 2 deep. 16 keeps every event
- * that carries such a value (two levels deeper) far inside what protobuf Struct decoding takes.
+ * counts the field's own object as level 1, so `{"a":{"b":1}}` is 2 deep. 16 keeps every
+ * message that carries such a value (a node, an event's node: the same depth, events carry the
+ * typed resource) far inside what protobuf Struct decoding takes.
  */
 export const JSON_DEPTH = 16;
 

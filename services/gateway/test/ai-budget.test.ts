@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "@sker/kit";
 import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 import { directClients, type Direct } from "./support/grpc.js";
-import { WsClient } from "./support/ws.js";
+import { WsClient } from "@sker/testkit/ws";
 
 // The per-user AI budget (RATE_LIMIT_AI_PER_USER) is counted by the store, where every door to
 // AI work passes: REST, the WebSocket and a direct gRPC call to the broker all spend the same

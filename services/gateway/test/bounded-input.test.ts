@@ -4,10 +4,10 @@
 // store accepted replays through ListEvents and WebSocket subscribe {since: 0}.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JSON_DEPTH, LIMITS } from "@sker/contracts/limits";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 import { directClients, type Direct } from "./support/grpc.js";
-import { WsClient } from "./support/ws.js";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let req: Req;
@@ -184,9 +184,9 @@ describe("whatever the store accepts, its events read back", () => {
     const listed = await direct.events.listEvents({ projectId: p, afterSeq: 0 }, { token });
     const names = listed.events.map((e) => e.name);
     expect(names).toEqual(["project.updated", "node.created", "node.updated"]);
-    expect((listed.events[0].data as any).canvasData).toEqual(canvas.body.data.canvasData);
-    expect((listed.events[1].data as any).metadata).toEqual(node.body.data.metadata);
-    expect((listed.events[2].data as any).content).toBe(patched.body.data.content);
+    expect((listed.events[0].payload?.resource?.value as any).canvasData).toEqual(canvas.body.data.canvasData);
+    expect((listed.events[1].payload?.resource?.value as any).metadata).toEqual(node.body.data.metadata);
+    expect((listed.events[2].payload?.resource?.value as any).content).toBe(patched.body.data.content);
 
     const ws = await WsClient.open(stack.url, token);
     ws.send({ type: "subscribe", projectId: p, since: 0 });

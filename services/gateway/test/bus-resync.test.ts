@@ -2,10 +2,11 @@
 // after the gateway's RabbitMQ connection comes back (its queue went with the connection while
 // the store kept publishing), and, failing any bus at all, by the periodic seq check.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { tcpProxy } from "../../broker/test/support/tcp-proxy.js";
-import { client, register } from "./support/http.js";
-import { RABBITMQ_URL, startStack, type Stack } from "./support/stack.js";
-import { WsClient } from "./support/ws.js";
+import { tcpProxy } from "@sker/testkit/tcp-proxy";
+import { client, register } from "@sker/testkit/http";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let proxy: Awaited<ReturnType<typeof tcpProxy>>;

@@ -1,7 +1,7 @@
 // Search, activity, export/import, duplicate and retry over HTTP, against a real store and broker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 
 let stack: Stack;
 let req: Req;

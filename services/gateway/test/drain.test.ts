@@ -1,8 +1,8 @@
 // SHUTDOWN_DRAIN_DELAY_MS: on shutdown the gateway turns not-ready at once but keeps serving
 // for the delay (load balancers take it out first), then stops accepting.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { client, register } from "./support/http.js";
-import { startStack, type Stack } from "./support/stack.js";
+import { client, register } from "@sker/testkit/http";
+import { startStack, type Stack } from "@sker/testkit/stack";
 
 // A delay long enough that requests taking a second each on a loaded machine still fit
 // several into it.

@@ -5,9 +5,9 @@
 // (the project's event seq, graph, members, the user and their keys are unchanged). The counts
 // by status and by kind are printed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 import { mutations, rng, sampleBody, type Body } from "./support/fuzz-bodies.js";
 
 let stack: Stack;

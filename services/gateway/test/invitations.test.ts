@@ -1,9 +1,9 @@
 // Invitations by email, through the real gateway, store, PostgreSQL, RabbitMQ and an SMTP server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { tokenIn } from "./support/mailbox.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { tokenIn } from "@sker/testkit/mailbox";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let req: Req;

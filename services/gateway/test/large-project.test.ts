@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 // A project at the documented limit (50 MB of content: 500 nodes of 100,000 characters) opens
 // through REST (the whole graph, and every page of GET /nodes) and replays through the

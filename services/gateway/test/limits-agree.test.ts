@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "@sker/contracts/limits";
 import { ENUMS } from "@sker/contracts/enums";
 import { createAjv } from "../src/rest/ajv.js";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 import { directClients, type Direct } from "./support/grpc.js";
 
 let stack: Stack;

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeLlm, type FakeLlm } from "../../broker/test/support/fake-llm.js";
+import { fakeLlm, type FakeLlm } from "@sker/testkit/fake-llm";
 import { adminCli } from "./support/admin-cli.js";
-import { client, register, type Req } from "./support/http.js";
-import { startStack, type Stack } from "./support/stack.js";
-import { WsClient } from "./support/ws.js";
+import { client, register, type Req } from "@sker/testkit/http";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { WsClient } from "@sker/testkit/ws";
 
 // Models, usage and budgets through REST, against the whole stack and a fake OpenAI server.
 // "paid" costs $1,000 per million tokens either way ($0.001 a token), so a task submitted with

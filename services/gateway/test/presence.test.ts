@@ -2,9 +2,9 @@
 // real RabbitMQ), against a real store and broker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 const TTL_MS = 3000;
 let stack: Stack;

@@ -1,8 +1,8 @@
 // What a REST client sees at a quota: 403 QUOTA_EXCEEDED with {quota, limit, used} in details,
 // and nothing written.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 
 let stack: Stack;
 let req: Req;

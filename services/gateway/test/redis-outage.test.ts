@@ -1,9 +1,10 @@
 // Redis away under the gateway: requests answer at normal speed, and the rate limits keep
 // holding per process (the auth budget too) until Redis is back, when they are shared again.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { tcpProxy } from "../../broker/test/support/tcp-proxy.js";
-import { client, register } from "./support/http.js";
-import { REDIS_URL, startStack, type Stack } from "./support/stack.js";
+import { tcpProxy } from "@sker/testkit/tcp-proxy";
+import { client, register } from "@sker/testkit/http";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { REDIS_URL } from "@sker/testkit/urls";
 import { adminCli } from "./support/admin-cli.js";
 
 let stack: Stack;

@@ -1,8 +1,8 @@
 // Two gateway processes on one Redis and one RabbitMQ: one rate budget, one event stream.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 

@@ -1,8 +1,8 @@
 // The REST contract of docs/api.md, route by route, against a real store and broker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { tokenIn } from "./support/mailbox.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { tokenIn } from "@sker/testkit/mailbox";
 
 let stack: Stack;
 let req: Req;

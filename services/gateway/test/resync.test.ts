@@ -1,9 +1,9 @@
 // A replay that asks for events retention has removed gets `resync`, never a silent gap.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let req: Req;

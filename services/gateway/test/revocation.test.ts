@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { channelPool, promiseClient, type AppError } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
 import { adminCli } from "./support/admin-cli.js";
-import { WsClient } from "./support/ws.js";
+import { WsClient } from "@sker/testkit/ws";
 
 let stack: Stack;
 let req: Req;

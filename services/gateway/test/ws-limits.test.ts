@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register, type Req } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register, type Req } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 // Limits at every door, over the WebSocket and for API keys: a per-socket message rate, a
 // per-user socket cap, a per-user subscribe budget, failed `authenticate` messages spending

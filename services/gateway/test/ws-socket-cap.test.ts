@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { loadGatewayConfig, startGateway } from "../src/start.js";
-import { startStack, type Stack } from "./support/stack.js";
-import { client, register } from "./support/http.js";
-import { WsClient } from "./support/ws.js";
+import { startStack, type Stack } from "@sker/testkit/stack";
+import { client, register } from "@sker/testkit/http";
+import { WsClient } from "@sker/testkit/ws";
 
 // WS_MAX_SOCKETS_PER_USER holds over every gateway replica: the sockets are counted in Redis
 // with a lease each replica renews, so a replica that dies without closing them stops counting

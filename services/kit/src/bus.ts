@@ -7,6 +7,10 @@ export interface BusEvent {
   /** Gap-free per project for persisted events; null for ephemeral ones (task.progress). */
   seq: number | null;
   name: string;
+  /**
+   * Persisted events: the resource as the protobuf JSON of sker.store.v1.EventPayload (the
+   * gateway renders it as REST). Ephemeral ones: their publisher's own JSON.
+   */
   data: unknown;
   /** ISO 8601 */
   at: string;

@@ -64,16 +64,28 @@ export interface AppErrorOptions {
   reason?: ErrorReason;
 }
 
+/**
+ * Outcomes a caller is told about and no one debugs: they travel without a stack, which V8 would
+ * otherwise capture for every NOT_FOUND, denial or conflict an RPC answers (2% of the store's
+ * CPU on a hot read). Failures of our own or of a dependency keep theirs.
+ */
+const WITH_STACK: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED"]);
+
 export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: ErrorDetails;
   readonly reason?: ErrorReason;
 
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: ErrorDetails,
-    options: AppErrorOptions = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ErrorCode, message: string, details?: ErrorDetails, options: AppErrorOptions = {}) {
+    const limit = Error.stackTraceLimit;
+    if (!WITH_STACK.has(code)) Error.stackTraceLimit = 0;
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.code = code;
+    this.details = details;
     this.name = "AppError";
     if (options.reason) this.reason = options.reason;
   }
@@ -106,7 +118,8 @@ const REASONS: readonly ErrorReason[] = ["TOKEN_EXPIRED"];
  * time, the server refused or dropped it, PostgreSQL is shutting down): UNAVAILABLE, which
  * callers may retry and the gateway answers 503, rather than a 500 for a bug.
  */
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03"]);
+// 53300: PostgreSQL has no connection slot left (max_connections), which passes like the rest.
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "57P01", "57P02", "57P03", "53300"]);
 const UNREACHABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/;
 export function dependencyUnavailable(err: unknown): AppError | undefined {
   const e = err as { code?: unknown; message?: unknown } | null;

@@ -14,6 +14,7 @@ export * from "./bus.js";
 export * from "./enums.js";
 export * from "./telemetry-sdk.js";
 export * from "./bus/index.js";
+export * from "./rabbit.js";
 export * from "./ids.js";
 export * from "./input.js";
 export * from "./grpc/forward.js";

@@ -3,7 +3,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { descriptorSetBase64 } from "@sker/contracts";
 import { startEventServer } from "./support/grpc.js";
-import { reflectionClient, registryOf, type Req } from "./support/grpcurl.js";
+import { reflectionClient, registryOf, type Req } from "@sker/testkit/grpcurl";
 
 // Does what grpcurl does, with no token: list services, ask for the file of each symbol, then
 // fetch every dependency by name and build a descriptor pool from the answers alone. Building

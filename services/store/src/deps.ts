@@ -24,6 +24,8 @@ export interface StoreDeps {
   /** Each user's budget of AI submissions (CreateTask, CreateRun). */
   aiLimit: AiSubmissionLimit;
   config: {
+    /** Connections in the database pool (DB_POOL_SIZE); the task pipeline may hold half (tasks/pipeline-gate.ts). */
+    dbPoolSize?: number;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
     /** Lifetime of the access token VerifyApiKey mints (default 300). */

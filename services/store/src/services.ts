@@ -15,6 +15,7 @@ import { nodeService } from "./nodes/service.js";
 import { connectionService } from "./connections/service.js";
 import { taskService } from "./tasks/service.js";
 import { taskLifecycleService } from "./tasks/lifecycle.js";
+import { Gate, gated } from "./tasks/pipeline-gate.js";
 import { eventService } from "./events/service.js";
 import { collabService } from "./collab/service.js";
 import { runService } from "./runs/service.js";
@@ -34,13 +35,16 @@ export const STORE_SERVICES = {
   "sker.store.v1.UsageService": UsageServiceService,
 } as const;
 
+/** Half the pool for the task pipeline's heavy calls, the rest for users (see Gate). */
+const pipelineGate = (deps: StoreDeps) => new Gate(Math.max(1, Math.floor((deps.config.dbPoolSize ?? 10) / 2)));
+
 export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[] {
   // Who may call what, beyond a valid token: the account lifecycle is the gateway's (it holds no
   // user token yet), the task lifecycle the broker's, and AI work is created only through the
   // broker's checks (a user's call it relays). Tenancy is checked inside, per resource.
   const gateway = [serviceOnly("gateway")];
   const broker = [serviceOnly("broker")];
-  const lifecycle = taskLifecycleService(deps);
+  const lifecycle = gated(taskLifecycleService(deps), ["startTask", "completeTask", "failTask"], pipelineGate(deps));
   return [
     bind("sker.store.v1.UserService", UserServiceService, userService(deps), kit, {
       methods: {
@@ -65,7 +69,8 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
     bind("sker.store.v1.TaskLifecycleService", TaskLifecycleServiceService, lifecycle, kit, { interceptors: broker }),
     bind("sker.store.v1.EventService", EventServiceService, eventService(deps), kit),
     bind("sker.store.v1.CollabService", CollabServiceService, collabService(deps), kit),
-    bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit),
+    // CreateRun too: the broker sends the prices a run's estimate (held against the budgets) is made at.
+    bind("sker.store.v1.RunService", RunServiceService, runService(deps), kit, { methods: { createRun: [relayedBy("broker")] } }),
     bind("sker.store.v1.UsageService", UsageServiceService, usageService(deps), kit),
   ];
 }

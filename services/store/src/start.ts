@@ -33,8 +33,11 @@ import { storeBindings } from "./services.js";
 import { createAiSubmissionLimit } from "./limits/ai-submissions.js";
 
 export { loadStoreConfig, type StoreConfig } from "./config.js";
-export { openDatabase } from "./db/connect.js";
+export { kyselyOverPGlite, openDatabase, PGLITE_EXTENSIONS } from "./db/connect.js";
 export { migrateToLatest } from "./db/migrate.js";
+// For the test databases (@sker/testkit/db): the schema's identity and its type.
+export { migrations } from "./db/migrations/index.js";
+export type { Database } from "./db/schema.js";
 
 export interface RunningStore {
   port: number;
@@ -67,7 +70,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       databaseUrl: config.databaseUrl,
       dataDir: config.common.dataDir,
       poolSize: config.dbPoolSize,
-      onIdleError: (err) => log.warn({ err: err.message }, "an idle database connection was dropped"),
+      onIdleError: (err) => log.warn({ err: err.message }, "a database connection was dropped"),
     }));
   const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
   try {
@@ -95,6 +98,7 @@ export async function startStore(config: StoreConfig, overrides: StoreOverrides 
       afterMail: () => outsideCall(() => mail.poke()),
       aiLimit,
       config: {
+        dbPoolSize: config.dbPoolSize,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         apiKeyTokenTtlSeconds: config.apiKeyTokenTtlSeconds,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TaskPriority, TaskType, type CreateTaskRequest } from "@sker/contracts/store/v1/task";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // The per-user AI submission budget in the store's CreateTask: shared by store replicas through
 // Redis, held in the process's memory when Redis is unreachable or not configured.

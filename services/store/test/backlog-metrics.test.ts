@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, createMetrics } from "@sker/kit";
 import { backlogMetrics } from "../src/backlog-metrics.js";
-import { createTestDb, type TestDb } from "./support/db.js";
+import { createTestDb, type TestDb } from "@sker/testkit/db";
 
 // The backlog gauges the alerts read: age of the oldest queued task and of the oldest
 // unpublished event, as /metrics shows them, on both engines.

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { createEventBus, createLogger, type BusEvent, type EventBus } from "@sker/kit";
-import { tcpProxy } from "./support/proxy.js";
-import { RABBITMQ_URL } from "./support/store.js";
+import { tcpProxy } from "@sker/testkit/tcp-proxy";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
 
 const log = createLogger("bus-test", "silent");
 const ev = (projectId: string, seq: number): BusEvent => ({ projectId, seq, name: "project.updated", data: { seq }, at: new Date().toISOString() });

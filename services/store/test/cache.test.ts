@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tcpProxy, type TcpProxy } from "./support/proxy.js";
-import { REDIS_URL, startTestStore, type TestStore } from "./support/store.js";
+import { tcpProxy, type TcpProxy } from "@sker/testkit/tcp-proxy";
+import { startTestStore, type TestStore } from "@sker/testkit/store";
+import { REDIS_URL } from "@sker/testkit/urls";
 
 describe("Redis cache-aside", () => {
   let store: TestStore;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { AppError, bind, channelPool, createLogger, createMetrics, promiseClient, startGrpcServer, Tokens, type CallContext } from "@sker/kit";
 import { EventServiceService, type ListEventsRequest } from "@sker/contracts/store/v1/event";
-import { createTestDb, type Driver, type TestDb } from "./support/db.js";
+import { createTestDb, type Driver, type TestDb } from "@sker/testkit/db";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskType } from "@sker/contracts/store/v1/task";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { resourceOf } from "./support/events.js";
 
 // Every event records who caused it, the activity list shows it newest first with usernames,
 // and a failed or cancelled task can be retried (retry_of) by an editor, nothing else.
@@ -56,7 +57,7 @@ describe("actor and activity", () => {
       expect(of(name)[0]).toMatchObject({ username: alice.username, event: { actor: { userId: alice.id, taskId: task.id } } });
     }
     // The node the AI rewrote: node.updated events by the task, for the user who ran it.
-    const aiWrites = of("node.updated").filter((i) => (i.event!.data as { id: string }).id === node.id);
+    const aiWrites = of("node.updated").filter((i) => (resourceOf(i.event!) as { id: string }).id === node.id);
     expect(aiWrites.length).toBeGreaterThan(0);
     for (const w of aiWrites) expect(w.event!.actor).toEqual({ userId: alice.id, taskId: task.id });
     // Replay (ListEvents) carries the same actor.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // Search over real gRPC, on PostgreSQL and on PGlite (the embedded default): English words,
 // Chinese without spaces, ranking, snippets with highlight offsets, tenancy, bad queries.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // Export → import → export over real gRPC and PostgreSQL, in both formats: the same canvas comes
 // back (ids and times aside). A bad file is refused naming the field, and nothing is created.

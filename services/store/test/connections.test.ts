@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectionType, type CreateConnectionRequest } from "@sker/contracts/store/v1/connection";
 import { NodeStatus } from "@sker/contracts/store/v1/node";
 import type { Database } from "../src/db/schema.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { resourceOf } from "./support/events.js";
 
 // ConnectionService and ProjectService.GetGraph over real gRPC against a real PostgreSQL.
 
@@ -93,7 +94,8 @@ describe("lifecycle", () => {
     const c = (await store.clients.connections.createConnection(req({ sourceNodeId: a.id, targetNodeId: b.id, label: "uses" }), as(owner))).connection!;
     expect(c).toMatchObject({ projectId, sourceNodeId: a.id, targetNodeId: b.id, type: "CONNECTION_TYPE_RELATED", label: "uses", weight: 1, createdBy: owner.id });
     const ev = await store.db.selectFrom("events").selectAll().where("project_id", "=", projectId).orderBy("seq", "desc").executeTakeFirstOrThrow();
-    expect(ev).toMatchObject({ name: "connection.created", data: { id: c.id, type: "related", weight: 1, sourceNodeId: a.id } });
+    expect(ev.name).toBe("connection.created");
+    expect(resourceOf(ev)).toMatchObject({ id: c.id, type: "CONNECTION_TYPE_RELATED", weight: 1, sourceNodeId: a.id });
 
     const before = await counts();
     await expectAppError(store.clients.connections.createConnection(req({ sourceNodeId: a.id, targetNodeId: b.id }), as(owner)), "CONFLICT");
@@ -116,7 +118,8 @@ describe("lifecycle", () => {
     await store.clients.connections.deleteConnection({ id: c1.id }, as(owner));
     await expectAppError(store.clients.connections.getConnection({ id: c1.id }, as(owner)), "NOT_FOUND");
     const ev = await store.db.selectFrom("events").selectAll().where("project_id", "=", projectId).orderBy("seq", "desc").executeTakeFirstOrThrow();
-    expect(ev).toMatchObject({ name: "connection.deleted", data: { id: c1.id } });
+    expect(ev.name).toBe("connection.deleted");
+    expect(resourceOf(ev)).toEqual({ id: c1.id });
   });
 
   it("viewers read, cannot write; strangers get NOT_FOUND", async () => {

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendEvent } from "../src/events/append.js";
-import { createTestDb, type TestDb } from "./support/db.js";
+import { createTestDb, type TestDb } from "@sker/testkit/db";
 
 // Repository level, on both engines: the same types back, transactions that really isolate
 // (PGlite is one session: its dialect must serialize), gap-free event seqs.

@@ -3,8 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "@sker/contracts/common/v1/common";
 import { UserRole } from "@sker/contracts/store/v1/user";
-import { expectAppError, startTestStore, type TestStore } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore } from "@sker/testkit/store";
 import { loadStoreConfig } from "../src/config.js";
+import { resourceOf } from "./support/events.js";
 
 describe("password hashes", () => {
   let store: TestStore;
@@ -88,9 +89,9 @@ describe("a project never ends with no owner", () => {
     expect(await roles(project!.id)).toEqual({ [viewer.id]: "viewer", [oldEditor.id]: "owner", [newEditor.id]: "editor" });
     const row = await store.db.selectFrom("projects").select(["owner_id", "deleted_at"]).where("id", "=", project!.id).executeTakeFirstOrThrow();
     expect(row).toEqual({ owner_id: oldEditor.id, deleted_at: null });
-    const events = await store.db.selectFrom("events").select(["name", "data"]).where("project_id", "=", project!.id).orderBy("seq").execute();
-    expect(events.slice(-2).map((e) => [e.name, (e.data as { userId: string; role: string | null }).userId, (e.data as { role: string | null }).role])).toEqual([
-      ["member.updated", oldEditor.id, "owner"],
+    const events = await store.db.selectFrom("events").select(["name", "data", "payload"]).where("project_id", "=", project!.id).orderBy("seq").execute();
+    expect(events.slice(-2).map((e) => [e.name, resourceOf(e) as { userId: string; role?: string }]).map(([name, m]) => [name, m.userId, m.role ?? null])).toEqual([
+      ["member.updated", oldEditor.id, "ROLE_OWNER"],
       ["member.updated", owner.id, null],
     ]);
     // The heir manages it now.

@@ -5,10 +5,10 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "@sker/kit";
 import { Role } from "@sker/contracts/common/v1/common";
-import { tcpProxy } from "../../broker/test/support/tcp-proxy.js";
-import { startMailbox, tokenIn, type Mailbox } from "../../gateway/test/support/mailbox.js";
+import { tcpProxy } from "@sker/testkit/tcp-proxy";
+import { startMailbox, tokenIn, type Mailbox } from "@sker/testkit/mailbox";
 import { createTransport } from "../src/mail/transport.js";
-import { startTestStore, type TestStore } from "./support/store.js";
+import { startTestStore, type TestStore } from "@sker/testkit/store";
 
 describe("the mail relay", () => {
   let mailbox: Mailbox;

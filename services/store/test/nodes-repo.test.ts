@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { hardDelete, insertNode, listNodes, liveNodesIn, restore, softDelete, wouldCycle } from "../src/nodes/repo.js";
 import { insertConnection } from "../src/connections/repo.js";
 import { parsePage } from "../src/input/page.js";
-import { createTestDb, type TestDb } from "./support/db.js";
+import { createTestDb, type TestDb } from "@sker/testkit/db";
 
 // The node and connection SQL on both engines the store runs on: the same answers from
 // PostgreSQL and from embedded PGlite.

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "@sker/kit";
 import { NodeStatus, type CreateNodeRequest, type UpdateNodeRequest } from "@sker/contracts/store/v1/node";
 import type { Database } from "../src/db/schema.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { resourceOf } from "./support/events.js";
 
 // NodeService over real gRPC against a real PostgreSQL: what an editor, a viewer and a stranger
 // see, and that bad input is refused by field with nothing written.
@@ -142,7 +143,7 @@ describe("create, read, update", () => {
     expect(await counts()).toEqual({ nodes: before.nodes + 1, versions: before.versions + 1, events: before.events + 1 });
     const ev = await store.db.selectFrom("events").selectAll().where("project_id", "=", projectId).orderBy("seq", "desc").executeTakeFirstOrThrow();
     expect(ev.name).toBe("node.created");
-    expect(ev.data).toMatchObject({ id: node.id, title: "Hello", status: "idle", tags: ["a", "b"], version: 1 });
+    expect(resourceOf(ev)).toMatchObject({ id: node.id, title: "Hello", status: "NODE_STATUS_IDLE", tags: ["a", "b"], version: 1 });
   });
 
   it("every change grows the version by one; a change to nothing writes nothing; reads are fresh after writes", async () => {
@@ -270,9 +271,9 @@ describe("delete, restore, versions, rollback", () => {
     let g = await graph();
     expect(g.nodes.map((n) => n.id)).not.toContain(b.id);
     expect(g.connections.map((x) => x.id)).not.toContain(ab.id);
-    const events = await store.db.selectFrom("events").select(["name", "data"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(3).execute();
+    const events = await store.db.selectFrom("events").select(["name", "data", "payload"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(3).execute();
     expect(events.map((e) => e.name).sort()).toEqual(["connection.deleted", "connection.deleted", "node.deleted"]);
-    expect(events.find((e) => e.name === "node.deleted")!.data).toEqual({ id: b.id });
+    expect(resourceOf(events.find((e) => e.name === "node.deleted")!)).toEqual({ id: b.id });
 
     // c goes too; restoring b brings back a→b but not b→c, whose other end is still hidden.
     await store.clients.nodes.deleteNode({ id: c.id, permanent: false }, as(owner));

@@ -1,8 +1,9 @@
 import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BusEvent } from "@sker/kit";
-import { tcpProxy, type TcpProxy } from "./support/proxy.js";
-import { RABBITMQ_URL, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { tcpProxy, type TcpProxy } from "@sker/testkit/tcp-proxy";
+import { startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
 
 /** A consumer straight on the machine's RabbitMQ, bound to every project of one exchange. */
 async function consume(exchange: string) {
@@ -66,8 +67,8 @@ describe("outbox relay with RabbitMQ unreachable, then back", () => {
     await until("101 events", () => consumer.got.length >= 101);
     await new Promise((r) => setTimeout(r, 500)); // a duplicate would arrive now
     expect(seqsOf(consumer.got, projectId)).toEqual(range(1, 101));
-    expect(consumer.got[0]).toMatchObject({ name: "node.created", data: { id: nodeId } });
-    expect(consumer.got[100]).toMatchObject({ name: "node.updated", data: { id: nodeId, content: "v99", version: 101 } });
+    expect(consumer.got[0]).toMatchObject({ name: "node.created", data: { node: { id: nodeId } } });
+    expect(consumer.got[100]).toMatchObject({ name: "node.updated", data: { node: { id: nodeId, content: "v99", version: 101 } } });
     expect(await unpublished()).toBe(0);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { resourceOf } from "./support/events.js";
 
 describe("ProjectService and EventService", () => {
   let store: TestStore;
@@ -72,9 +73,9 @@ describe("ProjectService and EventService", () => {
       [4, "member.updated"],
     ]);
     expect(latestSeq).toBe(4);
-    expect(events[0].data).toMatchObject({ projectId: t.id, userId: editor.id, role: "editor" });
-    expect(events[2].data).toMatchObject({ id: t.id, description: "new", status: "active" });
-    expect(events[3].data).toEqual({ projectId: t.id, userId: viewer.id, role: null });
+    expect(resourceOf(events[0])).toMatchObject({ projectId: t.id, userId: editor.id, role: "ROLE_EDITOR" });
+    expect(resourceOf(events[2])).toMatchObject({ id: t.id, description: "new", status: "PROJECT_STATUS_ACTIVE" });
+    expect(events[3].payload?.resource).toEqual({ $case: "memberRemoved", value: { projectId: t.id, userId: viewer.id } });
     const after = await store.clients.events.listEvents({ projectId: t.id, afterSeq: 2, limit: 1 }, as(owner));
     expect(after.events.map((e) => e.seq)).toEqual([3]);
     // The removed viewer no longer sees anything.

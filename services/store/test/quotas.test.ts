@@ -9,7 +9,7 @@ import { TaskPriority, TaskStatus, TaskType } from "@sker/contracts/store/v1/tas
 import { ConfigError } from "@sker/kit";
 import { QUOTA_DEFAULTS } from "@sker/contracts/limits";
 import { loadStoreConfig } from "../src/config.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 const QUOTA = { projects: 3, nodes: 5, bytes: 2_000, keys: 2 };
 const env = {

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import pg from "pg";
 import { TaskType } from "@sker/contracts/store/v1/task";
 import { prune } from "../src/retention/prune.js";
-import { startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // Retention on PostgreSQL and PGlite: old published events go and the project's pruned_seq
 // says so (ListEvents answers it, for the gateway's resync); finished tasks past their period

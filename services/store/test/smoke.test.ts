@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestStore, type TestStore } from "./support/store.js";
+import { startTestStore, type TestStore } from "@sker/testkit/store";
 
 describe.each(["pg", "pglite"] as const)("store smoke on %s", (driver) => {
   let store: TestStore;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TaskPriority, TaskType, type CreateTaskRequest } from "@sker/contracts/store/v1/task";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
 
 // The task queue's outbox: CreateTask and ReclaimTasks write the task's dispatch in the same
 // transaction (a task that exists is always published, a refused one leaves nothing), and the
@@ -76,4 +76,28 @@ it("a task reclaimed from a dead worker gets a dispatch marked reclaimed", async
   await store.clients.lifecycle.reclaimTasks({ queuedAfterMs: 600_000, limit: 10 }, broker);
   const { dispatches } = await store.clients.lifecycle.claimDispatches({ limit: 10, leaseMs: 1000 }, broker);
   expect(dispatches.map((d) => [d.taskId, d.reclaimed])).toEqual([[task.id, true]]);
+});
+
+it("a CreateTask whose caller gave up before it could commit (the deadline passed while it waited for the project's lock) writes nothing", async () => {
+  // The caller was told DEADLINE_EXCEEDED (the gateway answers 503 "not created"): a task
+  // committed after that would run behind the user's back.
+  let release!: () => void;
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holding = store.db.transaction().execute(async (trx) => {
+    await trx.selectFrom("projects").select("id").where("id", "=", projectId).forUpdate().execute();
+    locked();
+    await new Promise<void>((r) => (release = r));
+  });
+  await isLocked;
+  const prompt = `late ${Date.now()}`;
+  await expectAppError(store.clients.tasks.createTask(req({ prompt }), { ...(await store.viaBroker(as(owner))), deadlineMs: 500 }), "DEADLINE_EXCEEDED");
+  // Let the store's side see the call end too (its own deadline timer), then let it go on.
+  await new Promise((r) => setTimeout(r, 200));
+  release();
+  await holding;
+  // The same request with time to spare queues behind the late one on the project's lock, so
+  // once it is answered the late one has ended: one task, the second one's.
+  const second = (await store.clients.tasks.createTask(req({ prompt }), await store.viaBroker(as(owner)))).task!;
+  expect((await store.db.selectFrom("tasks").select("id").where("prompt", "=", prompt).execute()).map((t) => t.id)).toEqual([second.id]);
 });

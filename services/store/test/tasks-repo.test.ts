@@ -3,7 +3,7 @@ import { insertConnection } from "../src/connections/repo.js";
 import { insertNode } from "../src/nodes/repo.js";
 import { findByKey, insertTask, nodesInOrder, reclaim, renewLease, takeLease, upstreamCandidates } from "../src/tasks/repo.js";
 import type { NewTaskInput } from "../src/tasks/validate.js";
-import { createTestDb, type TestDb } from "./support/db.js";
+import { createTestDb, type TestDb } from "@sker/testkit/db";
 
 // The task SQL on both engines: conditional lease taking, idempotent insert, reclaim, context.
 

@@ -4,7 +4,8 @@ import { ConnectionType } from "@sker/contracts/store/v1/connection";
 import { NodeStatus } from "@sker/contracts/store/v1/node";
 import { TaskPriority, TaskStatus, TaskType, type CreateTaskRequest, type TaskOutput } from "@sker/contracts/store/v1/task";
 import type { Database } from "../src/db/schema.js";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { resourceOf } from "./support/events.js";
 
 // TaskService over real gRPC against a real PostgreSQL: what the gateway (user token) and the
 // broker (service token) see, including the exactly-once and lease rules under concurrency.
@@ -45,7 +46,9 @@ const start = (id: string, workerId = "w1", leaseMs = 30_000) => store.clients.l
 const complete = (id: string, out: TaskOutput, workerId = "w1") =>
   store.clients.lifecycle.completeTask({ id, workerId, output: out, usage: { inputTokens: 10, outputTokens: 20 }, provider: "local", model: "local-1" }, broker);
 const lastEvents = async (n: number) =>
-  (await store.db.selectFrom("events").select(["name", "data"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(n).execute()).reverse();
+  (await store.db.selectFrom("events").select(["name", "data", "payload"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(n).execute())
+    .reverse()
+    .map((e) => ({ name: e.name, data: resourceOf(e) }));
 
 beforeAll(async () => {
   store = await startTestStore({ driver: "pg" });
@@ -120,7 +123,7 @@ describe("CreateTask, idempotency, cancel, list", () => {
     expect(t).toMatchObject({ status: "TASK_STATUS_QUEUED", priority: "TASK_PRIORITY_NORMAL", attempts: 0, prompt: "write", createdBy: owner.id });
     expect(t.options).toEqual({ model: "m", temperature: 0.5, maxTokens: 100 });
     const [ev] = await lastEvents(1);
-    expect(ev).toMatchObject({ name: "task.queued", data: { id: t.id, status: "queued", type: "generate", priority: "normal" } });
+    expect(ev).toMatchObject({ name: "task.queued", data: { id: t.id, status: "TASK_STATUS_QUEUED", type: "TASK_TYPE_GENERATE", priority: "TASK_PRIORITY_NORMAL" } });
   });
 
   it("the same key from the same user answers the first task, even when 10 race", async () => {
@@ -223,7 +226,7 @@ describe("StartTask and leases", () => {
     expect(s.task!.startedAt).toBeInstanceOf(Date);
     expect(s.node!.id).toBe(target.id);
     expect(s.context.map((n) => n.title)).toEqual(["u1", "u2"]);
-    expect((await lastEvents(1))[0]).toMatchObject({ name: "task.started", data: { id: t.id, status: "running", attempts: 1 } });
+    expect((await lastEvents(1))[0]).toMatchObject({ name: "task.started", data: { id: t.id, status: "TASK_STATUS_RUNNING", attempts: 1 } });
 
     const other = await start(t.id, "w2");
     expect(other).toMatchObject({ started: false, task: { status: "TASK_STATUS_RUNNING" }, context: [] });
@@ -296,7 +299,7 @@ describe("CompleteTask applies the output once, per type", () => {
       [3, "ai_optimize", t.id],
     ]);
     const completed = await store.db.selectFrom("events").select("name").where("project_id", "=", projectId).where("name", "=", "task.completed").where(
-      (eb) => eb.fn("jsonb_extract_path_text", ["data", eb.val("id")]),
+      (eb) => eb.fn("jsonb_extract_path_text", ["payload", eb.val("task"), eb.val("id")]),
       "=",
       t.id,
     ).execute();
@@ -404,7 +407,7 @@ describe("FailTask, ReclaimTasks, RequeueTask", () => {
     await start(t.id, "w1");
     const retry = (await store.clients.lifecycle.failTask({ id: t.id, workerId: "w1", error: { code: "PROVIDER_TIMEOUT", message: "slow" }, final: false }, broker)).task!;
     expect(retry).toMatchObject({ status: "TASK_STATUS_QUEUED", error: { code: "PROVIDER_TIMEOUT", message: "slow" }, attempts: 1 });
-    expect((await lastEvents(1))[0]).toMatchObject({ name: "task.queued", data: { status: "queued" } });
+    expect((await lastEvents(1))[0]).toMatchObject({ name: "task.queued", data: { status: "TASK_STATUS_QUEUED" } });
     await start(t.id, "w2");
     // A worker that no longer holds the lease cannot fail it.
     expect((await store.clients.lifecycle.failTask({ id: t.id, workerId: "w1", error: { code: "X", message: "" }, final: true }, broker)).task!.status).toBe("TASK_STATUS_RUNNING");
@@ -459,7 +462,7 @@ describe("the node an AI task rewrites shows the task's state", () => {
     const running = await statusOf(n.id);
     expect(running).toMatchObject({ status: "NODE_STATUS_PROCESSING", version: n.version + 1 });
     const [updated, started] = await lastEvents(2);
-    expect(updated).toMatchObject({ name: "node.updated", data: { id: n.id, status: "processing" } });
+    expect(updated).toMatchObject({ name: "node.updated", data: { id: n.id, status: "NODE_STATUS_PROCESSING" } });
     expect(started.name).toBe("task.started");
     await complete(t.id, output({ title: "Better", content: "Better content" }), "w-status");
     expect(await statusOf(n.id)).toMatchObject({ status: "NODE_STATUS_COMPLETED", title: "Better" });

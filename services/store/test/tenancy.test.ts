@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode } from "@sker/kit";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
 import { STORE_SERVICES } from "../src/services.js";
-import { expectAppError, startTestStore, type StoreClients, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type StoreClients, type TestStore, type TestUser } from "@sker/testkit/store";
 
 interface World {
   store: TestStore;
@@ -168,7 +168,13 @@ const CASES: Table = {
     },
   },
   "sker.store.v1.RunService": {
-    createRun: nf((c, w, t) => c.runs.createRun({ projectId: w.q.project }, t)),
+    createRun: {
+      // Broker-only, like CreateTask: relayed for Alice it is NOT_FOUND in Q; her own token is refused.
+      check: async (c, w, t) => {
+        await expectAppError(c.runs.createRun({ projectId: w.q.project }, await w.store.viaBroker(t)), "NOT_FOUND");
+        await expectAppError(c.runs.createRun({ projectId: w.q.project }, t), "FORBIDDEN");
+      },
+    },
     getRun: nf((c, w, t) => c.runs.getRun({ id: w.q.run }, t)),
     listRuns: nf((c, w, t) => c.runs.listRuns({ projectId: w.q.project }, t)),
     cancelRun: nf((c, w, t) => c.runs.cancelRun({ id: w.q.run }, t)),
@@ -218,7 +224,7 @@ describe("tenancy: P's member against Q's resources, every RPC", () => {
     const task = (await c.tasks.createTask({ projectId: q, type: "TASK_TYPE_OPTIMIZE", nodeId: qn1 }, await w.store.viaBroker(bob))).task!.id;
     const key = (await c.users.createApiKey({ name: "bob's" }, bob)).apiKey!.id;
     const qAi = (await c.nodes.createNode({ projectId: q, title: "q ai", recipe: { type: "generate", prompt: "secret plan", model: "" } }, bob)).node!.id;
-    const run = (await c.runs.createRun({ projectId: q, targets: [qAi] }, bob)).run!.id;
+    const run = (await c.runs.createRun({ projectId: q, targets: [qAi] }, await w.store.viaBroker(bob))).run!.id;
     const p = (await c.projects.createProject({ name: "P" }, alice)).project!.id;
     const pn = (await c.nodes.createNode({ projectId: p, title: "p1" }, alice)).node!.id;
     w.p = { project: p, node: pn };

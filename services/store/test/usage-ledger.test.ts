@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppError } from "@sker/kit";
 import { TaskType, type ModelCall } from "@sker/contracts/store/v1/task";
 import { UsageScope } from "@sker/contracts/store/v1/usage";
-import { expectAppError, startTestStore, type TestStore, type TestUser } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore, type TestUser } from "@sker/testkit/store";
+import { resourceOf } from "./support/events.js";
 
 // The ledger and the budgets in the store, on both drivers (PostgreSQL and the embedded PGlite):
 // calls recorded in the attempt's transaction, reservations checked under the project lock,
@@ -67,7 +68,7 @@ describe.each(["pg", "pglite"] as const)("usage ledger on %s", (driver) => {
     expect(budget).toMatchObject({ unlimited: false, limitUsd: 1, spentUsd: 0.85, reservedUsd: 0 });
     const { events } = await store.clients.events.listEvents({ projectId }, as(alice));
     const warning = events.find((e) => e.name === "budget.warning");
-    expect(warning?.data).toMatchObject({ projectId, scope: "project", budget: 1, spent: 0.85, percent: 85 });
+    expect(resourceOf(warning!)).toMatchObject({ projectId, scope: "project", budget: 1, spent: 0.85, percent: 85 });
     // 0.85 spent, nothing held: 0.1 fits, 0.2 does not.
     expect((await create(projectId, 0.1)).created).toBe(true);
     await expectAppError(create(projectId, 0.2), "BUDGET_EXCEEDED");

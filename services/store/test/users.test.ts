@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectAppError, startTestStore, type TestStore } from "./support/store.js";
+import { expectAppError, startTestStore, type TestStore } from "@sker/testkit/store";
 
 describe("UserService", () => {
   let store: TestStore;

@@ -3,7 +3,7 @@
 // processes (`make up`: store, broker, gateway against the real PostgreSQL, Redis, RabbitMQ).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,6 +28,10 @@ export interface Mesh {
   logs(): string;
 }
 
+/**
+ * A port free at this moment. Only for programs that cannot bind port 0 and say which port they
+ * got: someone else may take it before the caller binds it (retry on EADDRINUSE).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
@@ -39,19 +43,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The ports a child wrote to SKER_PORTS_FILE once it listens (it bound port 0 itself). */
+async function announcedPorts(file: string, child: ChildProcess, until: number, logs: () => string): Promise<Record<string, number>> {
+  while (!existsSync(file)) {
+    if (child.exitCode !== null || Date.now() > until) {
+      child.kill("SIGKILL");
+      throw new Error(`${file} never written (exit ${child.exitCode})\n${logs()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return JSON.parse(readFileSync(file, "utf8")) as Record<string, number>;
+}
+
 export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {}): Promise<Mesh> {
   const id = randomBytes(5).toString("hex");
   const dataDir = mkdtempSync(join(tmpdir(), "sker-e2e-"));
-  const [gatewayPort, storePort, brokerPort] = [await freePort(), await freePort(), await freePort()];
+  // Every process binds port 0 and announces what it got: no port is picked here and bound later
+  // (by then another test running in parallel may hold it).
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     SKER_DATA_DIR: dataDir,
-    GATEWAY_PORT: String(gatewayPort),
-    STORE_PORT: String(storePort),
-    BROKER_PORT: String(brokerPort),
+    GATEWAY_PORT: "0",
+    STORE_PORT: "0",
+    BROKER_PORT: "0",
     METRICS_PORT: "0",
-    STORE_ADDR: `127.0.0.1:${storePort}`,
-    BROKER_ADDR: `127.0.0.1:${brokerPort}`,
     LOG_LEVEL: "warn",
     LOCAL_AI_TOKEN_DELAY_MS: "5",
     SCRYPT_COST: "1024",
@@ -76,31 +91,41 @@ export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {
     });
   }
   const children: { name: string; proc: ChildProcess; out: string[] }[] = [];
-  const spawnService = (name: string, entry: string) => {
+  const logs = () => children.map((c) => `--- ${c.name}\n${c.out.join("").slice(-4000)}`).join("\n");
+  // Generous: a fresh PGlite data dir takes a minute or more to create on this shared, loaded
+  // machine (90 s seen with eight test runs beside it).
+  const until = Date.now() + 180_000;
+  const spawnService = async (name: string, entry: string, env: Record<string, string> = {}) => {
     const out: string[] = [];
-    const env = { ...base, SKER_PORTS_FILE: join(dataDir, `${name}.ports.json`) };
-    const proc = spawn(process.execPath, [join(ROOT, entry)], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const portsFile = join(dataDir, `${name}.ports.json`);
+    const proc = spawn(process.execPath, [join(ROOT, entry)], { cwd: ROOT, env: { ...base, ...env, SKER_PORTS_FILE: portsFile }, stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout!.on("data", (d) => out.push(String(d)));
     proc.stderr!.on("data", (d) => out.push(String(d)));
     children.push({ name, proc, out });
+    try {
+      return await announcedPorts(portsFile, proc, until, logs);
+    } catch (err) {
+      // Nobody else holds these processes yet: left running they would outlive the test run.
+      for (const c of children) c.proc.kill("SIGKILL");
+      throw err;
+    }
   };
-  const logs = () => children.map((c) => `--- ${c.name}\n${c.out.join("").slice(-4000)}`).join("\n");
 
-  if (mode === "all-in-one") spawnService("allinone", "services/allinone/dist/main.js");
-  else {
-    spawnService("store", "services/store/dist/main.js");
-    spawnService("broker", "services/broker/dist/main.js");
-    spawnService("gateway", "services/gateway/dist/main.js");
+  let storeAddr: string, brokerAddr: string, gatewayPort: number;
+  if (mode === "all-in-one") {
+    const ports = await spawnService("allinone", "services/allinone/dist/main.js");
+    [storeAddr, brokerAddr, gatewayPort] = [`127.0.0.1:${ports.storePort}`, `127.0.0.1:${ports.brokerPort}`, ports.port];
+  } else {
+    storeAddr = `127.0.0.1:${(await spawnService("store", "services/store/dist/main.js")).port}`;
+    brokerAddr = `127.0.0.1:${(await spawnService("broker", "services/broker/dist/main.js", { STORE_ADDR: storeAddr })).port}`;
+    gatewayPort = (await spawnService("gateway", "services/gateway/dist/main.js", { STORE_ADDR: storeAddr, BROKER_ADDR: brokerAddr })).port;
   }
   const url = `http://127.0.0.1:${gatewayPort}`;
-  // Generous: a fresh PGlite data dir takes a minute to create on this shared, loaded machine.
-  const until = Date.now() + 120_000;
   for (;;) {
     const ready = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
     if (ready) break;
     const dead = children.find((c) => c.proc.exitCode !== null);
     if (dead || Date.now() > until) {
-      // Nobody else holds these processes yet: left running they would outlive the test run.
       for (const c of children) c.proc.kill("SIGKILL");
       throw new Error(`mesh (${mode}) did not become ready\n${logs()}`);
     }
@@ -110,8 +135,8 @@ export async function startMesh(mode: Mode, extraEnv: Record<string, string> = {
   return {
     mode,
     url,
-    storeAddr: `127.0.0.1:${storePort}`,
-    brokerAddr: `127.0.0.1:${brokerPort}`,
+    storeAddr,
+    brokerAddr,
     databaseUrl: base.DATABASE_URL,
     ports: (name) => JSON.parse(readFileSync(join(dataDir, `${name}.ports.json`), "utf8")) as { port: number; metricsPort?: number },
     logs,

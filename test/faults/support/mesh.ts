@@ -1,9 +1,10 @@
 // The fault suite's system: `make up` as separate processes (1 store, 2 brokers, 2 gateways) on
 // the real PostgreSQL, Redis and RabbitMQ, every replica on a free port it binds itself
 // (SKER_PORTS_FILE), with names of its own (database, key prefix, exchange, queue prefix).
-// Faults never touch the shared servers: Redis and RabbitMQ are reached through TCP proxies a
-// drill cuts and restores (RabbitMQ through one per role, so store, brokers and gateways can
-// come back in any order), and the store and brokers through front proxies that keep their
+// Faults never touch the shared servers: PostgreSQL (the store's connections; the drills' own
+// checks go straight to it), Redis and RabbitMQ are reached through TCP proxies a drill cuts and
+// restores (RabbitMQ through one per role, so store, brokers and gateways can come back in any
+// order), and the store and brokers through front proxies that keep their
 // address when a drill kills one and starts it again on a new port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -13,8 +14,8 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { deleteTopology } from "../../../services/broker/test/support/rabbit.js";
-import { proxy, type Proxy } from "./proxy.js";
+import { deleteTopology } from "@sker/testkit/rabbit";
+import { tcpProxy, type TcpProxy } from "@sker/testkit/tcp-proxy";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -25,10 +26,12 @@ const kindOf = (n: Name) => n.split("-")[0] as keyof typeof ENTRY;
 
 export interface Mesh {
   id: string;
+  /** Every gRPC call's deadline (GRPC_DEADLINE_MS): no request should wait longer for an answer. */
+  deadlineMs: number;
   db: pg.Pool;
   /** The gateways' URLs (a restarted one has a new port). */
   readonly gateways: string[];
-  proxies: { redis: Proxy; mqStore: Proxy; mqBrokers: Proxy; mqGateways: Proxy };
+  proxies: { pg: TcpProxy; redis: TcpProxy; mqStore: TcpProxy; mqBrokers: TcpProxy; mqGateways: TcpProxy };
   /** The process's pid while it runs. */
   pid(name: Name): number | undefined;
   kill(name: Name, signal: NodeJS.Signals): Promise<number | null>;
@@ -47,14 +50,14 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const databaseUrl = `postgres://postgres@127.0.0.1:5432/${dbName}`;
-  const proxies = { redis: await proxy(6379), mqStore: await proxy(5672), mqBrokers: await proxy(5672), mqGateways: await proxy(5672) };
-  const fronts = { store: await proxy(1), "broker-0": await proxy(1), "broker-1": await proxy(1) } as Record<string, Proxy>;
-  const mq = (p: Proxy) => `amqp://guest:guest@127.0.0.1:${p.port}`;
+  const proxies = { pg: await tcpProxy(5432), redis: await tcpProxy(6379), mqStore: await tcpProxy(5672), mqBrokers: await tcpProxy(5672), mqGateways: await tcpProxy(5672) };
+  const fronts = { store: await tcpProxy(1), "broker-0": await tcpProxy(1), "broker-1": await tcpProxy(1) } as Record<string, TcpProxy>;
+  const mq = (p: TcpProxy) => `amqp://guest:guest@127.0.0.1:${p.port}`;
   const common: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     JWT_SECRET: `faults-${id}-0123456789abcdef0123456789abcdef`,
     SKER_DATA_DIR: dir,
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${proxies.pg.port}/${dbName}`,
     REDIS_URL: `redis://127.0.0.1:${proxies.redis.port}`,
     REDIS_KEY_PREFIX: `faults:${id}:`,
     SKER_EVENTS_EXCHANGE: `faults.${id}.events`,
@@ -88,8 +91,9 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
   const roleEnv = (n: Name) => ({
     ...common,
     // A gateway's balancer (here the drill's client; in Kubernetes the endpoints) needs time to
-    // see /ready turn 503 on a loaded machine before the listener closes.
-    ...(n.startsWith("gateway") ? { SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "3000" } : {}),
+    // see /ready turn 503 on a loaded machine before the listener closes: with 3 s, a probe
+    // round took longer than that at a load of 33 on 2 cores (5 requests sent after the close).
+    ...(n.startsWith("gateway") ? { SHUTDOWN_DRAIN_DELAY_MS: env.SHUTDOWN_DRAIN_DELAY_MS ?? "6000" } : {}),
     RABBITMQ_URL: mq(n === "store" ? proxies.mqStore : n.startsWith("broker") ? proxies.mqBrokers : proxies.mqGateways),
     SKER_PORTS_FILE: join(dir, `${n}.ports.json`),
   });
@@ -105,7 +109,8 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
     children.set(n, child);
     while (!existsSync(portsFile)) {
       if (child.exitCode !== null) throw new Error(`${n} exited (${child.exitCode}):\n${logsOf(n)}`);
-      if (Date.now() - t0 > 60_000) throw new Error(`${n} did not listen in 60 s:\n${logsOf(n)}`);
+      // Generous: at a load of 40 on 2 cores a gateway took over a minute to reach RabbitMQ.
+      if (Date.now() - t0 > 180_000) throw new Error(`${n} did not listen in 180 s:\n${logsOf(n)}`);
       await sleep(50);
     }
     const { port } = JSON.parse(readFileSync(portsFile, "utf8")) as { port: number };
@@ -121,21 +126,46 @@ export async function startMesh(env: Record<string, string> = {}): Promise<Mesh>
     }
   };
 
-  await start("store");
-  await Promise.all([start("broker-0"), start("broker-1")]);
-  await Promise.all([start("gateway-0"), start("gateway-1")]);
   const gateways = () => gatewayPorts.map((p) => `http://127.0.0.1:${p}`);
-  for (const g of gateways()) {
-    const until = Date.now() + 60_000;
-    while (!(await fetch(`${g}/ready`).then((r) => r.ok, () => false))) {
-      if (Date.now() > until) throw new Error(`gateway ${g} not ready`);
-      await sleep(100);
+  try {
+    await start("store");
+    await Promise.all([start("broker-0"), start("broker-1")]);
+    await Promise.all([start("gateway-0"), start("gateway-1")]);
+    for (const g of gateways()) {
+      const until = Date.now() + 120_000;
+      while (!(await fetch(`${g}/ready`).then((r) => r.ok, () => false))) {
+        if (Date.now() > until) throw new Error(`gateway ${g} not ready`);
+        await sleep(100);
+      }
     }
+  } catch (err) {
+    // No one holds this mesh yet: left running its processes would outlive the test run.
+    for (const child of children.values()) child.kill("SIGKILL");
+    for (const p of [...Object.values(proxies), ...Object.values(fronts)]) await p.close();
+    const a = new pg.Client({ connectionString: PG_ADMIN });
+    await a.connect();
+    await a.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await a.end();
+    throw err;
   }
   const db = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+  // The drills' own checks wait for a connection slot when the machine's PostgreSQL, shared by
+  // every test running here, has none left for a moment ("too many clients already").
+  const query = db.query.bind(db) as (...args: unknown[]) => Promise<unknown>;
+  (db as { query: unknown }).query = async (...args: unknown[]) => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await query(...args);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "53300" || tries >= 60) throw err;
+        await sleep(500);
+      }
+    }
+  };
 
   return {
     id,
+    deadlineMs: Number(common.GRPC_DEADLINE_MS),
     db,
     get gateways() {
       return gateways();

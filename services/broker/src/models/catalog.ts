@@ -63,6 +63,20 @@ export class Catalog {
     return (this.windows = out);
   }
 
+  /**
+   * Per alias ("" for the default model), the dearest input and output prices of its fallback
+   * chain: what the store estimates a graph run's nodes at.
+   */
+  ratesByAlias(): Record<string, { inputPerMillion: number; outputPerMillion: number }> {
+    const out: Record<string, { inputPerMillion: number; outputPerMillion: number }> = {};
+    for (const alias of this.config.models.keys()) {
+      const chain = this.chain(alias);
+      out[alias] = { inputPerMillion: Math.max(...chain.map((m) => m.inputPrice)), outputPerMillion: Math.max(...chain.map((m) => m.outputPrice)) };
+    }
+    out[""] = out[this.defaultModel];
+    return out;
+  }
+
   /** What a client may choose: never keys or URLs. */
   list() {
     return [...this.config.models.values()].map((m) => ({

@@ -1,11 +1,10 @@
-import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-connection-manager";
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from "amqplib";
-import { AppError, type Logger } from "@sker/kit";
+import { AppError, RabbitConnection, type ChannelWrapper, type Logger } from "@sker/kit";
 import { delayQueueFor, queueNames, type QueueNames } from "./names.js";
 import { AMQP_MAX_PRIORITY, amqpPriority, priorityOf, type DeadLetter, type Delivery, type Priority, type QueueStats, type Settle, type TaskMessage, type TaskQueue } from "./types.js";
 
-// RabbitMQ behind the TaskQueue interface. amqp-connection-manager reconnects forever and
-// re-runs each channel's setup on every new connection, so the topology is re-declared
+// RabbitMQ behind the TaskQueue interface, on the kit's RabbitConnection: it reconnects forever
+// and re-runs each channel's setup on every new connection, so the topology is re-declared
 // (idempotently) and the consumers come back by themselves after a RabbitMQ restart.
 // Deliveries are settled on the channel they arrived on: after a reconnect an old delivery
 // tag means nothing to the new channel (RabbitMQ has already requeued the message).
@@ -46,23 +45,10 @@ async function declareTopology(ch: Channel | ConfirmChannel, n: QueueNames): Pro
 export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   const names = queueNames(opts.prefix, opts.retryBaseMs, opts.retryMaxMs);
   const log = opts.log.child({ component: "task-queue" });
-  const connection: AmqpConnectionManager = amqp.connect([opts.url], {
-    heartbeatIntervalInSeconds: opts.heartbeatSeconds ?? 5,
-    reconnectTimeInSeconds: 1,
-  });
-  connection.on("connect", () => log.info("connected to RabbitMQ"));
-  connection.on("disconnect", ({ err }) => log.warn({ err: err?.message }, "disconnected from RabbitMQ; reconnecting"));
-  connection.on("connectFailed", ({ err }) => log.warn({ err: err?.message }, "RabbitMQ connect failed; retrying"));
-
-  // A channel wrapper emits 'error' when its setup fails (the connection dropped mid-setup, a
-  // RabbitMQ restart). With no listener, EventEmitter throws it from inside the wrapper's
-  // reconnect handler: an unhandled rejection that would kill the process. It reconnects anyway.
-  const watched = (wrapper: ChannelWrapper): ChannelWrapper =>
-    wrapper.on("error", (err: Error, info?: { name?: string }) => log.warn({ err: err.message, channel: info?.name }, "channel setup failed; it is set up again on reconnect"));
-
+  const connection = new RabbitConnection({ url: opts.url, log, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
   const timeout = opts.publishTimeoutMs ?? 10_000;
-  const publisher = watched(connection.createChannel({ name: "publish", confirm: true, publishTimeout: timeout, setup: (ch: ConfirmChannel) => declareTopology(ch, names) }));
-  const admin = watched(connection.createChannel({ name: "admin", confirm: false, setup: (ch: Channel) => declareTopology(ch, names) }));
+  const publisher = connection.channel({ name: "publish", confirm: true, publishTimeout: timeout, setup: (ch: ConfirmChannel) => declareTopology(ch, names) });
+  const admin = connection.channel({ name: "admin", setup: (ch: Channel) => declareTopology(ch, names) });
   let consumer: ChannelWrapper | undefined;
   let control: ChannelWrapper | undefined;
   let consumerTag: { channel: Channel; tag: string } | undefined;
@@ -71,17 +57,13 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
   const body = (v: unknown) => Buffer.from(JSON.stringify(v));
   // Admin reads fail fast while RabbitMQ is away (a /metrics scrape or GetQueueStats must not hang).
   const connectedAdmin = async () => {
-    if (!connection.isConnected()) throw new AppError("UNAVAILABLE", "RabbitMQ is unreachable");
+    if (!connection.connected) throw new AppError("UNAVAILABLE", "RabbitMQ is unreachable");
     await admin.waitForConnect();
   };
   // Start-up does not wait for RabbitMQ forever: the channel's setup runs whenever it connects.
-  const awaitConnect = (wrapper: ChannelWrapper, what: string) =>
-    Promise.race([
-      wrapper.waitForConnect().then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref()),
-    ]).then((ok) => {
-      if (!ok) log.warn(`${what} not connected yet; it starts when RabbitMQ answers`);
-    });
+  const awaitConnect = async (wrapper: ChannelWrapper, what: string) => {
+    if (!(await connection.whenReady(wrapper, 5_000))) log.warn(`${what} not connected yet; it starts when RabbitMQ answers`);
+  };
   const taskBody = ({ trace: _trace, ...message }: TaskMessage) => body(message);
   const props = (message: TaskMessage, priority: Priority, reclaimed = false) => ({
     persistent: true,
@@ -105,7 +87,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
       }
       confirmed.catch((err: unknown) => log.warn({ err: (err as Error).message, taskId: message.taskId }, "publish not confirmed; the reaper will publish the task"));
       // Known to be disconnected: no point waiting for a confirm that cannot come soon.
-      const waitMs = connection.isConnected() ? opts.waitMs : 0;
+      const waitMs = connection.connected ? opts.waitMs : 0;
       return Promise.race([confirmed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), waitMs).unref())]);
     },
 
@@ -175,9 +157,8 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
     async consume(prefetch, handler) {
       stopped = false;
       // One setup per channel, run in order on every (re)connect: topology first, then the consumer.
-      consumer ??= watched(connection.createChannel({
+      consumer ??= connection.channel({
         name: "consume",
-        confirm: false,
         setup: async (ch: Channel) => {
           await declareTopology(ch, names);
           if (stopped) return;
@@ -213,7 +194,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
           });
           consumerTag = { channel: ch, tag };
         },
-      }));
+      });
       await awaitConnect(consumer, "task consumer");
     },
 
@@ -229,9 +210,8 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
     },
 
     async onCancel(handler) {
-      control ??= watched(connection.createChannel({
+      control ??= connection.channel({
         name: "control",
-        confirm: false,
         setup: async (ch: Channel) => {
           await declareTopology(ch, names);
           // Each broker process gets its own queue on the fanout; it goes away with the connection.
@@ -251,7 +231,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
             { noAck: true },
           );
         },
-      }));
+      });
       await awaitConnect(control, "cancel listener");
     },
 
@@ -269,10 +249,7 @@ export function rabbitTaskQueue(opts: RabbitQueueOptions): TaskQueue {
 
     async close() {
       stopped = true;
-      // Bounded: with RabbitMQ away, closing channels would wait for a reconnect that may never come.
-      const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 3_000).unref())]);
-      await bounded(Promise.allSettled([consumer?.close(), control?.close(), admin.close(), publisher.close()]));
-      await bounded(connection.close());
+      await connection.close([consumer, control, admin, publisher]);
     },
   };
 }

@@ -20,8 +20,9 @@ import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskType, type Task } from "@sker/contracts/store/v1/task";
 import { loadBrokerConfig } from "../../src/config.js";
 import { startBroker, type BrokerOverrides, type RunningBroker } from "../../src/start.js";
-import { startTestStore, withDefaults, type TestStore, type TestUser } from "../../../store/test/support/store.js";
-import { deleteTopology, RABBITMQ_URL } from "./rabbit.js";
+import { startTestStore, withDefaults, type TestStore, type TestUser } from "@sker/testkit/store";
+import { deleteTopology } from "@sker/testkit/rabbit";
+import { RABBITMQ_URL } from "@sker/testkit/urls";
 
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 800;

@@ -3,14 +3,14 @@ import type { Role } from "@sker/contracts/common/v1/common";
 import type { User, ApiKey } from "@sker/contracts/store/v1/user";
 import type { Project, Member, Invitation } from "@sker/contracts/store/v1/project";
 import type { Node, NodeVersion, Recipe } from "@sker/contracts/store/v1/node";
-import type { Run } from "@sker/contracts/store/v1/run";
+import type { Run, RunNode } from "@sker/contracts/store/v1/run";
 import type { Connection } from "@sker/contracts/store/v1/connection";
 import type { Task } from "@sker/contracts/store/v1/task";
-import type { Event } from "@sker/contracts/store/v1/event";
 
 // Protobuf messages → the REST JSON of docs/api.md: camelCase (ts-proto already is), lowercase
 // enum values, null for an absent id or time. One function per resource, used by routes and the
-// WebSocket alike. The other way (REST → proto requests) is rest/requests/.
+// WebSocket alike (rest/event.ts renders events with these). The other way (REST → proto
+// requests) is rest/requests/.
 
 const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
 const orNull = (s: string | undefined) => (s ? s : null);
@@ -119,7 +119,7 @@ export function node(n: Node | undefined) {
     parentId: orNull(n.parentId),
     version: n.version,
     aiGenerated: n.aiGenerated,
-    createdBy: n.createdBy,
+    createdBy: orNull(n.createdBy),
     createdAt: iso(n.createdAt),
     updatedAt: iso(n.updatedAt),
     deletedAt: iso(n.deletedAt),
@@ -148,16 +148,20 @@ export function run(r: Run | undefined) {
     status: fromProtoEnum(r.status, "RUN_STATUS_") ?? null,
     targets: r.targets,
     force: r.force,
-    nodes: r.nodes.map((n) => ({
-      nodeId: n.nodeId,
-      state: fromProtoEnum(n.state, "RUN_NODE_STATE_") ?? null,
-      taskId: orNull(n.taskId),
-      error: n.error && n.error.code ? { code: n.error.code, message: n.error.message } : null,
-      dependsOn: n.dependsOn,
-    })),
+    nodes: r.nodes.map(runNode),
     createdBy: r.createdBy,
     createdAt: iso(r.createdAt),
     finishedAt: iso(r.finishedAt),
+  };
+}
+
+export function runNode(n: RunNode | undefined) {
+  return {
+    nodeId: n?.nodeId ?? "",
+    state: fromProtoEnum(n?.state, "RUN_NODE_STATE_") ?? null,
+    taskId: orNull(n?.taskId),
+    error: n?.error && n.error.code ? { code: n.error.code, message: n.error.message } : null,
+    dependsOn: n?.dependsOn ?? [],
   };
 }
 
@@ -168,7 +172,7 @@ export function nodeVersion(v: NodeVersion) {
     title: v.title,
     content: v.content,
     changeType: fromProtoEnum(v.changeType, "CHANGE_TYPE_") ?? null,
-    createdBy: v.createdBy,
+    createdBy: orNull(v.createdBy),
     taskId: orNull(v.taskId),
     runId: orNull(v.runId),
     createdAt: iso(v.createdAt),
@@ -185,7 +189,7 @@ export function connection(c: Connection | undefined) {
     type: fromProtoEnum(c.type, "CONNECTION_TYPE_") ?? null,
     label: c.label,
     weight: c.weight,
-    createdBy: c.createdBy,
+    createdBy: orNull(c.createdBy),
     createdAt: iso(c.createdAt),
     updatedAt: iso(c.updatedAt),
   };
@@ -222,17 +226,6 @@ export function task(t: Task | undefined) {
     retryOf: orNull(t.retryOf),
     runId: orNull(t.runId),
   };
-}
-
-/** A replayed event in the WebSocket frame shape (live events from the bus have the same). */
-export function event(e: Event) {
-  return { type: "event" as const, projectId: e.projectId, seq: e.seq, name: e.name, data: e.data ?? {}, at: iso(e.at), actor: actor(e.actor) };
-}
-
-/** `{userId}`, `{userId, taskId}` for AI work, null for the system. */
-export function actor(a: { userId: string; taskId: string } | undefined) {
-  if (!a || (!a.userId && !a.taskId)) return null;
-  return a.taskId ? { userId: a.userId, taskId: a.taskId } : { userId: a.userId };
 }
 
 /** A list page: `nextCursor` is null on the last page. */

@@ -5,6 +5,12 @@ import type { SubmitTaskRequest, SubmitTaskResponse } from "@sker/contracts/brok
 import type { Clients } from "../clients.js";
 
 const ATTEMPTS = 4;
+/**
+ * A submission's budget per attempt, longer than a read's: in a burst the broker admits
+ * submissions in turn (its admission gate), and one that waits in line should answer 202 late
+ * rather than 503 while its task is created anyway.
+ */
+const SUBMIT_DEADLINE_MS = 30_000;
 /** The failures after which the task may or may not have been written (the answer was lost). */
 const UNSURE = new Set(["UNAVAILABLE", "DEADLINE_EXCEEDED"]);
 
@@ -14,14 +20,14 @@ const UNSURE = new Set(["UNAVAILABLE", "DEADLINE_EXCEEDED"]);
  * every submit carries an idempotency key (the client's, or one of the gateway's own when the
  * client sent none) and an unsure failure is asked again with the same key, which answers the
  * task if the first attempt created it. Only when every attempt is unsure does the caller get
- * the 503.
+ * the 503. A caller's own deadlineMs wins over SUBMIT_DEADLINE_MS.
  */
 export async function submitTask(clients: Clients, req: SubmitTaskRequest, call: CallOptions): Promise<SubmitTaskResponse> {
   const own = req.idempotencyKey === "";
   const keyed = own ? { ...req, idempotencyKey: `auto:${randomUUID()}` } : req;
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await clients.broker.submitTask(keyed, call);
+      const res = await clients.broker.submitTask(keyed, { ...call, deadlineMs: call.deadlineMs ?? SUBMIT_DEADLINE_MS });
       // Our own key can only have met our own earlier attempt: for the client it is created now.
       return own ? { ...res, created: true } : res;
     } catch (err) {

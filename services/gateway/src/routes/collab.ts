@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import * as map from "../rest/map.js";
+import { event as renderEvent } from "../rest/event.js";
 import * as rpc from "../rest/requests/collab.js";
 import { page } from "../rest/requests/common.js";
 import { idParams, listOf, listQuery, ok } from "../rest/schemas/common.js";
@@ -47,7 +48,7 @@ export const collabRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const res = await collab.listActivity({ projectId: req.params.id, page: page(req.query) }, as(req));
       const items = res.items.map(({ event, username }) => {
-        const { seq, name, data, at, actor } = map.event(event!);
+        const { seq, name, data, at, actor } = renderEvent(event!);
         return { seq, name, data, at, actor, username: username || null };
       });
       return okBody(map.page(items, res.nextCursor));

@@ -1,4 +1,5 @@
 import type { BusEvent, EventBus, EventSubscription, Logger } from "@sker/kit";
+import { rendered } from "../rest/event.js";
 
 type OnEvent = (event: BusEvent) => void;
 
@@ -45,9 +46,10 @@ export class ProjectHub {
     this.timer.unref();
   }
 
-  private dispatch(e: BusEvent): void {
-    const set = this.listeners.get(e.projectId);
+  private dispatch(raw: BusEvent): void {
+    const set = this.listeners.get(raw.projectId);
     if (!set) return;
+    const e = rendered(raw);
     for (const l of [...set]) {
       try {
         l.onEvent(e);

@@ -1,6 +1,6 @@
 import { AppError, type BusEvent, type CallOptions } from "@sker/kit";
 import type { Clients } from "../clients.js";
-import * as map from "../rest/map.js";
+import * as map from "../rest/event.js";
 import type { ProjectHub } from "./hub.js";
 import type { Send } from "./sender.js";
 

@@ -10,7 +10,7 @@ import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
-import type { Stack } from "./stack.js";
+import type { Stack } from "@sker/testkit/stack";
 
 type AnyDef = Record<string, { requestDeserialize: (b: Buffer) => unknown; requestSerialize: (v: any) => Buffer; responseDeserialize: (b: Buffer) => any; path: string }>;
 type Loose<D extends AnyDef> = { [K in keyof D]: (req: Record<string, unknown>, opts: CallOptions) => Promise<ReturnType<D[K]["responseDeserialize"]>> };

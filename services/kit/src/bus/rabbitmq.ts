@@ -1,6 +1,7 @@
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from "amqplib";
+import type { Channel, ConfirmChannel } from "amqplib";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { RabbitConnection, type ChannelWrapper } from "../rabbit.js";
 import type { BusEvent, EventBus, EventSubscription } from "../bus.js";
 
 export interface RabbitBusOptions {
@@ -15,44 +16,52 @@ export interface RabbitBusOptions {
 }
 
 const routingKey = (projectId: string) => `project.${projectId}`;
+const unavailable = (why: string) => new AppError("UNAVAILABLE", why);
 
-/** One subscriber: an exclusive auto-delete queue, bound per watched project, rebuilt on reconnect. */
+/**
+ * One subscriber: an exclusive auto-delete queue, bound per watched project. Its channel's setup
+ * makes the queue, binds every watched project and consumes, then calls `onAttached`, on every
+ * connection: the queue died with the last one, so the subscriber catches up from there.
+ */
 class RabbitSubscription implements EventSubscription {
   readonly watched = new Set<string>();
-  channel: Channel | undefined;
-  queue: string | undefined;
-  closed = false;
+  private channel: Channel | undefined;
+  private queue: string | undefined;
+  readonly wrapper: ChannelWrapper;
 
   constructor(
     private readonly bus: RabbitEventBus,
-    readonly onEvent: (e: BusEvent) => void,
-    private readonly onAttached: () => void = () => {},
-  ) {}
-
-  /** (Re)creates the queue and its bindings on a fresh connection. */
-  async attach(conn: ChannelModel, exchange: string, log: Logger): Promise<void> {
-    const ch = await conn.createChannel();
-    ch.on("error", (err) => log.warn({ err: err.message }, "event subscription channel error"));
-    ch.on("close", () => {
-      if (this.channel === ch) this.channel = undefined;
-    });
-    const { queue } = await ch.assertQueue("", { exclusive: true, autoDelete: true, durable: false });
-    for (const p of this.watched) await ch.bindQueue(queue, exchange, routingKey(p));
-    await ch.consume(
-      queue,
-      (msg) => {
-        if (!msg) return;
-        try {
-          this.onEvent(JSON.parse(msg.content.toString("utf8")) as BusEvent);
-        } catch (err) {
-          log.warn({ err }, "dropping an event that could not be handled");
-        }
+    conn: RabbitConnection,
+    onEvent: (e: BusEvent) => void,
+    onAttached: () => void,
+    log: Logger,
+  ) {
+    this.wrapper = conn.channel({
+      name: "event-subscription",
+      setup: async (ch: Channel) => {
+        ch.on("close", () => {
+          if (this.channel === ch) this.channel = undefined;
+        });
+        await ch.assertExchange(bus.exchange, "topic", { durable: true });
+        const { queue } = await ch.assertQueue("", { exclusive: true, autoDelete: true, durable: false });
+        for (const p of this.watched) await ch.bindQueue(queue, bus.exchange, routingKey(p));
+        await ch.consume(
+          queue,
+          (msg) => {
+            if (!msg) return;
+            try {
+              onEvent(JSON.parse(msg.content.toString("utf8")) as BusEvent);
+            } catch (err) {
+              log.warn({ err }, "dropping an event that could not be handled");
+            }
+          },
+          { noAck: true },
+        );
+        this.channel = ch;
+        this.queue = queue;
+        onAttached();
       },
-      { noAck: true },
-    );
-    this.channel = ch;
-    this.queue = queue;
-    this.onAttached();
+    });
   }
 
   async watch(projectId: string): Promise<void> {
@@ -66,156 +75,70 @@ class RabbitSubscription implements EventSubscription {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     this.bus.forget(this);
-    const ch = this.channel;
     this.channel = undefined;
-    await ch?.close().catch(() => undefined);
+    await this.wrapper.close().catch(() => undefined);
   }
 }
 
 /**
- * RabbitMQ event bus. Connects in the background and reconnects with backoff after any loss
- * (a RabbitMQ restart), re-declaring the exchange and every subscriber's queue and bindings.
- * publish() resolves on the publisher confirm and fails fast (UNAVAILABLE) while disconnected,
- * so the outbox relay keeps the event and retries instead of hanging.
+ * RabbitMQ event bus on the kit's RabbitConnection (reconnects with every subscriber's queue
+ * and bindings). publish() resolves on the publisher confirm and fails fast (UNAVAILABLE) while
+ * disconnected, so the outbox relay keeps the event and retries instead of hanging.
  */
 export class RabbitEventBus implements EventBus {
   readonly exchange: string;
-  private conn: ChannelModel | undefined;
-  private pub: ConfirmChannel | undefined;
+  private readonly conn: RabbitConnection;
+  private readonly pub: ChannelWrapper;
   private readonly subs = new Set<RabbitSubscription>();
-  private stopped = false;
-  private backoff = 200;
-  private waiters: (() => void)[] = [];
-  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RabbitBusOptions) {
     this.exchange = opts.exchange;
-    void this.connect();
-  }
-
-  get connected(): boolean {
-    return this.pub !== undefined;
-  }
-
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    const { log } = this.opts;
-    let conn: ChannelModel | undefined;
-    try {
-      conn = await amqp.connect(this.opts.url, { timeout: 2_000 });
-      if (this.stopped) {
-        await conn.close().catch(() => undefined);
-        return;
-      }
-      conn.on("error", (err: Error) => log.warn({ err: err.message }, "rabbitmq connection error"));
-      const c = conn;
-      conn.on("close", () => this.lost(c));
-      const pub = await conn.createConfirmChannel();
-      pub.on("error", (err: Error) => log.warn({ err: err.message }, "rabbitmq publish channel error"));
-      pub.on("close", () => {
-        if (this.pub === pub) this.pub = undefined;
-        // A channel closed by the broker (not the connection) is reopened on a new connection.
-        if (this.conn === c && !this.stopped) void c.close().catch(() => undefined);
-      });
-      await pub.assertExchange(this.exchange, "topic", { durable: true });
-      this.conn = conn;
-      for (const s of this.subs) await s.attach(conn, this.exchange, log);
-      this.pub = pub;
-      this.backoff = 200;
-      log.info({ exchange: this.exchange }, "event bus connected");
-      for (const w of this.waiters.splice(0)) w();
-    } catch (err) {
-      if (conn && this.conn === conn) this.conn = undefined;
-      await conn?.close().catch(() => undefined);
-      log.warn({ err: (err as Error).message, retryInMs: this.backoff }, "rabbitmq unreachable; retrying");
-      this.scheduleReconnect();
-    }
-  }
-
-  private lost(conn: ChannelModel) {
-    if (this.conn !== conn) return;
-    this.conn = undefined;
-    this.pub = undefined;
-    for (const s of this.subs) s.channel = undefined;
-    if (!this.stopped) {
-      this.opts.log.warn("rabbitmq connection lost; reconnecting");
-      this.scheduleReconnect();
-    }
-  }
-
-  private scheduleReconnect() {
-    if (this.stopped || this.reconnectTimer) return;
-    const delay = this.backoff * (0.75 + Math.random() / 2);
-    this.backoff = Math.min(this.backoff * 2, 5_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, delay);
-    this.reconnectTimer.unref();
-  }
-
-  /** Resolves when connected, or after `ms` regardless (callers check what they need). */
-  private async waitForConnection(ms: number): Promise<void> {
-    if (this.pub || this.stopped) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
+    this.conn = new RabbitConnection({ url: opts.url, log: opts.log.child({ component: "event-bus" }) });
+    this.pub = this.conn.channel({
+      name: "event-publish",
+      confirm: true,
+      setup: async (ch: ConfirmChannel) => {
+        await ch.assertExchange(this.exchange, "topic", { durable: true });
+      },
     });
   }
 
-  private async publishChannel(): Promise<ConfirmChannel> {
-    if (!this.pub) await this.waitForConnection(this.opts.publishWaitMs ?? 1_000);
-    if (!this.pub) throw new AppError("UNAVAILABLE", "event bus (RabbitMQ) is not connected");
-    return this.pub;
+  /** The publisher and every subscription are set up on a live connection. */
+  get connected(): boolean {
+    return this.conn.isReady(this.pub) && [...this.subs].every((s) => this.conn.isReady(s.wrapper));
   }
 
   async publish(event: BusEvent, opts: { transient?: boolean } = {}): Promise<void> {
+    const body = Buffer.from(JSON.stringify(event));
     if (opts.transient) {
-      if (!this.pub) throw new AppError("UNAVAILABLE", "event bus (RabbitMQ) is not connected");
-      try {
-        this.pub.publish(this.exchange, routingKey(event.projectId), Buffer.from(JSON.stringify(event)), { persistent: false, contentType: "application/json", type: event.name }, () => {});
-      } catch (err) {
-        throw new AppError("UNAVAILABLE", `event bus channel closed: ${(err as Error).message}`);
-      }
+      // Never queued for a reconnect: the next message replaces it anyway.
+      if (!this.connected) throw unavailable("event bus (RabbitMQ) is not connected");
+      this.pub.publish(this.exchange, routingKey(event.projectId), body, { persistent: false, contentType: "application/json", type: event.name }).catch(() => undefined);
       return;
     }
-    const ch = await this.publishChannel();
-    const body = Buffer.from(JSON.stringify(event));
-    const timeoutMs = this.opts.confirmTimeoutMs ?? 5_000;
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new AppError("UNAVAILABLE", "no publisher confirm from RabbitMQ in time")), timeoutMs);
-      try {
-        ch.publish(
-          this.exchange,
-          routingKey(event.projectId),
-          body,
-          { persistent: true, contentType: "application/json", type: event.name, timestamp: Date.now() },
-          (err: unknown) => {
-            clearTimeout(t);
-            if (err) reject(new AppError("UNAVAILABLE", `RabbitMQ refused the event: ${String((err as Error)?.message ?? err)}`));
-            else resolve();
-          },
-        );
-      } catch (err) {
-        // amqplib throws synchronously on a channel that just closed.
-        clearTimeout(t);
-        reject(new AppError("UNAVAILABLE", `event bus channel closed: ${(err as Error).message}`));
-      }
-    });
+    // Only a publish that may go out now is handed over: a queued one would be sent after the
+    // relay gave up on it and published it again.
+    if (!(await this.conn.whenReady(this.pub, this.opts.publishWaitMs ?? 1_000))) throw unavailable("event bus (RabbitMQ) is not connected");
+    await this.pub
+      .publish(
+        this.exchange,
+        routingKey(event.projectId),
+        body,
+        { persistent: true, contentType: "application/json", type: event.name, timestamp: Date.now(), timeout: this.opts.confirmTimeoutMs ?? 5_000 },
+      )
+      .catch((err: unknown) => {
+        const why = (err as Error)?.message ?? String(err);
+        throw unavailable(why === "timeout" ? "no publisher confirm from RabbitMQ in time" : `RabbitMQ refused the event: ${why}`);
+      });
   }
 
   async subscribe(onEvent: (event: BusEvent) => void, hooks: { onAttached?: () => void } = {}): Promise<EventSubscription> {
-    const sub = new RabbitSubscription(this, onEvent, hooks.onAttached);
+    const sub = new RabbitSubscription(this, this.conn, onEvent, hooks.onAttached ?? (() => {}), this.opts.log);
     this.subs.add(sub);
     // Normally the queue exists when this resolves (events published afterwards reach it). While
     // RabbitMQ is away it resolves anyway; the queue and its bindings are made on reconnect.
-    if (!this.pub) await this.waitForConnection(this.opts.publishWaitMs ?? 1_000);
-    if (this.conn && this.pub && !sub.channel) await sub.attach(this.conn, this.exchange, this.opts.log);
+    await this.conn.whenReady(sub.wrapper, this.opts.publishWaitMs ?? 1_000);
     return sub;
   }
 
@@ -224,12 +147,7 @@ export class RabbitEventBus implements EventBus {
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    for (const w of this.waiters.splice(0)) w();
-    const conn = this.conn;
-    this.conn = undefined;
-    this.pub = undefined;
-    await conn?.close().catch(() => undefined);
+    await this.conn.close([...[...this.subs].map((s) => s.wrapper), this.pub]);
+    this.subs.clear();
   }
 }

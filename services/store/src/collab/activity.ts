@@ -20,7 +20,7 @@ export async function listActivity(deps: StoreDeps, req: ListActivityRequest, ct
   let q = deps.db
     .selectFrom("events as e")
     .leftJoin("users as u", "u.id", "e.actor_user_id")
-    .select(["e.project_id", "e.seq", "e.name", "e.data", "e.created_at", "e.actor_user_id", "e.actor_task_id", "u.username"])
+    .select(["e.project_id", "e.seq", "e.name", "e.data", "e.payload", "e.created_at", "e.actor_user_id", "e.actor_task_id", "u.username"])
     .where("e.project_id", "=", projectId);
   if (raw) q = q.where("e.seq", "<", Number(raw));
   const rows = await q.orderBy("e.seq", "desc").limit(limit + 1).execute();

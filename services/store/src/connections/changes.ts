@@ -2,7 +2,7 @@ import { AppError } from "@sker/kit";
 import type { Transaction } from "kysely";
 import type { ConnectionRow, ConnectionType, Database } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
-import { connectionToRest } from "./map.js";
+import { payload } from "../events/payload.js";
 import { deleteConnection, insertConnection, patchConnection } from "./repo.js";
 import type { ConnectionPatch } from "./validate.js";
 
@@ -18,17 +18,17 @@ export async function createConnectionTx(
 ): Promise<ConnectionRow> {
   const row = await insertConnection(trx, v);
   if (!row) throw alreadyExists();
-  await appendEvent(trx, row.project_id, "connection.created", connectionToRest(row), by);
+  await appendEvent(trx, row.project_id, "connection.created", payload.connection(row), by);
   return row;
 }
 
 export async function updateConnectionTx(trx: Transaction<Database>, id: string, patch: ConnectionPatch, by: Actor): Promise<ConnectionRow> {
   const row = await patchConnection(trx, id, patch);
-  await appendEvent(trx, row.project_id, "connection.updated", connectionToRest(row), by);
+  await appendEvent(trx, row.project_id, "connection.updated", payload.connection(row), by);
   return row;
 }
 
 export async function deleteConnectionTx(trx: Transaction<Database>, before: ConnectionRow, by: Actor): Promise<void> {
   await deleteConnection(trx, before.id);
-  await appendEvent(trx, before.project_id, "connection.deleted", { id: before.id }, by);
+  await appendEvent(trx, before.project_id, "connection.deleted", payload.deleted(before.id), by);
 }

@@ -18,19 +18,3 @@ export function connectionToProto(row: ConnectionRow): Connection {
     updatedAt: row.updated_at,
   };
 }
-
-/** The connection as REST shows it: the `data` of connection.* events. */
-export function connectionToRest(row: ConnectionRow) {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    sourceNodeId: row.source_node_id,
-    targetNodeId: row.target_node_id,
-    type: row.type,
-    label: row.label,
-    weight: row.weight,
-    createdBy: row.created_by,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-  };
-}

@@ -24,6 +24,16 @@ export class CallBoundDialect implements Dialect {
   }
 }
 
+/** The connection a stopped call gets: no statement runs on it, nothing of the inner driver is held. */
+function refusing(stop: AppError): DatabaseConnection {
+  return {
+    executeQuery: () => Promise.reject(stop),
+    streamQuery: async function* () {
+      throw stop;
+    },
+  };
+}
+
 function stopIfStopped(): void {
   const stop = callStopped();
   if (stop) throw stop;
@@ -55,7 +65,12 @@ class CallBoundDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    stopIfStopped();
+    // Never throw here: kysely (0.29) takes its one-session lock for PGlite before this and frees
+    // it only in releaseConnection, so a throw would hold it for good and every later query would
+    // wait forever. A stopped call gets a connection that refuses every statement instead, and
+    // holds none of the inner driver's.
+    const stop = callStopped();
+    if (stop) return refusing(stop);
     const conn = await this.driver.acquireConnection();
     const bound: DatabaseConnection = {
       executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
@@ -64,7 +79,7 @@ class CallBoundDriver implements Driver {
           throw failure(err);
         });
       },
-      streamQuery<R>(q: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+      streamQuery<R>(q: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
         stopIfStopped();
         return conn.streamQuery<R>(q, chunkSize);
       },
@@ -94,10 +109,10 @@ class CallBoundDriver implements Driver {
   releaseSavepoint? = (conn: DatabaseConnection, name: string, compile: Parameters<NonNullable<Driver["releaseSavepoint"]>>[2]) =>
     this.driver.releaseSavepoint!(this.of(conn), name, compile);
 
-  releaseConnection(conn: DatabaseConnection) {
-    const inner = this.of(conn);
+  async releaseConnection(conn: DatabaseConnection) {
+    const inner = this.inner.get(conn);
     this.inner.delete(conn);
-    return this.driver.releaseConnection(inner);
+    if (inner) await this.driver.releaseConnection(inner);
   }
 
   destroy() {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Kysely } from "kysely";
 import { pgDialect, pgPool } from "./pg-dialect.js";
 import { CallBoundDialect } from "./call-bound.js";
-import { PGliteDialect } from "./pglite-dialect.js";
+import { pgliteDialect } from "./pglite-dialect.js";
 import type { Database } from "./schema.js";
 
 export interface DatabaseOptions {
@@ -25,13 +25,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Kysely<Databa
   const dir = join(opts.dataDir, "pgdata");
   mkdirSync(dir, { recursive: true });
   const pglite = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
-  return new Kysely<Database>({ dialect: new CallBoundDialect(new PGliteDialect(pglite)) });
+  return new Kysely<Database>({ dialect: new CallBoundDialect(pgliteDialect(pglite)) });
 }
 
 /** What the migrations need of PGlite beyond the core (search uses trigram indexes). */
 export const PGLITE_EXTENSIONS = { pg_trgm };
 
-/** A kysely over a PGlite instance the caller owns (tests, templates); destroy() leaves it open. */
-export function kyselyOverPGlite(pglite: PGlite, closeOnDestroy = false): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new CallBoundDialect(new PGliteDialect(pglite, { closeOnDestroy })) });
+/** A kysely over a PGlite instance made elsewhere (tests, templates); destroy() closes it. */
+export function kyselyOverPGlite(pglite: PGlite): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new CallBoundDialect(pgliteDialect(pglite)) });
 }

@@ -1,4 +1,5 @@
-import { Migrator, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { Migrator } from "kysely/migration";
 import type { Database } from "./schema.js";
 import { migrations } from "./migrations/index.js";
 

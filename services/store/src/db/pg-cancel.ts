@@ -18,6 +18,7 @@ export function cancellingPool(pool: pg.Pool): PostgresPool {
   return {
     connect: async () => watch((await pool.connect()) as Watched) as PostgresPoolClient,
     end: () => pool.end(),
+    options: pool.options,
   };
 }
 

@@ -21,7 +21,7 @@ const types = {
 export interface PgOptions {
   connectionString: string;
   max?: number;
-  /** An idle connection dropped by the server (restart, failover, terminate). */
+  /** A connection dropped by the server (restart, failover, terminate, network). */
   onIdleError?: (err: Error) => void;
 }
 
@@ -36,6 +36,11 @@ export function pgPool(opts: PgOptions): pg.Pool {
   // Without a listener, pg re-throws an idle connection's error and a PostgreSQL restart would
   // kill the process. The pool has already dropped that connection; the next query opens another.
   pool.on("error", (err) => opts.onIdleError?.(err));
+  // While a connection is lent out the pool takes that listener off it, and one that drops
+  // between two statements (a transaction waiting on our code) emitted 'error' to no one: the
+  // store died on a PostgreSQL outage (the fault drill's cut). Its next statement fails instead
+  // (UNAVAILABLE) and the pool discards it on release.
+  pool.on("connect", (client) => client.on("error", (err) => opts.onIdleError?.(err)));
   return pool;
 }
 

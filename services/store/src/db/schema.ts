@@ -287,6 +287,8 @@ export interface RunNodesTable {
   task_id: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** What the node's task may cost; held against the budgets while the node is pending. */
+  estimated_cost_usd: Generated<number>;
 }
 
 /** The task queue's outbox: written with the task (create, reclaim), deleted once published. */
@@ -305,7 +307,10 @@ export interface EventsTable {
   project_id: string;
   seq: number;
   name: string;
-  data: Json;
+  /** The REST-shaped JSON of events written before migration 0012 (events/legacy.ts reads it); null since. */
+  data: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** The EventPayload as protobuf JSON (events written since migration 0012). */
+  payload: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   published_at: Timestamp | null;
   /** Who caused the event: a user, or an AI task (with the user it works for); null for the system. */

@@ -1,5 +1,7 @@
 import { sql, type Transaction } from "kysely";
+import { EventPayload } from "@sker/contracts/store/v1/event";
 import type { Database } from "../db/schema.js";
+import type { Resource } from "./payload.js";
 
 /**
  * Who caused an event: a user, or an AI task working for its user. `userId` null is the
@@ -15,7 +17,8 @@ export const taskActor = (task: { id: string; created_by: string }): Actor => ({
 
 export interface NewEvent {
   name: string;
-  data: unknown;
+  /** The resource as its proto message: kept as its protobuf JSON, lossless both ways. */
+  resource: Resource;
   actor: Actor;
 }
 
@@ -29,16 +32,16 @@ export interface NewEvent {
 export async function appendEvents(trx: Transaction<Database>, projectId: string, events: NewEvent[]): Promise<number[]> {
   if (events.length === 0) return [];
   const rows = sql.join(
-    events.map((e, i) => sql`(${i + 1}::int, ${e.name}::text, ${JSON.stringify(e.data)}::jsonb, ${e.actor.userId}::uuid, ${e.actor.taskId ?? null}::uuid)`),
+    events.map((e, i) => sql`(${i + 1}::int, ${e.name}::text, ${JSON.stringify(EventPayload.toJSON({ resource: e.resource }))}::jsonb, ${e.actor.userId}::uuid, ${e.actor.taskId ?? null}::uuid)`),
   );
   const { rows: out } = await sql<{ seq: number }>`
     WITH counter AS (
       UPDATE projects SET event_seq = event_seq + ${events.length}::int WHERE id = ${projectId}::uuid
       RETURNING event_seq - ${events.length}::int AS base
     )
-    INSERT INTO events (project_id, seq, name, data, actor_user_id, actor_task_id)
-    SELECT ${projectId}::uuid, counter.base + v.ord, v.name, v.data, v.actor_user_id, v.actor_task_id
-    FROM counter CROSS JOIN (VALUES ${rows}) AS v(ord, name, data, actor_user_id, actor_task_id)
+    INSERT INTO events (project_id, seq, name, payload, actor_user_id, actor_task_id)
+    SELECT ${projectId}::uuid, counter.base + v.ord, v.name, v.payload, v.actor_user_id, v.actor_task_id
+    FROM counter CROSS JOIN (VALUES ${rows}) AS v(ord, name, payload, actor_user_id, actor_task_id)
     ORDER BY v.ord
     RETURNING seq
   `.execute(trx);
@@ -46,8 +49,33 @@ export async function appendEvents(trx: Transaction<Database>, projectId: string
   return out.map((r) => Number(r.seq)).sort((a, b) => a - b);
 }
 
-/** One event; see appendEvents. */
-export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, data: unknown, actor: Actor): Promise<number> {
-  const [seq] = await appendEvents(trx, projectId, [{ name, data, actor }]);
-  return seq;
+/** Transactions inside batchEvents, and the events they wrote so far, in order. */
+const batches = new WeakMap<Transaction<Database>, { projectId: string; event: NewEvent }[]>();
+
+/**
+ * Runs `work` with its events held back and then written together, one statement per project,
+ * in the order they were appended, before `work`'s result is returned (so inside the same
+ * transaction). A step that writes several events (CompleteTask: the node's, the task's, a
+ * run's) pays one round trip for them; the project row lock is taken last, as it should be.
+ */
+export async function batchEvents<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
+  if (batches.has(trx)) return work();
+  const held: { projectId: string; event: NewEvent }[] = [];
+  batches.set(trx, held);
+  try {
+    const out = await work();
+    const byProject = new Map<string, NewEvent[]>();
+    for (const { projectId, event } of held) byProject.set(projectId, [...(byProject.get(projectId) ?? []), event]);
+    for (const [projectId, events] of byProject) await appendEvents(trx, projectId, events);
+    return out;
+  } finally {
+    batches.delete(trx);
+  }
+}
+
+/** One event (held back inside batchEvents); see appendEvents. */
+export async function appendEvent(trx: Transaction<Database>, projectId: string, name: string, resource: Resource, actor: Actor): Promise<void> {
+  const held = batches.get(trx);
+  if (held) held.push({ projectId, event: { name, resource, actor } });
+  else await appendEvents(trx, projectId, [{ name, resource, actor }]);
 }

@@ -39,7 +39,7 @@ export function eventService(deps: StoreDeps): Implementation<typeof EventServic
       // more pages, never a message over the gRPC limit nor a whole page held in memory.
       const sizes = await deps.db
         .selectFrom("events")
-        .select(["seq", sql<number>`octet_length(data::text)`.as("bytes")])
+        .select(["seq", sql<number>`octet_length(coalesce(payload, data)::text)`.as("bytes")])
         .where("project_id", "=", projectId)
         .where("seq", ">", afterSeq)
         .where("seq", "<=", project.event_seq)
@@ -52,7 +52,7 @@ export function eventService(deps: StoreDeps): Implementation<typeof EventServic
           ? []
           : await deps.db
               .selectFrom("events")
-              .select(["project_id", "seq", "name", "data", "created_at", "actor_user_id", "actor_task_id"])
+              .select(["project_id", "seq", "name", "data", "payload", "created_at", "actor_user_id", "actor_task_id"])
               .where("project_id", "=", projectId)
               .where("seq", ">", afterSeq)
               .where("seq", "<=", upTo)

@@ -2,7 +2,8 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import { LIMITS } from "@sker/contracts/limits";
 import type { Database, Role } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
-import { memberToRest, type MemberView } from "../projects/map.js";
+import { payload } from "../events/payload.js";
+import { type MemberView } from "../projects/map.js";
 import { memberView } from "../projects/repo.js";
 import { sha256 } from "../users/secrets.js";
 
@@ -33,7 +34,7 @@ export async function addMember(trx: Transaction<Database>, projectId: string, u
     .returning("user_id")
     .executeTakeFirst();
   const view = (await memberView(trx, projectId, userId))!;
-  if (inserted) await appendEvent(trx, projectId, "member.added", memberToRest(view), by);
+  if (inserted) await appendEvent(trx, projectId, "member.added", payload.member(view), by);
   return { view, added: inserted !== undefined };
 }
 

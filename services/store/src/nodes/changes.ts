@@ -2,8 +2,7 @@ import type { Transaction } from "kysely";
 import { isDeepStrictEqual } from "node:util";
 import type { ChangeType, Database, NewNode, NodeRow } from "../db/schema.js";
 import { appendEvent, type Actor } from "../events/append.js";
-import { connectionToRest } from "../connections/map.js";
-import { nodeToRest } from "./map.js";
+import { payload } from "../events/payload.js";
 import { hardDelete, insertNode, patchNode, restore, softDelete } from "./repo.js";
 import type { NodePatch } from "./validate.js";
 
@@ -19,7 +18,7 @@ export interface Author extends Actor {
 
 export async function createNodeTx(trx: Trx, values: NewNode, changeType: ChangeType, by: Author): Promise<NodeRow> {
   const row = await insertNode(trx, values, { changeType, createdBy: by.userId, taskId: by.taskId });
-  await appendEvent(trx, row.project_id, "node.created", nodeToRest(row), by);
+  await appendEvent(trx, row.project_id, "node.created", payload.node(row), by);
   return row;
 }
 
@@ -50,15 +49,15 @@ export async function changeNodeTx(
   const moves = (patch.title !== undefined && patch.title !== before.title) || (patch.content !== undefined && patch.content !== before.content);
   const version = alwaysVersion || moves ? { changeType, createdBy: by.userId, taskId: by.taskId, runId: by.runId } : undefined;
   const row = await patchNode(trx, before.id, patch, version);
-  await appendEvent(trx, row.project_id, "node.updated", nodeToRest(row), by);
+  await appendEvent(trx, row.project_id, "node.updated", payload.node(row), by);
   return row;
 }
 
 /** Hides a live node and its live connections (node.deleted, a connection.deleted each). Answers the nodes to forget. */
 export async function hideNodeTx(trx: Trx, before: NodeRow, by: Actor): Promise<string[]> {
   const hidden = await softDelete(trx, before.id);
-  await appendEvent(trx, before.project_id, "node.deleted", { id: before.id }, by);
-  for (const c of hidden) await appendEvent(trx, before.project_id, "connection.deleted", { id: c.id }, by);
+  await appendEvent(trx, before.project_id, "node.deleted", payload.deleted(before.id), by);
+  for (const c of hidden) await appendEvent(trx, before.project_id, "connection.deleted", payload.deleted(c.id), by);
   return [before.id];
 }
 
@@ -68,9 +67,9 @@ export async function hideNodeTx(trx: Trx, before: NodeRow, by: Actor): Promise<
  */
 export async function removeNodeTx(trx: Trx, before: NodeRow, by: Actor): Promise<string[]> {
   const { connections, orphans } = await hardDelete(trx, before.id);
-  if (before.deleted_at === null) await appendEvent(trx, before.project_id, "node.deleted", { id: before.id }, by);
-  for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, before.project_id, "connection.deleted", { id: c.id }, by);
-  for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, before.project_id, "node.updated", nodeToRest(o), by);
+  if (before.deleted_at === null) await appendEvent(trx, before.project_id, "node.deleted", payload.deleted(before.id), by);
+  for (const c of connections.filter((c) => c.deleted_at === null)) await appendEvent(trx, before.project_id, "connection.deleted", payload.deleted(c.id), by);
+  for (const o of orphans.filter((o) => o.deleted_at === null)) await appendEvent(trx, before.project_id, "node.updated", payload.node(o), by);
   return [before.id, ...orphans.map((o) => o.id)];
 }
 
@@ -78,7 +77,7 @@ export async function removeNodeTx(trx: Trx, before: NodeRow, by: Actor): Promis
 export async function restoreNodeTx(trx: Trx, id: string, by: Actor): Promise<NodeRow> {
   const { node, connections } = await restore(trx, id);
   // To a client the node appears again: the same event as its creation, so it simply adds it back.
-  await appendEvent(trx, node.project_id, "node.created", nodeToRest(node), by);
-  for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", connectionToRest(c), by);
+  await appendEvent(trx, node.project_id, "node.created", payload.node(node), by);
+  for (const c of connections) await appendEvent(trx, node.project_id, "connection.created", payload.connection(c), by);
   return node;
 }

@@ -31,31 +31,6 @@ export function nodeToProto(row: NodeRow): Node {
   };
 }
 
-/** The node as REST shows it: the `data` of node.* events. */
-export function nodeToRest(row: NodeRow) {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    title: row.title,
-    content: row.content,
-    semanticType: row.semantic_type,
-    importance: row.importance,
-    confidence: row.confidence,
-    status: row.status,
-    tags: row.tags,
-    position: { x: row.position_x, y: row.position_y },
-    size: { width: row.width, height: row.height },
-    metadata: row.metadata,
-    parentId: row.parent_id,
-    version: row.version,
-    aiGenerated: row.ai_generated,
-    createdBy: row.created_by,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    recipe: row.recipe,
-  };
-}
-
 export function versionToProto(row: NodeVersionRow): NodeVersion {
   return {
     nodeId: row.node_id,

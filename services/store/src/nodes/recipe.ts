@@ -31,6 +31,3 @@ export function recipeToProto(r: StoredRecipe | null): Recipe | undefined {
   if (!r) return undefined;
   return { type: r.type, prompt: r.prompt ?? "", model: r.options?.model ?? "", temperature: r.options?.temperature, maxTokens: r.options?.maxTokens };
 }
-
-/** The recipe as REST shows it (null on a plain note). */
-export const recipeToRest = (r: StoredRecipe | null) => r;

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from "kysely";
 import type { BusEvent, EventBus, Logger } from "@sker/kit";
 import type { Database, EventRow } from "../db/schema.js";
-import { actorOf } from "../events/map.js";
+import { EventPayload } from "@sker/contracts/store/v1/event";
+import { actorOf, payloadOf } from "../events/map.js";
 import type { OutboxMetrics } from "./metrics.js";
 
 /** One relay per database across all store replicas: whoever holds this lock publishes. */
@@ -22,8 +23,10 @@ const GATHER_MS = 3;
 
 type Pass = { published: number; more: boolean; failed: boolean; busy: boolean };
 
+/** `data` is the EventPayload as protobuf JSON: the gateway renders it with its REST mapper. */
 export function toBusEvent(e: EventRow): BusEvent {
-  return { projectId: e.project_id, seq: e.seq, name: e.name, data: e.data, at: e.created_at.toISOString(), actor: actorOf(e) };
+  const data = e.payload ?? EventPayload.toJSON(payloadOf(e));
+  return { projectId: e.project_id, seq: e.seq, name: e.name, data, at: e.created_at.toISOString(), actor: actorOf(e) };
 }
 
 /**

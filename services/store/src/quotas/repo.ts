@@ -4,7 +4,9 @@ import type { Database } from "../db/schema.js";
 type Trx = Transaction<Database>;
 
 /** The project's usage as this transaction sees it (the trigger keeps it, own writes included). */
-export async function projectUsage(trx: Trx, projectId: string): Promise<{ nodes: number; bytes: number }> {
+export type Usage = { nodes: number; bytes: number };
+
+export async function projectUsage(trx: Trx, projectId: string): Promise<Usage> {
   const row = await trx.selectFrom("projects").select(["node_count", "content_bytes"]).where("id", "=", projectId).executeTakeFirstOrThrow();
   return { nodes: Number(row.node_count), bytes: Number(row.content_bytes) };
 }

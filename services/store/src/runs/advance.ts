@@ -1,11 +1,11 @@
 import type { Transaction } from "kysely";
 import type { Database, RunNodeRow, RunNodeState, RunRow, StoredRecipe, TaskRow } from "../db/schema.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { nowMs } from "../db/sql.js";
 import { findNode } from "../nodes/repo.js";
 import { enqueueTaskTx } from "../tasks/enqueue.js";
 import { nodeHash } from "./hash.js";
-import { runNodeToRest, runToRest } from "./map.js";
 import { editedSinceRunStarted } from "./output.js";
 import { contentVersions, findRun, inputsOf, runNodesOf, setRun, setRunNode } from "./repo.js";
 
@@ -24,7 +24,7 @@ const MIN_INPUTS: Record<StoredRecipe["type"], number> = { generate: 0, optimize
 
 export async function setNodeState(trx: Trx, run: RunRow, nodeId: string, set: Partial<Pick<RunNodeRow, "state" | "task_id" | "hash" | "error_code" | "error_message">>, onlyFrom?: RunNodeState[]) {
   const row = await setRunNode(trx, run.id, nodeId, set, onlyFrom);
-  if (row) await appendEvent(trx, run.project_id, "run.node", runNodeToRest(row), { userId: run.created_by });
+  if (row) await appendEvent(trx, run.project_id, "run.node", payload.runNode(row), { userId: run.created_by });
   return row;
 }
 
@@ -66,6 +66,8 @@ async function startNode(trx: Trx, run: RunRow, rn: RunNodeRow): Promise<{ state
       priority: "normal",
       idempotencyKey: null,
       retryOf: null,
+      // The node's share of the run's estimate: the task holds it from here on.
+      estimatedCostUsd: rn.estimated_cost_usd,
     },
     run.created_by,
     run.id,
@@ -100,7 +102,7 @@ export async function advanceRun(trx: Trx, run: RunRow): Promise<TaskRow[]> {
   if (states.every((s) => TERMINAL.includes(s))) {
     const status = states.some((s) => s === "failed" || s === "cancelled") ? "failed" : "completed";
     const done = await setRun(trx, run.id, { status, finished_at: nowMs });
-    await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [run.id])), { userId: run.created_by });
+    await appendEvent(trx, run.project_id, "run.finished", payload.run(done, await runNodesOf(trx, [run.id])), { userId: run.created_by });
   }
   return spawned;
 }

@@ -1,5 +1,5 @@
 import { toProtoEnum } from "@sker/kit";
-import type { Run, RunNodeState, RunStatus } from "@sker/contracts/store/v1/run";
+import type { Run, RunNode, RunNodeState, RunStatus } from "@sker/contracts/store/v1/run";
 import type { RunNodeRow, RunRow } from "../db/schema.js";
 
 export const RUN_STATUS = "RUN_STATUS_";
@@ -14,42 +14,19 @@ export function runToProto(run: RunRow, nodes: RunNodeRow[]): Run {
     status: toProtoEnum<RunStatus>(run.status, RUN_STATUS),
     targets: run.targets,
     force: run.force,
-    nodes: nodes.map((n) => ({
-      nodeId: n.node_id,
-      state: toProtoEnum<RunNodeState>(n.state, RUN_NODE_STATE),
-      taskId: n.task_id ?? "",
-      error: errorOf(n),
-      dependsOn: n.depends_on,
-    })),
+    nodes: nodes.map(runNodeToProto),
     createdBy: run.created_by,
     createdAt: run.created_at,
     finishedAt: run.finished_at ?? undefined,
   };
 }
 
-export const runNodeToRest = (n: RunNodeRow) => ({
-  runId: n.run_id,
-  nodeId: n.node_id,
-  state: n.state,
-  taskId: n.task_id,
-  error: n.error_code ? { code: n.error_code, message: n.error_message ?? "" } : null,
-  dependsOn: n.depends_on,
-});
-
-/** The run as REST shows it: the `data` of run.started and run.finished. */
-export function runToRest(run: RunRow, nodes: RunNodeRow[]) {
+export function runNodeToProto(n: RunNodeRow): RunNode {
   return {
-    id: run.id,
-    projectId: run.project_id,
-    status: run.status,
-    targets: run.targets,
-    force: run.force,
-    nodes: nodes.map((n) => {
-      const { runId: _, ...rest } = runNodeToRest(n);
-      return rest;
-    }),
-    createdBy: run.created_by,
-    createdAt: run.created_at.toISOString(),
-    finishedAt: run.finished_at?.toISOString() ?? null,
+    nodeId: n.node_id,
+    state: toProtoEnum<RunNodeState>(n.state, RUN_NODE_STATE),
+    taskId: n.task_id ?? "",
+    error: errorOf(n),
+    dependsOn: n.depends_on,
   };
 }

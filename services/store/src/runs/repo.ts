@@ -8,10 +8,10 @@ type Db = Kysely<Database>;
 /** The connection types that make a node an input of an AI node. */
 export const INPUT_LINKS = ["input", "dependency"] as const;
 
-export async function aiNodesOfProject(db: Db, projectId: string): Promise<Pick<NodeRow, "id" | "created_at" | "title">[]> {
+export async function aiNodesOfProject(db: Db, projectId: string): Promise<Pick<NodeRow, "id" | "created_at" | "title" | "recipe">[]> {
   return db
     .selectFrom("nodes")
-    .select(["id", "created_at", "title"])
+    .select(["id", "created_at", "title", "recipe"])
     .where("project_id", "=", projectId)
     .where("deleted_at", "is", null)
     .where("recipe", "is not", null)
@@ -71,7 +71,7 @@ export async function insertRun(db: Db, v: { projectId: string; targets: string[
     .executeTakeFirstOrThrow();
 }
 
-export async function insertRunNodes(db: Db, rows: { run_id: string; node_id: string; ord: number; depends_on: string[]; base_version: number }[]): Promise<void> {
+export async function insertRunNodes(db: Db, rows: { run_id: string; node_id: string; ord: number; depends_on: string[]; base_version: number; estimated_cost_usd: number }[]): Promise<void> {
   // Chunked: PostgreSQL takes at most 65,535 parameters a statement.
   for (let i = 0; i < rows.length; i += 1_000) await db.insertInto("run_nodes").values(rows.slice(i, i + 1_000)).execute();
 }

@@ -5,6 +5,7 @@ import { requireRole, userOf } from "../authz.js";
 import type { Database, Role, RunRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { nowMs } from "../db/sql.js";
 import { pageOf } from "../input/page.js";
@@ -13,10 +14,12 @@ import { taskToProto } from "../tasks/map.js";
 import { rewritesNode } from "../tasks/node-status.js";
 import { toCancelled } from "../tasks/transitions.js";
 import { advanceRun, setNodeState } from "./advance.js";
-import { runToProto, runToRest } from "./map.js";
+import { runToProto } from "./map.js";
 import { planRun } from "./plan.js";
 import { aiNodesOfProject, contentVersions, findRun, inputLinksOfProject, insertRun, insertRunNodes, listRuns, lockOpenTasksOfRun, runNodesOf, setRun } from "./repo.js";
 import { checkCreateRun, checkListRuns } from "./validate.js";
+import { nodeEstimate } from "./estimate.js";
+import { admitOrRefuse } from "../usage/budget.js";
 import { spentOnlyIfCreated } from "../limits/spent.js";
 
 type Trx = Transaction<Database>;
@@ -28,8 +31,11 @@ async function runForRole(deps: StoreDeps, ctx: CallContext, id: string, min: Ro
   return run;
 }
 
-/** Plans the run and writes it with its nodes pending; a cycle refuses the whole run. */
-async function planAndInsert(trx: Trx, input: ReturnType<typeof checkCreateRun>, userId: string): Promise<RunRow> {
+/**
+ * Plans the run and writes it with its nodes pending, each with its estimate; a cycle refuses the
+ * whole run, and so does a total estimate the project's or the user's budget cannot hold.
+ */
+async function planAndInsert(trx: Trx, deps: StoreDeps, input: ReturnType<typeof checkCreateRun>, userId: string): Promise<RunRow> {
   const ai = await aiNodesOfProject(trx, input.projectId);
   const known = new Set(ai.map((n) => n.id));
   input.targets.forEach((id, i) => {
@@ -50,12 +56,15 @@ async function planAndInsert(trx: Trx, input: ReturnType<typeof checkCreateRun>,
     trx,
     plan.order.map((n) => n.id),
   );
+  const recipes = new Map(ai.map((n) => [n.id, n.recipe]));
+  const estimates = new Map(plan.order.map((n) => [n.id, nodeEstimate(recipes.get(n.id) ?? null, input.rates)]));
+  await admitOrRefuse(trx, deps, input.projectId, userId, [...estimates.values()].reduce((a, b) => a + b, 0));
   const run = await insertRun(trx, { ...input, userId });
   await insertRunNodes(
     trx,
-    plan.order.map((n, ord) => ({ run_id: run.id, node_id: n.id, ord, depends_on: n.dependsOn, base_version: versions.get(n.id) ?? 0 })),
+    plan.order.map((n, ord) => ({ run_id: run.id, node_id: n.id, ord, depends_on: n.dependsOn, base_version: versions.get(n.id) ?? 0, estimated_cost_usd: estimates.get(n.id)! })),
   );
-  await appendEvent(trx, run.project_id, "run.started", runToRest(run, await runNodesOf(trx, [run.id])), { userId });
+  await appendEvent(trx, run.project_id, "run.started", payload.run(run, await runNodesOf(trx, [run.id])), { userId });
   return run;
 }
 
@@ -70,7 +79,7 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
       // A run is one submission of the user's AI budget; the tasks it spawns are not counted again.
       await deps.aiLimit.spend(userId);
       const out = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
-        const run = await planAndInsert(trx, input, userId);
+        const run = await planAndInsert(trx, deps, input, userId);
         const tasks = await advanceRun(trx, run);
         return { run: (await findRun(trx, run.id))!, tasks };
       }));
@@ -112,7 +121,7 @@ export function runService(deps: StoreDeps): Implementation<typeof RunServiceSer
           if (["pending", "queued", "running"].includes(rn.state)) await setNodeState(trx, run, rn.node_id, { state: "cancelled" });
         }
         const done = await setRun(trx, id, { status: "cancelled", finished_at: nowMs });
-        await appendEvent(trx, run.project_id, "run.finished", runToRest(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
+        await appendEvent(trx, run.project_id, "run.finished", payload.run(done, await runNodesOf(trx, [id])), { userId: userOf(ctx.caller) });
         return { run: done, cancelled: tasks.map((t) => t.id), touched };
       });
       deps.afterCommit();

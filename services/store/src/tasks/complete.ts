@@ -1,10 +1,12 @@
-import { AppError } from "@sker/kit";
+import { AppError, notFound } from "@sker/kit";
 import type { CompleteTaskRequest, CompleteTaskResponse } from "@sker/contracts/store/v1/task";
 import type { Transaction } from "kysely";
 import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
+import { batchEvents } from "../events/append.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { withinProjectQuota } from "../quotas/enforce.js";
+import type { Usage } from "../quotas/repo.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
 import { recordCalls } from "../usage/ledger.js";
 import { applyOutput, cleanOutput, NodeGone, type CleanOutput } from "./apply.js";
@@ -24,8 +26,23 @@ interface Outcome {
   spawned: TaskRow[];
 }
 
+/** The task, locked, and its project's usage as the quota check's starting point, in one statement. */
+async function lockWithUsage(trx: Trx, id: string): Promise<{ task: TaskRow; usage: Usage }> {
+  const row = await trx
+    .selectFrom("tasks as t")
+    .innerJoin("projects as p", "p.id", "t.project_id")
+    .selectAll("t")
+    .select(["p.node_count as usage_nodes", "p.content_bytes as usage_bytes"])
+    .where("t.id", "=", id)
+    .forUpdate("t")
+    .executeTakeFirst();
+  if (!row) throw notFound("task");
+  const { usage_nodes, usage_bytes, ...task } = row;
+  return { task, usage: { nodes: Number(usage_nodes), bytes: Number(usage_bytes) } };
+}
+
 async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: CleanOutput): Promise<Outcome> {
-  const task = await lockTask(trx, input.id);
+  const { task, usage: before } = await lockWithUsage(trx, input.id);
   // Exactly once: a redelivery finds it completed. A worker that lost its lease (the task
   // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
   // applied=false with the task as it is, and the worker drops its message.
@@ -41,7 +58,7 @@ async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: Clean
     : input.usage;
   let applied;
   try {
-    applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)));
+    applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)), before);
   } catch (err) {
     if (err instanceof EditedSinceRunStarted) {
       await keepCalls();
@@ -84,7 +101,8 @@ export async function completeTask(deps: StoreDeps, req: CompleteTaskRequest): P
   const output = cleanOutput(input.output);
   const out = await deps.db
     .transaction()
-    .execute((trx) => completeTx(trx, deps, input, output))
+    // The node's events and the task's go out in one statement at the end.
+    .execute((trx) => batchEvents(trx, () => completeTx(trx, deps, input, output)))
     .catch((err) => failOverQuota(deps, err, input.id, input.workerId));
   if (out.wrote) deps.afterCommit();
   await forgetNodes(deps, out.touched);

@@ -2,7 +2,7 @@ import type { Transaction } from "kysely";
 import { traceCarrier } from "@sker/kit";
 import type { Database, TaskRow } from "../db/schema.js";
 import { appendEvent } from "../events/append.js";
-import { taskToRest } from "./map.js";
+import { payload } from "../events/payload.js";
 import { insertTask } from "./repo.js";
 import type { NewTaskInput } from "./validate.js";
 
@@ -17,7 +17,7 @@ export async function enqueueTaskTx(trx: Transaction<Database>, input: NewTaskIn
   // The row and its dispatch before the event: appendEvent takes the project's row lock (the
   // seq), which every writer of the project waits for, so it comes last.
   if (task) {
-    await appendEvent(trx, task.project_id, "task.queued", taskToRest(task), { userId });
+    await appendEvent(trx, task.project_id, "task.queued", payload.task(task), { userId });
   }
   return task;
 }

@@ -41,32 +41,3 @@ export function taskToProto(row: TaskRow): Task {
     runId: row.run_id ?? "",
   };
 }
-
-/** The task as REST shows it: the `data` of task.* events. */
-export function taskToRest(row: TaskRow) {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    type: row.type,
-    status: row.status,
-    priority: row.priority,
-    nodeId: row.node_id,
-    resultNodeId: row.result_node_id,
-    sourceNodeIds: row.source_node_ids,
-    prompt: row.prompt,
-    options: row.options,
-    attempts: row.attempts,
-    result: row.result,
-    error: row.error_code ? { code: row.error_code, message: row.error_message ?? "" } : null,
-    usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd },
-    provider: row.provider,
-    model: row.model,
-    calls: row.calls,
-    createdBy: row.created_by,
-    createdAt: row.created_at.toISOString(),
-    startedAt: row.started_at?.toISOString() ?? null,
-    completedAt: row.completed_at?.toISOString() ?? null,
-    retryOf: row.retry_of,
-    runId: row.run_id,
-  };
-}

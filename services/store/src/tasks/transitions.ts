@@ -3,10 +3,10 @@ import type { Transaction, UpdateObject } from "kysely";
 import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
 import { appendEvent, taskActor } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { forgetNodes } from "../nodes/cache.js";
 import { nowMs } from "../db/sql.js";
 import { taskFinished, taskStarted } from "../runs/advance.js";
-import { taskToRest } from "./map.js";
 import { markTargetNode, rewritesNode } from "./node-status.js";
 import { findTask, setTask } from "./repo.js";
 
@@ -42,13 +42,13 @@ export async function toQueued(trx: Trx, task: TaskRow, set: UpdateObject<Databa
 
 /** The task.queued event of a task that was not queued before (reclaims update in bulk, repo.reclaim). */
 export async function queuedEvent(trx: Trx, before: TaskRow, after: TaskRow): Promise<void> {
-  if (before.status !== "queued") await appendEvent(trx, after.project_id, "task.queued", taskToRest(after), taskActor(after));
+  if (before.status !== "queued") await appendEvent(trx, after.project_id, "task.queued", payload.task(after), taskActor(after));
 }
 
 /** What follows from a new lease (repo.takeLease): the node shows `processing`, the run its node running. */
 export async function toRunning(trx: Trx, task: TaskRow): Promise<void> {
   await markTargetNode(trx, task, "processing");
-  await appendEvent(trx, task.project_id, "task.started", taskToRest(task), taskActor(task));
+  await appendEvent(trx, task.project_id, "task.started", payload.task(task), taskActor(task));
   await taskStarted(trx, task);
 }
 
@@ -63,7 +63,7 @@ export async function toCompleted(trx: Trx, task: TaskRow, set: UpdateObject<Dat
     error_code: null,
     error_message: null,
   });
-  await appendEvent(trx, row.project_id, "task.completed", taskToRest(row), taskActor(row));
+  await appendEvent(trx, row.project_id, "task.completed", payload.task(row), taskActor(row));
   return { task: row, spawned: await taskFinished(trx, row, "completed") };
 }
 
@@ -77,7 +77,7 @@ export async function toFailed(trx: Trx, task: TaskRow, code: string, message: s
     lease_expires_at: null,
     completed_at: nowMs,
   });
-  await appendEvent(trx, row.project_id, "task.failed", taskToRest(row), taskActor(row));
+  await appendEvent(trx, row.project_id, "task.failed", payload.task(row), taskActor(row));
   await taskFinished(trx, row, "failed");
   return row;
 }
@@ -89,7 +89,7 @@ export async function toFailed(trx: Trx, task: TaskRow, code: string, message: s
 export async function toCancelled(trx: Trx, task: TaskRow, userId: string | null, { moveRun = true } = {}): Promise<TaskRow> {
   await markTargetNode(trx, task, "idle", "processing");
   const row = await setTask(trx, task.id, { status: "cancelled", lease_owner: null, lease_expires_at: null, completed_at: nowMs });
-  await appendEvent(trx, row.project_id, "task.cancelled", taskToRest(row), { userId });
+  await appendEvent(trx, row.project_id, "task.cancelled", payload.task(row), { userId });
   if (moveRun) await taskFinished(trx, row, "cancelled");
   return row;
 }

@@ -2,6 +2,7 @@ import { sql, type RawBuilder, type Transaction } from "kysely";
 import type { ModelCall } from "@sker/contracts/store/v1/task";
 import type { Database, StoredCall, TaskRow } from "../db/schema.js";
 import { appendEvent, taskActor } from "../events/append.js";
+import { payload } from "../events/payload.js";
 import { monthStart, resetsAt } from "./budget.js";
 import { projectSettings, spentSince } from "./repo.js";
 import { projectBudgetOf } from "./settings.js";
@@ -83,14 +84,15 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[], { l
   if (limit !== undefined) {
     const after = before + added.costUsd;
     if (before < WARN_AT * limit && after >= WARN_AT * limit) {
-      await appendEvent(trx, task.project_id, "budget.warning", {
+      const warning = {
         projectId: task.project_id,
         scope: "project",
         budget: limit,
         spent: Math.round(after * 1e6) / 1e6,
         percent: Math.round((after / Math.max(limit, 1e-12)) * 100),
-        resetsAt: resetsAt().toISOString(),
-      }, taskActor(task));
+        resetsAt: resetsAt(),
+      };
+      await appendEvent(trx, task.project_id, "budget.warning", payload.budgetWarning(warning), taskActor(task));
     }
   }
   return { ...added, taskSet: later ? taskSet : undefined };

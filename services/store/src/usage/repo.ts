@@ -14,10 +14,13 @@ export async function spentSince(db: Db, scope: { projectId: string } | { userId
   return Number(rows[0]?.spent ?? 0);
 }
 
-/** What queued and running tasks hold against a budget. */
+/** What queued and running tasks hold against a budget, and the nodes of running graph runs not queued yet. */
 export async function reservedBy(db: Db, scope: { projectId: string } | { userId: string }): Promise<number> {
   const col = "projectId" in scope ? sql`project_id = ${scope.projectId}::uuid` : sql`created_by = ${scope.userId}::uuid`;
-  const { rows } = await sql<{ reserved: number | null }>`SELECT sum(estimated_cost_usd) AS reserved FROM tasks WHERE ${col} AND status IN ('queued', 'running')`.execute(db);
+  const { rows } = await sql<{ reserved: number | null }>`
+    SELECT (SELECT coalesce(sum(estimated_cost_usd), 0) FROM tasks WHERE ${col} AND status IN ('queued', 'running'))
+         + (SELECT coalesce(sum(rn.estimated_cost_usd), 0) FROM runs r JOIN run_nodes rn ON rn.run_id = r.id
+            WHERE r.${col} AND r.status = 'running' AND rn.state = 'pending') AS reserved`.execute(db);
   return Number(rows[0]?.reserved ?? 0);
 }
 

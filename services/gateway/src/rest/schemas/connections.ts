@@ -1,7 +1,7 @@
 import { Type } from "typebox";
 import { ENUMS } from "@sker/contracts/enums";
 import { LIMITS } from "@sker/contracts/limits";
-import { closed, en, nullableEnumOut, open, opt, pageQuery, partial, str, time, unit, uuid } from "./common.js";
+import { closed, en, nstr, nullableEnumOut, open, opt, pageQuery, partial, str, time, unit, uuid } from "./common.js";
 
 // Connections between two nodes of a project.
 
@@ -13,7 +13,7 @@ export const Connection = open({
   type: nullableEnumOut(ENUMS.connectionType),
   label: { type: "string" },
   weight: { type: "number" },
-  createdBy: { type: "string" },
+  createdBy: nstr,
   createdAt: time,
   updatedAt: time,
 });

@@ -1,4 +1,4 @@
-import type { Migration } from "kysely";
+import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001_init.js";
 import * as m0002 from "./0002_millisecond_timestamps.js";
 import * as m0003 from "./0003_project_usage.js";
@@ -7,6 +7,8 @@ import * as m0005 from "./0005_teams.js";
 import * as m0006 from "./0006_collab.js";
 import * as m0007 from "./0007_runs.js";
 import * as m0008 from "./0008_usage_ledger.js";
+import * as m0010 from "./0010_run_estimates.js";
+import * as m0012 from "./0012_typed_events.js";
 
 // Listed statically (not read from disk) so the same list works from src under vitest and from
 // dist in production. New migrations: add a file 000N_name.ts and a line here; never edit old ones.
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   "0006_collab": m0006,
   "0007_runs": m0007,
   "0008_usage_ledger": m0008,
+  "0010_run_estimates": m0010,
+  "0012_typed_events": m0012,
 };

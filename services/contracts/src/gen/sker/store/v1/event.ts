@@ -18,8 +18,12 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Struct } from "../../../google/protobuf/struct.js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
+import { Connection } from "./connection.js";
+import { Node } from "./node.js";
+import { Member, Project } from "./project.js";
+import { Run, RunNode } from "./run.js";
+import { Task } from "./task.js";
 
 export const protobufPackage = "sker.store.v1";
 
@@ -30,12 +34,75 @@ export interface Event {
   projectId: string;
   seq: number;
   name: string;
-  data?: { [key: string]: any } | undefined;
   at?:
     | Date
     | undefined;
   /** Who caused it; unset for the system. */
   actor?: Actor | undefined;
+  payload?: EventPayload | undefined;
+}
+
+/** The resource an event carries, as it is after the change. */
+export interface EventPayload {
+  resource?:
+    | //
+    /** node.created, node.updated */
+    { $case: "node"; value: Node }
+    | //
+    /** connection.created, connection.updated */
+    { $case: "connection"; value: Connection }
+    | //
+    /** task.queued, task.started, task.completed, task.failed, task.cancelled */
+    { $case: "task"; value: Task }
+    | //
+    /** project.updated (role unset: it is each reader's own) */
+    { $case: "project"; value: Project }
+    | //
+    /** member.added, member.updated (email unset: every subscriber sees events) */
+    { $case: "member"; value: Member }
+    | //
+    /** member.updated when the member left or was removed */
+    { $case: "memberRemoved"; value: MemberRemoved }
+    | //
+    /** node.deleted, connection.deleted, project.deleted */
+    { $case: "deleted"; value: Deleted }
+    | //
+    /** run.started, run.finished */
+    { $case: "run"; value: Run }
+    | //
+    /** run.node */
+    { $case: "runNode"; value: RunNodeChange }
+    | //
+    /** budget.warning */
+    { $case: "budgetWarning"; value: BudgetWarning }
+    | undefined;
+}
+
+export interface Deleted {
+  id: string;
+}
+
+export interface MemberRemoved {
+  projectId: string;
+  userId: string;
+}
+
+/** One node of a run changed state. */
+export interface RunNodeChange {
+  runId: string;
+  node?: RunNode | undefined;
+}
+
+/** A project's spending this month crossed the warning share of its budget. */
+export interface BudgetWarning {
+  projectId: string;
+  /** "project" */
+  scope: string;
+  budget: number;
+  spent: number;
+  /** Of the budget, rounded. */
+  percent: number;
+  resetsAt?: Date | undefined;
 }
 
 /** A user, or an AI task working for its user (task_id set). */
@@ -61,7 +128,7 @@ export interface ListEventsResponse {
 }
 
 function createBaseEvent(): Event {
-  return { projectId: "", seq: 0, name: "", data: undefined, at: undefined, actor: undefined };
+  return { projectId: "", seq: 0, name: "", at: undefined, actor: undefined, payload: undefined };
 }
 
 export const Event: MessageFns<Event> = {
@@ -75,14 +142,14 @@ export const Event: MessageFns<Event> = {
     if (message.name !== "") {
       writer.uint32(26).string(message.name);
     }
-    if (message.data !== undefined) {
-      Struct.encode(Struct.wrap(message.data), writer.uint32(34).fork()).join();
-    }
     if (message.at !== undefined) {
       Timestamp.encode(toTimestamp(message.at), writer.uint32(42).fork()).join();
     }
     if (message.actor !== undefined) {
       Actor.encode(message.actor, writer.uint32(50).fork()).join();
+    }
+    if (message.payload !== undefined) {
+      EventPayload.encode(message.payload, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -124,14 +191,6 @@ export const Event: MessageFns<Event> = {
             message.name = reader.string();
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.data = Struct.unwrap(Struct.decode(reader, reader.uint32()));
-            continue;
-          }
           case 5: {
             if (tag !== 42) {
               break;
@@ -146,6 +205,14 @@ export const Event: MessageFns<Event> = {
             }
 
             message.actor = Actor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.payload = EventPayload.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -169,9 +236,9 @@ export const Event: MessageFns<Event> = {
         : "",
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       name: isSet(object.name) ? globalThis.String(object.name) : "",
-      data: isObject(object.data) ? object.data : undefined,
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
       actor: isSet(object.actor) ? Actor.fromJSON(object.actor) : undefined,
+      payload: isSet(object.payload) ? EventPayload.fromJSON(object.payload) : undefined,
     };
   },
 
@@ -186,14 +253,14 @@ export const Event: MessageFns<Event> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.data !== undefined) {
-      obj.data = message.data;
-    }
     if (message.at !== undefined) {
       obj.at = message.at.toISOString();
     }
     if (message.actor !== undefined) {
       obj.actor = Actor.toJSON(message.actor);
+    }
+    if (message.payload !== undefined) {
+      obj.payload = EventPayload.toJSON(message.payload);
     }
     return obj;
   },
@@ -206,9 +273,692 @@ export const Event: MessageFns<Event> = {
     message.projectId = object.projectId ?? "";
     message.seq = object.seq ?? 0;
     message.name = object.name ?? "";
-    message.data = object.data ?? undefined;
     message.at = object.at ?? undefined;
     message.actor = (object.actor !== undefined && object.actor !== null) ? Actor.fromPartial(object.actor) : undefined;
+    message.payload = (object.payload !== undefined && object.payload !== null)
+      ? EventPayload.fromPartial(object.payload)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEventPayload(): EventPayload {
+  return { resource: undefined };
+}
+
+export const EventPayload: MessageFns<EventPayload> = {
+  encode(message: EventPayload, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.resource?.$case) {
+      case "node":
+        Node.encode(message.resource.value, writer.uint32(10).fork()).join();
+        break;
+      case "connection":
+        Connection.encode(message.resource.value, writer.uint32(18).fork()).join();
+        break;
+      case "task":
+        Task.encode(message.resource.value, writer.uint32(26).fork()).join();
+        break;
+      case "project":
+        Project.encode(message.resource.value, writer.uint32(34).fork()).join();
+        break;
+      case "member":
+        Member.encode(message.resource.value, writer.uint32(42).fork()).join();
+        break;
+      case "memberRemoved":
+        MemberRemoved.encode(message.resource.value, writer.uint32(50).fork()).join();
+        break;
+      case "deleted":
+        Deleted.encode(message.resource.value, writer.uint32(58).fork()).join();
+        break;
+      case "run":
+        Run.encode(message.resource.value, writer.uint32(66).fork()).join();
+        break;
+      case "runNode":
+        RunNodeChange.encode(message.resource.value, writer.uint32(74).fork()).join();
+        break;
+      case "budgetWarning":
+        BudgetWarning.encode(message.resource.value, writer.uint32(82).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventPayload {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventPayload();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resource = { $case: "node", value: Node.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resource = { $case: "connection", value: Connection.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resource = { $case: "task", value: Task.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.resource = { $case: "project", value: Project.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.resource = { $case: "member", value: Member.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.resource = { $case: "memberRemoved", value: MemberRemoved.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.resource = { $case: "deleted", value: Deleted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.resource = { $case: "run", value: Run.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.resource = { $case: "runNode", value: RunNodeChange.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.resource = { $case: "budgetWarning", value: BudgetWarning.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventPayload {
+    return {
+      resource: isSet(object.node)
+        ? { $case: "node", value: Node.fromJSON(object.node) }
+        : isSet(object.connection)
+        ? { $case: "connection", value: Connection.fromJSON(object.connection) }
+        : isSet(object.task)
+        ? { $case: "task", value: Task.fromJSON(object.task) }
+        : isSet(object.project)
+        ? { $case: "project", value: Project.fromJSON(object.project) }
+        : isSet(object.member)
+        ? { $case: "member", value: Member.fromJSON(object.member) }
+        : isSet(object.memberRemoved)
+        ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.memberRemoved) }
+        : isSet(object.member_removed)
+        ? { $case: "memberRemoved", value: MemberRemoved.fromJSON(object.member_removed) }
+        : isSet(object.deleted)
+        ? { $case: "deleted", value: Deleted.fromJSON(object.deleted) }
+        : isSet(object.run)
+        ? { $case: "run", value: Run.fromJSON(object.run) }
+        : isSet(object.runNode)
+        ? { $case: "runNode", value: RunNodeChange.fromJSON(object.runNode) }
+        : isSet(object.run_node)
+        ? { $case: "runNode", value: RunNodeChange.fromJSON(object.run_node) }
+        : isSet(object.budgetWarning)
+        ? { $case: "budgetWarning", value: BudgetWarning.fromJSON(object.budgetWarning) }
+        : isSet(object.budget_warning)
+        ? { $case: "budgetWarning", value: BudgetWarning.fromJSON(object.budget_warning) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: EventPayload): unknown {
+    const obj: any = {};
+    if (message.resource?.$case === "node") {
+      obj.node = Node.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "connection") {
+      obj.connection = Connection.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "task") {
+      obj.task = Task.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "project") {
+      obj.project = Project.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "member") {
+      obj.member = Member.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "memberRemoved") {
+      obj.memberRemoved = MemberRemoved.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "deleted") {
+      obj.deleted = Deleted.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "run") {
+      obj.run = Run.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "runNode") {
+      obj.runNode = RunNodeChange.toJSON(message.resource.value);
+    } else if (message.resource?.$case === "budgetWarning") {
+      obj.budgetWarning = BudgetWarning.toJSON(message.resource.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EventPayload>, I>>(base?: I): EventPayload {
+    return EventPayload.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EventPayload>, I>>(object: I): EventPayload {
+    const message = createBaseEventPayload();
+    switch (object.resource?.$case) {
+      case "node": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "node", value: Node.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "connection": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "connection", value: Connection.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "task": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "task", value: Task.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "project": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "project", value: Project.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "member": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "member", value: Member.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "memberRemoved": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "memberRemoved", value: MemberRemoved.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "deleted": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "deleted", value: Deleted.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "run": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "run", value: Run.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "runNode": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "runNode", value: RunNodeChange.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+      case "budgetWarning": {
+        if (object.resource?.value !== undefined && object.resource?.value !== null) {
+          message.resource = { $case: "budgetWarning", value: BudgetWarning.fromPartial(object.resource.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseDeleted(): Deleted {
+  return { id: "" };
+}
+
+export const Deleted: MessageFns<Deleted> = {
+  encode(message: Deleted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Deleted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Deleted {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: Deleted): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Deleted>, I>>(base?: I): Deleted {
+    return Deleted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Deleted>, I>>(object: I): Deleted {
+    const message = createBaseDeleted();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseMemberRemoved(): MemberRemoved {
+  return { projectId: "", userId: "" };
+}
+
+export const MemberRemoved: MessageFns<MemberRemoved> = {
+  encode(message: MemberRemoved, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberRemoved {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberRemoved();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberRemoved {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: MemberRemoved): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberRemoved>, I>>(base?: I): MemberRemoved {
+    return MemberRemoved.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberRemoved>, I>>(object: I): MemberRemoved {
+    const message = createBaseMemberRemoved();
+    message.projectId = object.projectId ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseRunNodeChange(): RunNodeChange {
+  return { runId: "", node: undefined };
+}
+
+export const RunNodeChange: MessageFns<RunNodeChange> = {
+  encode(message: RunNodeChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runId !== "") {
+      writer.uint32(10).string(message.runId);
+    }
+    if (message.node !== undefined) {
+      RunNode.encode(message.node, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunNodeChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunNodeChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.runId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.node = RunNode.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunNodeChange {
+    return {
+      runId: isSet(object.runId)
+        ? globalThis.String(object.runId)
+        : isSet(object.run_id)
+        ? globalThis.String(object.run_id)
+        : "",
+      node: isSet(object.node) ? RunNode.fromJSON(object.node) : undefined,
+    };
+  },
+
+  toJSON(message: RunNodeChange): unknown {
+    const obj: any = {};
+    if (message.runId !== "") {
+      obj.runId = message.runId;
+    }
+    if (message.node !== undefined) {
+      obj.node = RunNode.toJSON(message.node);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunNodeChange>, I>>(base?: I): RunNodeChange {
+    return RunNodeChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunNodeChange>, I>>(object: I): RunNodeChange {
+    const message = createBaseRunNodeChange();
+    message.runId = object.runId ?? "";
+    message.node = (object.node !== undefined && object.node !== null) ? RunNode.fromPartial(object.node) : undefined;
+    return message;
+  },
+};
+
+function createBaseBudgetWarning(): BudgetWarning {
+  return { projectId: "", scope: "", budget: 0, spent: 0, percent: 0, resetsAt: undefined };
+}
+
+export const BudgetWarning: MessageFns<BudgetWarning> = {
+  encode(message: BudgetWarning, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    if (message.scope !== "") {
+      writer.uint32(18).string(message.scope);
+    }
+    if (message.budget !== 0) {
+      writer.uint32(25).double(message.budget);
+    }
+    if (message.spent !== 0) {
+      writer.uint32(33).double(message.spent);
+    }
+    if (message.percent !== 0) {
+      writer.uint32(40).int32(message.percent);
+    }
+    if (message.resetsAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.resetsAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BudgetWarning {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBudgetWarning();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scope = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.budget = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.spent = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.percent = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.resetsAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BudgetWarning {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
+      budget: isSet(object.budget) ? globalThis.Number(object.budget) : 0,
+      spent: isSet(object.spent) ? globalThis.Number(object.spent) : 0,
+      percent: isSet(object.percent) ? globalThis.Number(object.percent) : 0,
+      resetsAt: isSet(object.resetsAt)
+        ? fromJsonTimestamp(object.resetsAt)
+        : isSet(object.resets_at)
+        ? fromJsonTimestamp(object.resets_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BudgetWarning): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.scope !== "") {
+      obj.scope = message.scope;
+    }
+    if (message.budget !== 0) {
+      obj.budget = floatToJson(message.budget);
+    }
+    if (message.spent !== 0) {
+      obj.spent = floatToJson(message.spent);
+    }
+    if (message.percent !== 0) {
+      obj.percent = Math.round(message.percent);
+    }
+    if (message.resetsAt !== undefined) {
+      obj.resetsAt = message.resetsAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BudgetWarning>, I>>(base?: I): BudgetWarning {
+    return BudgetWarning.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BudgetWarning>, I>>(object: I): BudgetWarning {
+    const message = createBaseBudgetWarning();
+    message.projectId = object.projectId ?? "";
+    message.scope = object.scope ?? "";
+    message.budget = object.budget ?? 0;
+    message.spent = object.spent ?? 0;
+    message.percent = object.percent ?? 0;
+    message.resetsAt = object.resetsAt ?? undefined;
     return message;
   },
 };
@@ -569,6 +1319,10 @@ export const EventServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -613,10 +1367,6 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
-}
-
-function isObject(value: any): boolean {
-  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

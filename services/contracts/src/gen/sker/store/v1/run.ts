@@ -229,6 +229,24 @@ export interface CreateRunRequest {
   targets: string[];
   /** Run every planned node even when its hash is unchanged. */
   force: boolean;
+  /**
+   * Per model alias ("" for the default model), what the broker prices it at (the dearest of
+   * its fallback chain): the store estimates each planned node with it and holds the run's
+   * total against the project's and the user's monthly budgets (BUDGET_EXCEEDED when it does
+   * not fit). CreateRun is the broker's: it relays the user (x-on-behalf-of).
+   */
+  modelRates: { [key: string]: ModelRate };
+}
+
+export interface CreateRunRequest_ModelRatesEntry {
+  key: string;
+  value?: ModelRate | undefined;
+}
+
+/** USD per million tokens. */
+export interface ModelRate {
+  inputPerMillion: number;
+  outputPerMillion: number;
 }
 
 export interface CreateRunResponse {
@@ -640,7 +658,7 @@ export const Run: MessageFns<Run> = {
 };
 
 function createBaseCreateRunRequest(): CreateRunRequest {
-  return { projectId: "", targets: [], force: false };
+  return { projectId: "", targets: [], force: false, modelRates: {} };
 }
 
 export const CreateRunRequest: MessageFns<CreateRunRequest> = {
@@ -654,6 +672,9 @@ export const CreateRunRequest: MessageFns<CreateRunRequest> = {
     if (message.force !== false) {
       writer.uint32(24).bool(message.force);
     }
+    globalThis.Object.entries(message.modelRates).forEach(([key, value]: [string, ModelRate]) => {
+      CreateRunRequest_ModelRatesEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
     return writer;
   },
 
@@ -694,6 +715,17 @@ export const CreateRunRequest: MessageFns<CreateRunRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = CreateRunRequest_ModelRatesEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.modelRates[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -715,6 +747,33 @@ export const CreateRunRequest: MessageFns<CreateRunRequest> = {
         : "",
       targets: globalThis.Array.isArray(object?.targets) ? object.targets.map((e: any) => globalThis.String(e)) : [],
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      modelRates: isObject(object.modelRates)
+        ? (globalThis.Object.entries(object.modelRates) as [string, any][]).reduce(
+          (acc: { [key: string]: ModelRate }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ModelRate.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.model_rates)
+        ? (globalThis.Object.entries(object.model_rates) as [string, any][]).reduce(
+          (acc: { [key: string]: ModelRate }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ModelRate.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -729,6 +788,15 @@ export const CreateRunRequest: MessageFns<CreateRunRequest> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.modelRates) {
+      const entries = globalThis.Object.entries(message.modelRates) as [string, ModelRate][];
+      if (entries.length > 0) {
+        obj.modelRates = {};
+        entries.forEach(([k, v]) => {
+          obj.modelRates[k] = ModelRate.toJSON(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -740,6 +808,199 @@ export const CreateRunRequest: MessageFns<CreateRunRequest> = {
     message.projectId = object.projectId ?? "";
     message.targets = object.targets?.map((e) => e) || [];
     message.force = object.force ?? false;
+    message.modelRates = (globalThis.Object.entries(object.modelRates ?? {}) as [string, ModelRate][]).reduce(
+      (acc: { [key: string]: ModelRate }, [key, value]: [string, ModelRate]) => {
+        if (value !== undefined) {
+          acc[key] = ModelRate.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateRunRequest_ModelRatesEntry(): CreateRunRequest_ModelRatesEntry {
+  return { key: "", value: undefined };
+}
+
+export const CreateRunRequest_ModelRatesEntry: MessageFns<CreateRunRequest_ModelRatesEntry> = {
+  encode(message: CreateRunRequest_ModelRatesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      ModelRate.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateRunRequest_ModelRatesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateRunRequest_ModelRatesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = ModelRate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateRunRequest_ModelRatesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? ModelRate.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: CreateRunRequest_ModelRatesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = ModelRate.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateRunRequest_ModelRatesEntry>, I>>(
+    base?: I,
+  ): CreateRunRequest_ModelRatesEntry {
+    return CreateRunRequest_ModelRatesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateRunRequest_ModelRatesEntry>, I>>(
+    object: I,
+  ): CreateRunRequest_ModelRatesEntry {
+    const message = createBaseCreateRunRequest_ModelRatesEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? ModelRate.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseModelRate(): ModelRate {
+  return { inputPerMillion: 0, outputPerMillion: 0 };
+}
+
+export const ModelRate: MessageFns<ModelRate> = {
+  encode(message: ModelRate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inputPerMillion !== 0) {
+      writer.uint32(9).double(message.inputPerMillion);
+    }
+    if (message.outputPerMillion !== 0) {
+      writer.uint32(17).double(message.outputPerMillion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModelRate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModelRate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.inputPerMillion = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.outputPerMillion = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModelRate {
+    return {
+      inputPerMillion: isSet(object.inputPerMillion)
+        ? globalThis.Number(object.inputPerMillion)
+        : isSet(object.input_per_million)
+        ? globalThis.Number(object.input_per_million)
+        : 0,
+      outputPerMillion: isSet(object.outputPerMillion)
+        ? globalThis.Number(object.outputPerMillion)
+        : isSet(object.output_per_million)
+        ? globalThis.Number(object.output_per_million)
+        : 0,
+    };
+  },
+
+  toJSON(message: ModelRate): unknown {
+    const obj: any = {};
+    if (message.inputPerMillion !== 0) {
+      obj.inputPerMillion = floatToJson(message.inputPerMillion);
+    }
+    if (message.outputPerMillion !== 0) {
+      obj.outputPerMillion = floatToJson(message.outputPerMillion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModelRate>, I>>(base?: I): ModelRate {
+    return ModelRate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModelRate>, I>>(object: I): ModelRate {
+    const message = createBaseModelRate();
+    message.inputPerMillion = object.inputPerMillion ?? 0;
+    message.outputPerMillion = object.outputPerMillion ?? 0;
     return message;
   },
 };
@@ -1438,6 +1699,10 @@ export const RunServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -1471,6 +1736,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -29,12 +29,10 @@ import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
 import { CollabServiceService } from "@sker/contracts/store/v1/collab";
 import { UsageServiceService } from "@sker/contracts/store/v1/usage";
-import { loadStoreConfig, type StoreConfig } from "../../src/config.js";
-import { startStore, type RunningStore } from "../../src/start.js";
+import { loadStoreConfig, startStore, type RunningStore, type StoreConfig } from "@sker/store";
 import { createTestDb, type Driver, type TestDb } from "./db.js";
+import { RABBITMQ_URL, REDIS_URL } from "./urls.js";
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
 export interface TestStoreOptions {
   driver?: Driver;

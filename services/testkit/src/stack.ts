@@ -10,12 +10,9 @@ import { Redis } from "ioredis";
 import amqp from "amqplib";
 import { loadStoreConfig, startStore } from "@sker/store";
 import { loadBrokerConfig, startBroker } from "@sker/broker";
-import { loadGatewayConfig, startGateway } from "../../src/start.js";
+import { loadGatewayConfig, startGateway } from "@sker/gateway";
 import { startMailbox, type Mailbox } from "./mailbox.js";
-
-export const PG_ADMIN = process.env.TEST_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-export const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+import { PG_ADMIN_URL, RABBITMQ_URL, REDIS_URL } from "./urls.js";
 
 export interface StackOptions {
   gateways?: number;
@@ -43,13 +40,13 @@ export interface Stack {
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const id = randomBytes(5).toString("hex");
   const dbName = `gw_test_${id}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
   const dataDir = mkdtempSync(join(tmpdir(), "sker-gw-"));
   const mailbox = await startMailbox();
-  const dbUrl = new URL(PG_ADMIN);
+  const dbUrl = new URL(PG_ADMIN_URL);
   dbUrl.pathname = `/${dbName}`;
 
   const env: Record<string, string> = {
@@ -91,7 +88,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   } else {
     env.BROKER_ADDR = "127.0.0.1:1";
   }
-  const gateways = [];
+  const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
   // Tests register many users from one IP: the auth budget is raised unless a test sets it.
   const gwEnv = { RATE_LIMIT_AUTH_PER_IP: "100000", RATE_LIMIT_PER_USER: "100000", ...env, ...opts.gatewayEnv };
   for (let i = 0; i < (opts.gateways ?? 1); i++) gateways.push(await startGateway(loadGatewayConfig(gwEnv)));
@@ -124,7 +121,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 }
 
 async function dropAll(id: string, dbName: string) {
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin.end();

@@ -15,10 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { Kysely } from "kysely";
-import { kyselyOverPGlite, openDatabase, PGLITE_EXTENSIONS } from "../../src/db/connect.js";
-import { migrateToLatest } from "../../src/db/migrate.js";
-import { migrations } from "../../src/db/migrations/index.js";
-import type { Database } from "../../src/db/schema.js";
+import { kyselyOverPGlite, migrateToLatest, migrations, openDatabase, PGLITE_EXTENSIONS, type Database } from "@sker/store";
+import { PG_ADMIN_URL } from "./urls.js";
 
 export type Driver = "pg" | "pglite";
 
@@ -29,8 +27,6 @@ export interface TestDb {
   url?: string;
   cleanup(): Promise<void>;
 }
-
-export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL });
@@ -92,7 +88,7 @@ async function pgliteTemplate(): Promise<Blob> {
 
 async function createPglite(): Promise<TestDb> {
   const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate(), extensions: PGLITE_EXTENSIONS });
-  const db = kyselyOverPGlite(pglite, true);
+  const db = kyselyOverPGlite(pglite);
   await migrateToLatest(db);
   return { driver: "pglite", db, cleanup: () => db.destroy() };
 }

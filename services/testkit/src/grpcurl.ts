@@ -7,7 +7,7 @@ import { Client, credentials, loadPackageDefinition, Metadata, type ClientDuplex
 import { loadSync } from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 
-const protoDir = fileURLToPath(new URL("../../proto", import.meta.url));
+const protoDir = fileURLToPath(new URL("../../kit/proto", import.meta.url));
 
 export type Req = { host?: string } & ({ listServices: string } | { fileByFilename: string } | { fileContainingSymbol: string } | { allExtensionNumbersOfType: string } | { fileContainingExtension: { containingType: string; extensionNumber: number } });
 type Res = {

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import amqplib from "amqplib";
-import { queueNames } from "../../src/queue/names.js";
-
-export const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+import { queueNames } from "@sker/broker";
+import { RABBITMQ_URL } from "./urls.js";
 
 /** A queue prefix of its own per test file, so parallel runs never share a queue. */
 export const uniquePrefix = (what: string) => `test.${what}.${randomBytes(4).toString("hex")}`;
