@@ -3,6 +3,7 @@
 // Rows written before typed events (REST-shaped `data`) still replay, live and with `since`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { JSON_DEPTH } from "@sker/contracts/limits";
 import { rendered } from "../src/rest/event.js";
 import { startStack, type Stack } from "@sker/testkit/stack";
 import { client, register, type Req } from "@sker/testkit/http";
@@ -143,7 +144,9 @@ describe("events written before typed events", () => {
   it("replay live (the outbox), with subscribe {since} and through ListEvents as the resource GET shows", async () => {
     const projectId = (await send("POST", "/api/v1/projects", { name: "old rows" })).id as string;
     await send("PUT", `/api/v1/projects/${projectId}/members/${bob.user.id}`, { role: "viewer" });
-    const node = await send("POST", "/api/v1/nodes", { projectId, title: "old", metadata: { deep: { er: [1, 2] } } });
+    // Metadata as deep as a node takes (the field's own object is level 1).
+    const deep = Array.from({ length: JSON_DEPTH - 1 }).reduce<Record<string, unknown>>((inner) => ({ d: inner }), { er: "leaf" });
+    const node = await send("POST", "/api/v1/nodes", { projectId, title: "old", metadata: deep });
     const other = await send("POST", "/api/v1/nodes", { projectId, title: "other" });
     const conn = await send("POST", "/api/v1/connections", { projectId, sourceNodeId: node.id, targetNodeId: other.id, type: "related" });
     const task = await send("POST", "/api/v1/ai-tasks", { projectId, type: "analyze", nodeId: other.id });
@@ -188,7 +191,7 @@ describe("events written before typed events", () => {
 
     const listed = await direct.events.listEvents({ projectId, afterSeq: before }, { token: alice.accessToken });
     expect(listed.events.map((e) => e.payload?.resource?.$case)).toEqual(["node", "node", "connection", "task", "project", "member", "deleted", "memberRemoved"]);
-    expect(listed.events[0].payload?.resource?.value).toMatchObject({ id: node.id, status: "NODE_STATUS_IDLE", metadata: { deep: { er: [1, 2] } } });
+    expect(listed.events[0].payload?.resource?.value).toMatchObject({ id: node.id, status: "NODE_STATUS_IDLE", metadata: deep });
     expect(listed.events[3].payload?.resource?.value).toMatchObject({ id: task.id, type: "TASK_TYPE_ANALYZE", status: "TASK_STATUS_COMPLETED" });
   }, 90_000);
 

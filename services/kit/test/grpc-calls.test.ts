@@ -33,7 +33,7 @@ async function listEvents(req: ListEventsRequest, ctx: CallContext) {
       });
       return { events: [], latestSeq: -1, prunedSeq: 0 };
     default:
-      return { events: [{ projectId: req.projectId, seq: 1, name: ctx.caller.kind === "user" ? ctx.caller.username : ctx.caller.name, data: { ok: true } }], latestSeq: 1, prunedSeq: 0 };
+      return { events: [{ projectId: req.projectId, seq: 1, name: ctx.caller.kind === "user" ? ctx.caller.username : ctx.caller.name, payload: { resource: { $case: "deleted", value: { id: "n1" } } } }], latestSeq: 1, prunedSeq: 0 };
   }
 }
 
@@ -69,7 +69,7 @@ const sign = (claims: Record<string, unknown>, opts: { secret?: string; audience
 describe("authentication", () => {
   it("answers a valid user token, with the caller and request id in the handler's context", async () => {
     const res = await server.client.listEvents(req("p1"), { token, requestId: "req-123" });
-    expect(res.events[0]).toMatchObject({ projectId: "p1", seq: 1, name: "ada", data: { ok: true } });
+    expect(res.events[0]).toMatchObject({ projectId: "p1", seq: 1, name: "ada", payload: { resource: { $case: "deleted", value: { id: "n1" } } } });
     expect(seen.ctx?.requestId).toBe("req-123");
     expect(seen.ctx?.caller).toMatchObject({ kind: "user", userId: "00000000-0000-4000-8000-000000000001", email: "ada@example.com", username: "ada", tokenVersion: 0 });
     const caller = seen.ctx!.caller as { tokenId: string; expiresAt: number };

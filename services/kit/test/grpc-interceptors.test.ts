@@ -22,7 +22,7 @@ const tagging: ClientInterceptor = (next) => (call) => {
 
 async function listEvents(req: ListEventsRequest, ctx: CallContext) {
   ran.push(req.projectId);
-  return { events: [{ projectId: req.projectId, seq: 1, name: ctx.via ?? (ctx.caller.kind === "user" ? ctx.caller.username : ctx.caller.name), data: {} }], latestSeq: 1, prunedSeq: 0 };
+  return { events: [{ projectId: req.projectId, seq: 1, name: ctx.via ?? (ctx.caller.kind === "user" ? ctx.caller.username : ctx.caller.name) }], latestSeq: 1, prunedSeq: 0 };
 }
 
 const req = (projectId: string): ListEventsRequest => ({ projectId, afterSeq: 0, limit: 10 });

@@ -31,7 +31,8 @@ export async function submitTask(clients: Clients, req: SubmitTaskRequest, call:
       // Our own key can only have met our own earlier attempt: for the client it is created now.
       return own ? { ...res, created: true } : res;
     } catch (err) {
-      if (attempt >= ATTEMPTS || !(err instanceof AppError && UNSURE.has(err.code))) throw err;
+      // A client that went away is not asked again for: nobody would read the answer.
+      if (attempt >= ATTEMPTS || !(err instanceof AppError && UNSURE.has(err.code)) || call.signal?.aborted) throw err;
       // Spaced out so that a broker just killed is no longer picked by the time we ask again.
       await sleep(250 * attempt);
     }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import { decodeJwt } from "jose";
 import type { ValidateFunction } from "ajv";
-import { AppError, findBadText, isUuid, type CallOptions } from "@sker/kit";
+import { AppError, findBadText, forward, isUuid, type CallOptions } from "@sker/kit";
 import { userFromAccessToken } from "../plugins/auth.js";
 import { publicError, validationError } from "../plugins/errors.js";
 import type { LimitKind } from "../plugins/rate-limit.js";
@@ -88,7 +88,9 @@ export class Session {
     this.inbox = this.inbox.then(work).catch((err) => this.env.deps.log.warn({ err, requestId: this.requestId }, "websocket message failed"));
   }
 
-  private call = (): CallOptions => ({ token: this.token, requestId: this.requestId });
+  /** Aborted when the socket goes: its replays and requests still in flight stop in the store too. */
+  private readonly gone = new AbortController();
+  private call = (): CallOptions => forward({ token: this.token, requestId: this.requestId, signal: this.gone.signal });
 
   private reject(message: string): void {
     this.send({ type: "error", code: "UNAUTHENTICATED", message });
@@ -298,6 +300,7 @@ export class Session {
   private async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.gone.abort();
     clearTimeout(this.authTimer);
     clearTimeout(this.expiryTimer);
     if (this.user) this.env.sockets.release(this.user.userId, this.socketId);

@@ -4,7 +4,8 @@ import { callSignal } from "@sker/kit";
 
 const WATCHED = Symbol("sker.cancelOnAbort");
 
-type Watched = pg.PoolClient & { [WATCHED]?: true; activeQuery?: unknown };
+type Watched = pg.PoolClient & { [WATCHED]?: true; processID: number; secretKey: number; host: string; port: number };
+type CancelConnection = NodeJS.EventEmitter & { connect(port: number | string, host?: string): void; cancel(processID: number, secretKey: number): void };
 
 /**
  * The pool, with clients that cancel their running statement when the RPC they serve is
@@ -15,13 +16,22 @@ type Watched = pg.PoolClient & { [WATCHED]?: true; activeQuery?: unknown };
  */
 export function cancellingPool(pool: pg.Pool): PostgresPool {
   return {
-    connect: async () => watch(await pool.connect(), pool.options) as PostgresPoolClient,
+    connect: async () => watch((await pool.connect()) as Watched) as PostgresPoolClient,
     end: () => pool.end(),
     options: pool.options,
   };
 }
 
-function watch(client: Watched, options: pg.PoolConfig): Watched {
+/** A CancelRequest for the client's running statement, on a connection of its own (the server closes it). */
+function sendCancel(client: Watched): void {
+  const con = new (pg as unknown as { Connection: new () => CancelConnection }).Connection();
+  con.on("error", () => undefined); // best effort: the check before commit still holds
+  con.once("connect", () => con.cancel(client.processID, client.secretKey));
+  if (client.host?.startsWith("/")) con.connect(`${client.host}/.s.PGSQL.${client.port}`);
+  else con.connect(client.port, client.host);
+}
+
+function watch(client: Watched): Watched {
   if (client[WATCHED]) return client;
   client[WATCHED] = true;
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -34,9 +44,7 @@ function watch(client: Watched, options: pg.PoolConfig): Watched {
     if (!signal || !(result instanceof Promise)) return result;
     const onAbort = () => {
       sentCancel = true;
-      const canceller = new pg.Client(options) as pg.Client & { connection: NodeJS.EventEmitter; cancel(c: pg.Client, q: unknown): void };
-      canceller.connection.on("error", () => undefined); // best effort: the check before commit still holds
-      canceller.cancel(client, client.activeQuery);
+      sendCancel(client);
     };
     signal.addEventListener("abort", onAbort, { once: true });
     return result.finally(() => signal.removeEventListener("abort", onAbort));
