@@ -8,6 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WsClient } from "@sker/testkit/ws";
 import { startMesh, type Mesh } from "./support/mesh.js";
+
+/** The store's DB_POOL_SIZE default, which the drills' mesh runs with. */
+const POOL_SIZE = 10;
 import { call, checkSockets, checkTasks, checkWrites, loop, openSockets, report, setup, submitTasks, Tally, writeAndRead, writeTracked, type Setup, type Written } from "./support/load.js";
 
 const FULL = process.env.FAULTS_FULL === "1";
@@ -131,7 +134,12 @@ describe.sequential(`fault drills (${FULL ? "full" : "short"} form)`, () => {
     expect(Object.keys({ ...writes.byStatus, ...submits.byStatus }).filter((k) => !k.startsWith("503 "))).toEqual([]);
     expect(Math.max(writes.slowest, submits.slowest)).toBeLessThan(mesh.deadlineMs);
     expect(probe.status).toBe(201);
-    expect(stored).toEqual({ lostWrites: 0, ghostWrites: 0, halfWritten: 0 });
+    expect(stored).toMatchObject({ lostWrites: 0, halfWritten: 0 });
+    // A node write whose COMMIT was on the wire when the connection died is in doubt: PostgreSQL may
+    // have committed it, and the store cannot ask while the server is unreachable. Node writes carry no
+    // Idempotency-Key (tasks do: their ghosts stay 0), so the drill reports these and bounds them by
+    // the connections cut, one COMMIT in flight per pooled connection at most.
+    expect(stored.ghostWrites).toBeLessThanOrEqual(POOL_SIZE);
     expect(tasks).toMatchObject({ lost: 0, duplicated: 0, ghosts: 0 });
     expect(sub.unanswered).toBe(0);
     expect(events).toMatchObject({ missed: 0, disorder: 0 });

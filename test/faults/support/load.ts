@@ -142,7 +142,7 @@ export function writeTracked(gateways: () => string[], s: Setup, tally: Tally, o
 export interface WriteFigures {
   /** Answered 201 but not in the database. */
   lostWrites: number;
-  /** Answered with an error but in the database anyway. */
+  /** Answered with an error but in the database anyway (a COMMIT in flight when the connection died is in doubt). */
   ghostWrites: number;
   /** Records without the rest of their write: a node without its version or node.created event, a task without its task.queued event. */
   halfWritten: number;
@@ -155,9 +155,9 @@ export async function checkWrites(mesh: Mesh, s: Setup, out: Written): Promise<W
   const half = await count(
     `SELECT (SELECT count(*) FROM nodes n WHERE ${inProjects.replace("project_id", "n.project_id")} AND (
          NOT EXISTS (SELECT 1 FROM node_versions v WHERE v.node_id = n.id)
-         OR NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = n.project_id AND e.name = 'node.created' AND e.data->>'id' = n.id::text)))
+         OR NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = n.project_id AND e.name = 'node.created' AND coalesce(e.payload->'node'->>'id', e.data->>'id') = n.id::text)))
      + (SELECT count(*) FROM tasks t WHERE ${inProjects.replace("project_id", "t.project_id")}
-         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = t.project_id AND e.name = 'task.queued' AND e.data->>'id' = t.id::text)) AS n`,
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = t.project_id AND e.name = 'task.queued' AND coalesce(e.payload->'task'->>'id', e.data->>'id') = t.id::text)) AS n`,
     [s.projects],
   );
   return {
