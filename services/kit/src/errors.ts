@@ -130,15 +130,30 @@ export function dependencyUnavailable(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/**
+ * 57014: PostgreSQL cancelled the statement. Only the store's cancel-on-abort does that, for a
+ * call that was cancelled or passed its deadline; when the error outruns the call's own stop
+ * signal it must still read as the deadline, not as a 500 for a bug.
+ */
+export function statementCancelled(err: unknown): AppError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "57014" ? new AppError("DEADLINE_EXCEEDED", "the call stopped before its statement finished", undefined, { cause: err }) : undefined;
+}
+
+/** Anything thrown that is not an AppError, as the AppError it stands for (undefined: a bug). */
+function known(err: unknown): AppError | undefined {
+  return dependencyUnavailable(err) ?? statementCancelled(err);
+}
+
 /** The gRPC status anything thrown travels as. */
 export function grpcStatusOf(err: unknown): GrpcStatus {
   if (err instanceof AppError) return err.grpcStatus;
-  return dependencyUnavailable(err) ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL;
+  return known(err)?.grpcStatus ?? GrpcStatus.INTERNAL;
 }
 
 /** AppError (or anything thrown) → the ServiceError a grpc-js handler passes to its callback. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  const app = err instanceof AppError ? err : (dependencyUnavailable(err) ?? new AppError("INTERNAL", "internal error"));
+  const app = err instanceof AppError ? err : (known(err) ?? new AppError("INTERNAL", "internal error"));
   const metadata = new Metadata();
   metadata.set(CODE_KEY, app.code);
   if (app.details) metadata.set(DETAILS_KEY, JSON.stringify(app.details));

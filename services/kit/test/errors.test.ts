@@ -16,6 +16,18 @@ describe("a dependency that cannot be reached", () => {
   });
 });
 
+describe("a statement PostgreSQL cancelled", () => {
+  it("is DEADLINE_EXCEEDED (504), not INTERNAL, even when it outruns the call's own stop signal", async () => {
+    const { toServiceError, fromServiceError } = await import("../src/errors.js");
+    const { status } = await import("@grpc/grpc-js");
+    const err = Object.assign(new Error("canceling statement due to user request"), { code: "57014" });
+    const wire = toServiceError(err);
+    expect(wire.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(wire.details).not.toContain("canceling statement");
+    expect(fromServiceError(wire).code).toBe("DEADLINE_EXCEEDED");
+  });
+});
+
 describe("the cost of an expected outcome", () => {
   it("a NOT_FOUND, denial or conflict carries no stack frames; an INTERNAL or UNAVAILABLE keeps them, and the limit is restored", async () => {
     const { AppError, notFound, fromServiceError, toServiceError } = await import("../src/errors.js");
