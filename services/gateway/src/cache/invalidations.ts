@@ -12,6 +12,8 @@
 export class Invalidations {
   private tick = 0;
   private everything = 0;
+  /** The tick of the latest invalidation of anything. */
+  private last = 0;
   /** scope → tick; Map order is invalidation order (delete before set), so pruning is from the front. */
   private readonly ticks = new Map<string, { tick: number; at: number }>();
 
@@ -22,8 +24,14 @@ export class Invalidations {
     return ++this.tick;
   }
 
+  /** No invalidation of any kind at or after `since`. */
+  quietSince(since: number): boolean {
+    return this.last < since;
+  }
+
   invalidate(scope: string): void {
     const at = Date.now();
+    this.last = this.tick + 1;
     this.ticks.delete(scope);
     this.ticks.set(scope, { tick: ++this.tick, at });
     this.prune(at);
@@ -31,7 +39,7 @@ export class Invalidations {
 
   /** Every entry, whatever its scopes. */
   invalidateAll(): void {
-    this.everything = ++this.tick;
+    this.everything = this.last = ++this.tick;
   }
 
   /** No scope of these was invalidated at or after `since`. */

@@ -21,6 +21,9 @@
 //    for the node's project; nothing of a project is kept unless the project was bound on the bus
 //    (ProjectHub) before the read that filled it began.
 // 5. Bounded: an LRU by entries and bytes, a TTL on every entry, a cap on bound projects.
+// Concurrent misses of one credential on one node share one store read, but only while nothing
+// at all was invalidated since that read began (a request after a write never joins a read from
+// before it); a shared read that fails is made again on the joiner's own account.
 import type { FastifyRequest } from "fastify";
 import { ACCOUNTS_CHANNEL, type AccountRevoked, type Logger } from "@sker/kit";
 import type { Node } from "@sker/contracts/store/v1/node";
@@ -48,6 +51,8 @@ export class ReadCache {
   private readonly nodes;
   private readonly access;
   private readonly watches = new Map<string, ProjectWatch>();
+  /** Store reads under way, by credential and node: concurrent misses share one. */
+  private readonly flights = new Map<string, { t: number; read: Promise<Node | undefined> }>();
   private accountsLive = false;
   private detached = false;
   private stopAccounts: (() => Promise<void>) | undefined;
@@ -89,11 +94,21 @@ export class ReadCache {
       return hit;
     }
     this.deps.metrics.miss.inc();
+    const key = accessKey(credential, id);
+    const flight = this.flights.get(key);
+    if (flight && this.inval.quietSince(flight.t)) return flight.read.catch(read);
     const t = this.inval.now();
     const began = Date.now();
-    const node = await read();
-    if (node) this.keep(credential, req, node, t, began);
-    return node;
+    const mine = read().then((node) => {
+      if (node) this.keep(credential, req, node, t, began);
+      return node;
+    });
+    this.flights.set(key, { t, read: mine });
+    try {
+      return await mine;
+    } finally {
+      if (this.flights.get(key)?.read === mine) this.flights.delete(key);
+    }
   }
 
   invalidate(s: string): void {
