@@ -106,22 +106,6 @@ describe("read cache: consistency rules (2 gateways, gateway 0 behind a RabbitMQ
     await proxy?.close();
   });
 
-  it("read-your-writes: PATCH, rollback, DELETE and restore answered by this gateway show on its next read at once", async () => {
-    const owner = await register(api0, "ryw");
-    const { nodeId } = await projectWithNode(api0, owner);
-    for (let i = 0; i < 5; i++) {
-      await warm(gw0, owner.accessToken, nodeId);
-      expect((await api0("PATCH", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken, body: { title: `t${i}` } })).status).toBe(200);
-      expect((await read(gw0, owner.accessToken, nodeId)).title).toBe(`t${i}`);
-    }
-    await warm(gw0, owner.accessToken, nodeId);
-    const rolled = await api0("POST", `/api/v1/nodes/${nodeId}/rollback`, { token: owner.accessToken, body: { version: 1 } });
-    expect(rolled.status).toBe(200);
-    expect(await read(gw0, owner.accessToken, nodeId)).toMatchObject({ title: "first", version: rolled.body.data.version });
-    await warm(gw0, owner.accessToken, nodeId);
-    expect((await api0("DELETE", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken })).status).toBe(204);
-    expect(await read(gw0, owner.accessToken, nodeId)).toMatchObject({ status: 404, cached: false });
-  });
 
   it("writes answered by another gateway reach this one's cache as events", async () => {
     const owner = await register(api0, "ev");
@@ -190,15 +174,6 @@ describe("read cache: consistency rules (2 gateways, gateway 0 behind a RabbitMQ
     expect((await read(gw0, owner.accessToken, nodeId)).status).toBe(200);
   });
 
-  it("a member removed through this gateway is refused by its next read at once", async () => {
-    const owner = await register(api0, "own2");
-    const viewer = await register(api0, "view2");
-    const { projectId, nodeId } = await projectWithNode(api0, owner);
-    expect((await api0("PUT", `/api/v1/projects/${projectId}/members/${viewer.user.id}`, { token: owner.accessToken, body: { role: "viewer" } })).status).toBe(200);
-    await warm(gw0, viewer.accessToken, nodeId);
-    expect((await api0("DELETE", `/api/v1/projects/${projectId}/members/${viewer.user.id}`, { token: owner.accessToken })).status).toBe(204);
-    expect((await read(gw0, viewer.accessToken, nodeId)).status).toBe(404);
-  });
 
   it("a user disabled on another gateway, or logged out there, is refused on this one at once", async () => {
     const admin = await register(api0, "root");
@@ -237,31 +212,45 @@ describe("read cache: consistency rules (2 gateways, gateway 0 behind a RabbitMQ
   });
 });
 
-describe("read cache: the periodic seq check and the access TTL (a gateway that hears nothing on the bus)", () => {
+describe("read cache: writes through this gateway, and lost revocations (a gateway that hears no event: only the rule under test refreshes)", () => {
   let stack: Stack;
   let api: Req;
+  let gw0: string;
+  let api0: Req;
 
   beforeAll(async () => {
     // The store's relay publishes on another exchange: this gateway gets no event at all.
-    stack = await startStack({
-      withBroker: false,
-      gatewayEnv: { SKER_EVENTS_EXCHANGE: `deaf.${Date.now()}`, WS_SEQ_CHECK_MS: "300", READ_CACHE_TTL_MS: "600000", READ_CACHE_ACCESS_TTL_MS: "1500" },
-    });
-    api = client(stack.url);
+    stack = await startStack({ withBroker: false, gatewayEnv: { SKER_EVENTS_EXCHANGE: `deaf.${Date.now()}`, WS_SEQ_CHECK_MS: "600000", READ_CACHE_TTL_MS: "600000", READ_CACHE_ACCESS_TTL_MS: "1500" } });
+    api = api0 = client(stack.url);
+    gw0 = stack.url;
   }, 60_000);
   afterAll(async () => stack?.close());
 
-  it("a change whose event never came is read once the periodic check finds the store ahead", async () => {
-    const owner = await register(api, "chk");
-    const { projectId, nodeId } = await projectWithNode(api, owner);
-    await warm(stack.url, owner.accessToken, nodeId);
-    await silently(stack, nodeId, "checked");
-    const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
-    await db.connect();
-    await db.query("UPDATE projects SET event_seq = event_seq + 1 WHERE id = $1", [projectId]);
-    await db.end();
-    const seen = await eventually(() => read(stack.url, owner.accessToken, nodeId), (r) => r.title === "checked", 5_000);
-    expect(seen.title).toBe("checked");
+  it("read-your-writes: PATCH, rollback, DELETE and restore answered by this gateway show on its next read at once", async () => {
+    const owner = await register(api0, "ryw");
+    const { nodeId } = await projectWithNode(api0, owner);
+    for (let i = 0; i < 5; i++) {
+      await warm(gw0, owner.accessToken, nodeId);
+      expect((await api0("PATCH", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken, body: { title: `t${i}` } })).status).toBe(200);
+      expect((await read(gw0, owner.accessToken, nodeId)).title).toBe(`t${i}`);
+    }
+    await warm(gw0, owner.accessToken, nodeId);
+    const rolled = await api0("POST", `/api/v1/nodes/${nodeId}/rollback`, { token: owner.accessToken, body: { version: 1 } });
+    expect(rolled.status).toBe(200);
+    expect(await read(gw0, owner.accessToken, nodeId)).toMatchObject({ title: "first", version: rolled.body.data.version });
+    await warm(gw0, owner.accessToken, nodeId);
+    expect((await api0("DELETE", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken })).status).toBe(204);
+    expect(await read(gw0, owner.accessToken, nodeId)).toMatchObject({ status: 404, cached: false });
+  });
+
+  it("a member removed through this gateway is refused by its next read at once", async () => {
+    const owner = await register(api0, "own2");
+    const viewer = await register(api0, "view2");
+    const { projectId, nodeId } = await projectWithNode(api0, owner);
+    expect((await api0("PUT", `/api/v1/projects/${projectId}/members/${viewer.user.id}`, { token: owner.accessToken, body: { role: "viewer" } })).status).toBe(200);
+    await warm(gw0, viewer.accessToken, nodeId);
+    expect((await api0("DELETE", `/api/v1/projects/${projectId}/members/${viewer.user.id}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await read(gw0, viewer.accessToken, nodeId)).status).toBe(404);
   });
 
   it("a revocation whose announcement never came is refused within the access TTL; one made through this gateway at once", async () => {
@@ -285,6 +274,34 @@ describe("read cache: the periodic seq check and the access TTL (a gateway that 
     await warm(stack.url, other.accessToken, p2.nodeId);
     expect((await api("POST", `/api/system/users/${other.user.id}/disable`, { token: admin.accessToken })).status).toBe(200);
     expect((await read(stack.url, other.accessToken, p2.nodeId)).status).toBe(401);
+  });
+});
+
+describe("read cache: the periodic seq check (a gateway that hears no event)", () => {
+  let stack: Stack;
+  let api: Req;
+  let gw0: string;
+  let api0: Req;
+
+  beforeAll(async () => {
+    // The store's relay publishes on another exchange: this gateway gets no event at all.
+    stack = await startStack({ withBroker: false, gatewayEnv: { SKER_EVENTS_EXCHANGE: `deaf.${Date.now()}`, WS_SEQ_CHECK_MS: "300", READ_CACHE_TTL_MS: "600000", READ_CACHE_ACCESS_TTL_MS: "600000" } });
+    api = api0 = client(stack.url);
+    gw0 = stack.url;
+  }, 60_000);
+  afterAll(async () => stack?.close());
+
+  it("a change whose event never came is read once the periodic check finds the store ahead", async () => {
+    const owner = await register(api, "chk");
+    const { projectId, nodeId } = await projectWithNode(api, owner);
+    await warm(stack.url, owner.accessToken, nodeId);
+    await silently(stack, nodeId, "checked");
+    const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+    await db.connect();
+    await db.query("UPDATE projects SET event_seq = event_seq + 1 WHERE id = $1", [projectId]);
+    await db.end();
+    const seen = await eventually(() => read(stack.url, owner.accessToken, nodeId), (r) => r.title === "checked", 5_000);
+    expect(seen.title).toBe("checked");
   });
 });
 
