@@ -241,6 +241,8 @@ describe("read cache: writes through this gateway, and lost revocations (a gatew
     await warm(gw0, owner.accessToken, nodeId);
     expect((await api0("DELETE", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken })).status).toBe(204);
     expect(await read(gw0, owner.accessToken, nodeId)).toMatchObject({ status: 404, cached: false });
+    expect((await api0("POST", `/api/v1/nodes/${nodeId}/restore`, { token: owner.accessToken })).status).toBe(200);
+    expect((await read(gw0, owner.accessToken, nodeId)).status).toBe(200);
   });
 
   it("a member removed through this gateway is refused by its next read at once", async () => {
