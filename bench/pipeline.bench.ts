@@ -56,8 +56,9 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const log = createLogger("broker-bench", "silent");
-  const testDb = await createTestDb("pg");
+  // Before any connection is made: pg-cancel binds each client's query when it connects.
   const { counter } = statementCounter();
+  const testDb = await createTestDb("pg");
   const id = randomBytes(4).toString("hex");
   const exchange = `bench.broker.${id}.events`;
   const secret = randomBytes(32).toString("base64url");

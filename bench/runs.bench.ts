@@ -26,8 +26,9 @@ const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.
 
 async function main() {
   const log = createLogger("runs-bench", "silent");
-  const testDb = await createTestDb("pg");
+  // Before any connection is made: pg-cancel binds each client's query when it connects.
   const { counter } = statementCounter();
+  const testDb = await createTestDb("pg");
   const id = randomBytes(4).toString("hex");
   const exchange = `bench.runs.${id}.events`;
   const prefix = `bench.runs.${id}`;
