@@ -72,11 +72,6 @@ export async function setTask(db: Db, id: string, set: UpdateObject<Database, "t
 
 /** Takes the lease if the task is queued, or running under a lease that has run out. */
 export async function takeLease(db: Db, id: string, workerId: string, leaseMs: number): Promise<TaskRow | undefined> {
-  return leaseUpdate(db, id, workerId, leaseMs).executeTakeFirst();
-}
-
-/** takeLease's statement, for a caller that adds to it (start's one-statement lease). */
-export function leaseUpdate(db: Db, id: string, workerId: string, leaseMs: number) {
   return db
     .updateTable("tasks")
     .set({
@@ -89,7 +84,8 @@ export function leaseUpdate(db: Db, id: string, workerId: string, leaseMs: numbe
     })
     .where("id", "=", id)
     .where((eb) => eb.or([eb("status", "=", "queued"), eb.and([eb("status", "=", "running"), eb("lease_expires_at", "<", sql<Date>`now()`)])]))
-    .returningAll();
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Extends the lease only for the worker that holds it, on a task still running. */

@@ -10,9 +10,6 @@ import { budgetFor, fitContext, fitLoaded, type FittedContext } from "./context.
 import { taskToProto } from "./map.js";
 import { runningCounts, takeLease } from "./repo.js";
 import { forgetTarget, lockTask, NODE_GONE, toFailed, toRunning } from "./transitions.js";
-import { leaseAndStart } from "./lease.js";
-import { rewritesNode } from "./node-status.js";
-import { nowMs } from "../db/sql.js";
 import { checkStart } from "./validate.js";
 
 type Trx = Transaction<Database>;
@@ -33,29 +30,27 @@ const startable = (t: TaskRow) => t.status === "queued" || (t.status === "runnin
 const capsOn = (input: Input) => input.maxRunningPerProject > 0 || input.maxRunningPerUser > 0;
 
 /**
- * The task row, locked, with the transaction's clock and, with caps on, the cap locks of its
- * user and its project, all in one statement. Starts of one user (and of one project) count one
- * after the other under these transaction-scoped advisory locks: exact caps without making
- * deferrals wait behind the project row, which every write to the project locks. Only StartTask
- * takes them, always before anything else, so they cannot deadlock with the row locks.
+ * The task row, locked, and with caps on the cap locks of its user and its project, all in one
+ * statement. Starts of one user (and of one project) count one after the other under these
+ * transaction-scoped advisory locks: exact caps without making deferrals wait behind the
+ * project row, which every write to the project locks. Only StartTask takes them, always
+ * before anything else, so they cannot deadlock with the row locks.
  */
-async function lockForStart(trx: Trx, input: Input): Promise<{ task: TaskRow; now: Date }> {
+async function lockForStart(trx: Trx, input: Input): Promise<TaskRow> {
+  if (!capsOn(input)) return lockTask(trx, input.id);
   const row = await trx
     .selectFrom("tasks")
     .selectAll()
-    .select(nowMs.as("tx_now"))
-    .$if(capsOn(input), (q) =>
-      q.select([
-        sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.user.' || created_by::text, 0))`.as("cap_user_lock"),
-        sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.project.' || project_id::text, 0))`.as("cap_project_lock"),
-      ]),
-    )
+    .select([
+      sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.user.' || created_by::text, 0))`.as("cap_user_lock"),
+      sql<null>`pg_advisory_xact_lock(hashtextextended('sker.cap.project.' || project_id::text, 0))`.as("cap_project_lock"),
+    ])
     .where("id", "=", input.id)
     .forUpdate()
     .executeTakeFirst();
   if (!row) throw notFound("task");
-  const { cap_user_lock: _u, cap_project_lock: _p, tx_now, ...task } = row as typeof row & { cap_user_lock?: null; cap_project_lock?: null };
-  return { task, now: tx_now };
+  const { cap_user_lock: _u, cap_project_lock: _p, ...task } = row;
+  return task;
 }
 
 /** Which running-task cap the task is over, if any (counted under lockForStart's locks). */
@@ -74,7 +69,7 @@ async function overCap(trx: Trx, task: TaskRow, input: Input): Promise<"project"
  * those reads made one user's starts run one at a time at the pace of the slowest statement.
  */
 async function leaseTx(trx: Trx, input: Input): Promise<Outcome> {
-  const { task: current, now } = await lockForStart(trx, input);
+  const current = await lockForStart(trx, input);
   if (!startable(current)) {
     // The same worker asking again: its first answer was lost (a deadline after the commit).
     // Hand it the task once more, on the lease it has: an answer that can never arrive then
@@ -89,12 +84,6 @@ async function leaseTx(trx: Trx, input: Input): Promise<Outcome> {
     const code = current.error_code ?? "ATTEMPTS_EXHAUSTED";
     return { task: await toFailed(trx, current, code, `no attempt finished in ${input.maxAttempts} tries${why}`), started: false, wrote: true, exhausted: true };
   }
-  if (!rewritesNode(current) && !current.run_id) {
-    // Nothing else moves with this start: the count, the lease and the event are one statement.
-    const leased = await leaseAndStart(trx, current, now, input);
-    if (leased.deferred) return { task: current, started: false, wrote: false, deferred: leased.deferred };
-    return leased.task ? { task: leased.task, started: true, wrote: true } : { task: current, started: false, wrote: false };
-  }
   const deferred = await overCap(trx, current, input);
   if (deferred) return { task: current, started: false, wrote: false, deferred };
   const task = await takeLease(trx, input.id, input.workerId, input.leaseMs);
@@ -102,6 +91,24 @@ async function leaseTx(trx: Trx, input: Input): Promise<Outcome> {
   if (!task) return { task: current, started: false, wrote: false };
   await toRunning(trx, task);
   return { task, started: true, wrote: true };
+}
+
+/**
+ * A start that moves nothing but the task (no node of its own to mark processing, no graph run)
+ * in one statement, its own transaction: sker_start_task (migration 0013) takes the cap locks,
+ * counts under them, leases and writes task.started. Undefined for the rest, which leaseTx
+ * handles (the function wrote nothing for them).
+ */
+async function startAlone(db: StoreDeps["db"], input: Input): Promise<Outcome | undefined> {
+  const { rows } = await sql<TaskRow & { outcome: "started" | "user" | "project" | "missing" | "other" }>`
+    SELECT s.outcome, (s.task).*
+    FROM sker_start_task(${input.id}::uuid, ${input.workerId}::text, ${input.leaseMs}::int, ${input.maxAttempts}::int, ${input.maxRunningPerProject}::int, ${input.maxRunningPerUser}::int) AS s
+  `.execute(db);
+  const { outcome, ...task } = rows[0];
+  if (outcome === "missing") throw notFound("task");
+  if (outcome === "other") return undefined;
+  if (outcome === "started") return { task, started: true, wrote: true };
+  return { task, started: false, wrote: false, deferred: outcome };
 }
 
 /** Fails a task this start leased whose inputs went away, if the lease is still this worker's. */
@@ -134,7 +141,7 @@ async function attemptInput(db: StoreDeps["db"], task: TaskRow, input: Input): P
  */
 export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise<StartTaskResponse> {
   const input = checkStart(req);
-  let out = await deps.db.transaction().execute((trx) => leaseTx(trx, input));
+  let out = (await startAlone(deps.db, input)) ?? (await deps.db.transaction().execute((trx) => leaseTx(trx, input)));
   if (out.wrote) deps.afterCommit();
   if (out.started) {
     const read = await attemptInput(deps.db, out.task, input);
