@@ -39,8 +39,9 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const log = createLogger("broker-bench", "silent");
+  // Before any connection is made: pg-cancel binds each client's query when it connects.
+  const { counter } = statementCounter();
   const testDb = await createTestDb("pg");
-  const { counter, plugin } = statementCounter();
   const id = randomBytes(4).toString("hex");
   const exchange = `bench.broker.${id}.events`;
   const secret = randomBytes(32).toString("base64url");
@@ -60,7 +61,7 @@ async function main() {
       SKER_EVENTS_EXCHANGE: exchange,
       OUTBOX_POLL_MS: "200",
     }),
-    { db: testDb.db.withPlugin(plugin), log },
+    { db: testDb.db, log },
   );
   const tokens = new Tokens({ jwtSecret: secret, jwtIssuer: "sker", jwtAudience: "sker-api" });
   const storePool = channelPool(`127.0.0.1:${store.port}`, 2);
@@ -141,6 +142,7 @@ async function main() {
     const callsBefore = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlBefore = counter.n;
     counter.byKind.clear();
+    counter.byStep.clear();
     const brokerPids = new Set(brokers.map((b) => b.child.pid!));
     const cpu = () => ({
       brokers: cpuSeconds((pid) => brokerPids.has(pid)),
@@ -153,7 +155,9 @@ async function main() {
     const callsAfter = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlAfter = counter.n;
     if (process.env.BENCH_SQL_KINDS) {
-      console.log(`statements by kind over ${TASKS} tasks, ${brokerCount} broker(s):`);
+      console.log(`statements by step over ${TASKS} tasks, ${brokerCount} broker(s):`);
+      for (const [k, v] of [...counter.byStep].sort((a, b) => b[1] - a[1])) console.log(`  ${(v / TASKS).toFixed(2)}  ${k}`);
+      console.log(`statements by step and text:`);
       for (const [k, v] of [...counter.byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${(v / TASKS).toFixed(2)}  ${k}`);
     }
     const cpuAfter = cpu();

@@ -93,6 +93,24 @@ async function leaseTx(trx: Trx, input: Input): Promise<Outcome> {
   return { task, started: true, wrote: true };
 }
 
+/**
+ * A start that moves nothing but the task (no node of its own to mark processing, no graph run)
+ * in one statement, its own transaction: sker_start_task (migration 0013) takes the cap locks,
+ * counts under them, leases and writes task.started. Undefined for the rest, which leaseTx
+ * handles (the function wrote nothing for them).
+ */
+async function startAlone(db: StoreDeps["db"], input: Input): Promise<Outcome | undefined> {
+  const { rows } = await sql<TaskRow & { outcome: "started" | "user" | "project" | "missing" | "other" }>`
+    SELECT s.outcome, (s.task).*
+    FROM sker_start_task(${input.id}::uuid, ${input.workerId}::text, ${input.leaseMs}::int, ${input.maxAttempts}::int, ${input.maxRunningPerProject}::int, ${input.maxRunningPerUser}::int) AS s
+  `.execute(db);
+  const { outcome, ...task } = rows[0];
+  if (outcome === "missing") throw notFound("task");
+  if (outcome === "other") return undefined;
+  if (outcome === "started") return { task, started: true, wrote: true };
+  return { task, started: false, wrote: false, deferred: outcome };
+}
+
 /** Fails a task this start leased whose inputs went away, if the lease is still this worker's. */
 async function failLeased(deps: StoreDeps, task: TaskRow, workerId: string, message: string): Promise<TaskRow> {
   return deps.db.transaction().execute(async (trx) => {
@@ -123,7 +141,7 @@ async function attemptInput(db: StoreDeps["db"], task: TaskRow, input: Input): P
  */
 export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise<StartTaskResponse> {
   const input = checkStart(req);
-  let out = await deps.db.transaction().execute((trx) => leaseTx(trx, input));
+  let out = (await startAlone(deps.db, input)) ?? (await deps.db.transaction().execute((trx) => leaseTx(trx, input)));
   if (out.wrote) deps.afterCommit();
   if (out.started) {
     const read = await attemptInput(deps.db, out.task, input);
