@@ -88,20 +88,31 @@ describe("progress batching", () => {
     return { bus, events };
   }
 
-  it("sends one event per 64 characters or 50 ms, in order, and flushes the rest on close", async () => {
+  it("sends the first piece at once, then one event per 64 characters or 50 ms, in order, and flushes the rest on close", async () => {
     const { bus, events } = recordingBus();
     const sink = progressBatcher(bus, "p1", "t1");
-    for (let i = 0; i < 100; i++) sink.push("ab"); // 200 chars at once → 3 full batches
+    sink.push("first");
     await sleep(0);
-    expect(events.length).toBe(3);
+    // No wait for the first token: a viewer sees it as soon as the provider sends it.
+    expect(events.map((e) => (e.data as { delta: string }).delta)).toEqual(["first"]);
+    sink.push("x");
+    await sleep(0);
+    expect(events.length).toBe(1); // within 50 ms of the last event: gathered
+    for (let i = 0; i < 100; i++) sink.push("ab"); // 201 chars waiting → 3 full batches
+    await sleep(0);
+    expect(events.length).toBe(4);
     sink.push("tail");
     await sleep(80);
-    expect(events.length).toBe(4);
+    expect(events.length).toBe(5);
+    await sleep(60);
+    sink.push("after a quiet spell");
+    await sleep(0);
+    expect(events.length).toBe(6);
     sink.push("end");
     await sink.close();
     const data = events.map((e) => e.data as { taskId: string; index: number; delta: string });
-    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4]);
-    expect(data.map((d) => d.delta).join("")).toBe("ab".repeat(100) + "tailend");
+    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(data.map((d) => d.delta).join("")).toBe("firstx" + "ab".repeat(100) + "tail" + "after a quiet spell" + "end");
     expect(events.every((e) => e.seq === null && e.name === "task.progress" && e.projectId === "p1")).toBe(true);
   });
 });
