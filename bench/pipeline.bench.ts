@@ -3,7 +3,7 @@
 // tasks/s, p50/p99 of submit → started and submit → completed, store calls and SQL statements
 // per task, and writes bench-results/broker.json for bench/summary.mjs.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { channelPool, createEventBus, createLogger, promiseClient, Tokens } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
@@ -15,6 +15,7 @@ import { startStore } from "../services/store/src/start.js";
 import { createTestDb } from "@sker/testkit/db";
 import { deleteTopology } from "@sker/testkit/rabbit";
 import { spawnBroker, statementCounter } from "./broker-support.js";
+import { cpuSeconds } from "./cpu.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const TASKS = QUICK ? 150 : 400;
@@ -31,24 +32,6 @@ async function storeCalls(metricsPort: number): Promise<number> {
 }
 
 /** CPU seconds (user + system) used so far by processes, from /proc (Linux, 100 ticks/s). */
-function cpuSeconds(match: (pid: number, comm: string) => boolean): number {
-  let ticks = 0;
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (!match(pid, comm)) continue;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / 100;
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
