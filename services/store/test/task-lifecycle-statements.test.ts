@@ -73,10 +73,29 @@ describe.each(["pg", "pglite"] as const)("task lifecycle statements on %s", (dri
     expect(events.map((e) => e.name)).toEqual(["task.queued", "task.started", "task.completed"]);
     expect(decoded(events[2].payload)).toEqual(asTheRowSays(completed));
     expect(completed).toMatchObject({ status: "completed", cost_usd: 0.1 + 0.2, input_tokens: 100 });
-    // The node's event comes before the task's, in one run of seqs.
-    const all = await store.db.selectFrom("events").select(["seq", "name"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(2).execute();
+    // The node's event comes before the task's, in one run of seqs, and is the node as written.
+    const all = await store.db.selectFrom("events").select(["seq", "name", "payload"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(2).execute();
     expect(all.map((e) => e.name)).toEqual(["task.completed", "node.created"]);
     expect(all[0].seq).toBe(all[1].seq + 1);
+    const made = await store.db.selectFrom("nodes").selectAll().where("id", "=", completed.result_node_id!).executeTakeFirstOrThrow();
+    expect(made).toMatchObject({ title: "T", content: "C", tags: ["a"], status: "completed", ai_generated: true, created_by: alice.id, version: 1 });
+    expect(decoded(all[1].payload)).toEqual(decoded(EventPayload.toJSON({ resource: payload.node(made) })));
+    const versions = await store.db.selectFrom("node_versions").selectAll().where("node_id", "=", made.id).execute();
+    expect(versions).toMatchObject([{ version: 1, title: "T", content: "C", change_type: "ai_generate", created_by: alice.id, task_id: t.id, run_id: null }]);
+  });
+
+  it("concurrent completes of a generate write one node, one version and one task.completed; a stale worker writes nothing", async () => {
+    const t = await submit({ prompt: "once" });
+    await store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 30_000 }, broker);
+    const output = { title: "Once", content: "only once", tags: [], semanticType: "", importance: 0, confidence: 0 };
+    const complete = (workerId: string) => store.clients.lifecycle.completeTask({ id: t.id, workerId, output, provider: "p", model: "m" }, broker);
+    const answers = await Promise.all([complete("stale"), ...Array.from({ length: 6 }, () => complete("w"))]);
+    expect(answers.filter((a) => a.applied)).toHaveLength(1);
+    expect(answers[0].applied).toBe(false);
+    const nodes = await store.db.selectFrom("nodes").select("id").where("project_id", "=", projectId).where("title", "=", "Once").execute();
+    expect(nodes).toHaveLength(1);
+    expect(await store.db.selectFrom("node_versions").select("version").where("node_id", "=", nodes[0].id).execute()).toHaveLength(1);
+    expect((await eventsOf(t.id)).map((e) => e.name)).toEqual(["task.queued", "task.started", "task.completed"]);
   });
 
   it("sker_task_payload renders a task as taskToProto does, whatever the row holds", async () => {
