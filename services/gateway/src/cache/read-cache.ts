@@ -1,4 +1,5 @@
-// The gateway's read cache for GET /api/v1/nodes/:id and GET /api/v1/projects/:id/graph. Its consistency rules (README, "Read cache"):
+// The gateway's read cache for GET /api/v1/nodes/:id and GET /api/v1/projects/:id/graph.
+// Its consistency rules (also in the README's design notes), each tested in test/read-cache.test.ts:
 //
 // 1. Read-your-writes on this gateway. A write this gateway answers (PATCH/DELETE/restore/rollback
 //    of a node, an AI task or run on it, a member change, a revocation) invalidates what it touches
