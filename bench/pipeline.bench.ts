@@ -3,7 +3,7 @@
 // tasks/s, p50/p99 of submit → started and submit → completed, store calls and SQL statements
 // per task, and writes bench-results/broker.json for bench/summary.mjs.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { channelPool, createEventBus, createLogger, promiseClient, Tokens } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
@@ -15,6 +15,7 @@ import { startStore } from "../services/store/src/start.js";
 import { createTestDb } from "@sker/testkit/db";
 import { deleteTopology } from "@sker/testkit/rabbit";
 import { spawnBroker, statementCounter } from "./broker-support.js";
+import { cpuSeconds } from "./cpu.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const TASKS = QUICK ? 150 : 400;
@@ -31,24 +32,6 @@ async function storeCalls(metricsPort: number): Promise<number> {
 }
 
 /** CPU seconds (user + system) used so far by processes, from /proc (Linux, 100 ticks/s). */
-function cpuSeconds(match: (pid: number, comm: string) => boolean): number {
-  let ticks = 0;
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (!match(pid, comm)) continue;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks / 100;
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -56,8 +39,9 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const log = createLogger("broker-bench", "silent");
+  // Before any connection is made: pg-cancel binds each client's query when it connects.
+  const { counter } = statementCounter();
   const testDb = await createTestDb("pg");
-  const { counter, plugin } = statementCounter();
   const id = randomBytes(4).toString("hex");
   const exchange = `bench.broker.${id}.events`;
   const secret = randomBytes(32).toString("base64url");
@@ -77,7 +61,7 @@ async function main() {
       SKER_EVENTS_EXCHANGE: exchange,
       OUTBOX_POLL_MS: "200",
     }),
-    { db: testDb.db.withPlugin(plugin), log },
+    { db: testDb.db, log },
   );
   const tokens = new Tokens({ jwtSecret: secret, jwtIssuer: "sker", jwtAudience: "sker-api" });
   const storePool = channelPool(`127.0.0.1:${store.port}`, 2);
@@ -158,6 +142,7 @@ async function main() {
     const callsBefore = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlBefore = counter.n;
     counter.byKind.clear();
+    counter.byStep.clear();
     const brokerPids = new Set(brokers.map((b) => b.child.pid!));
     const cpu = () => ({
       brokers: cpuSeconds((pid) => brokerPids.has(pid)),
@@ -170,7 +155,9 @@ async function main() {
     const callsAfter = (await Promise.all(brokers.map((b) => storeCalls(b.metricsPort)))).reduce((a, b) => a + b, 0);
     const sqlAfter = counter.n;
     if (process.env.BENCH_SQL_KINDS) {
-      console.log(`statements by kind over ${TASKS} tasks, ${brokerCount} broker(s):`);
+      console.log(`statements by step over ${TASKS} tasks, ${brokerCount} broker(s):`);
+      for (const [k, v] of [...counter.byStep].sort((a, b) => b[1] - a[1])) console.log(`  ${(v / TASKS).toFixed(2)}  ${k}`);
+      console.log(`statements by step and text:`);
       for (const [k, v] of [...counter.byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${(v / TASKS).toFixed(2)}  ${k}`);
     }
     const cpuAfter = cpu();

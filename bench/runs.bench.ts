@@ -26,8 +26,9 @@ const RABBITMQ_URL = process.env.TEST_RABBITMQ_URL ?? "amqp://guest:guest@127.0.
 
 async function main() {
   const log = createLogger("runs-bench", "silent");
+  // Before any connection is made: pg-cancel binds each client's query when it connects.
+  const { counter } = statementCounter();
   const testDb = await createTestDb("pg");
-  const { counter, plugin } = statementCounter();
   const id = randomBytes(4).toString("hex");
   const exchange = `bench.runs.${id}.events`;
   const prefix = `bench.runs.${id}`;
@@ -48,7 +49,7 @@ async function main() {
       SKER_EVENTS_EXCHANGE: exchange,
       OUTBOX_POLL_MS: "200",
     }),
-    { db: testDb.db.withPlugin(plugin), log },
+    { db: testDb.db, log },
   );
   const tokens = new Tokens({ jwtSecret: secret, jwtIssuer: "sker", jwtAudience: "sker-api" });
   const storePool = channelPool(`127.0.0.1:${store.port}`, 2);

@@ -38,7 +38,16 @@ export async function startPrometheus(targets: Target[]): Promise<Prometheus> {
     })),
   };
   writeFileSync(join(dir, "prometheus.yml"), JSON.stringify(config));
-  const port = await freePort();
+  // Prometheus cannot bind port 0 and say which port it got: a free port is picked, and picked
+  // again when someone else took it before Prometheus bound it.
+  for (let attempt = 1; ; attempt++) {
+    const started = await launch(dir, await freePort());
+    if (!("taken" in started)) return started;
+    if (attempt === 3) throw new Error(`prometheus found its port taken 3 times\n${started.taken}`);
+  }
+}
+
+async function launch(dir: string, port: number): Promise<Prometheus | { taken: string }> {
   const out: string[] = [];
   const proc: ChildProcess = spawn(
     "prometheus",
@@ -54,6 +63,7 @@ export async function startPrometheus(targets: Target[]): Promise<Prometheus> {
   const until = Date.now() + 60_000;
   while (!(await fetch(`${url}/-/ready`).then((r) => r.ok, () => false))) {
     if (failed) throw failed;
+    if (proc.exitCode !== null && /address already in use/.test(logs())) return { taken: logs() };
     if (proc.exitCode !== null || Date.now() > until) throw new Error(`prometheus did not start\n${logs()}`);
     await new Promise((r) => setTimeout(r, 200));
   }

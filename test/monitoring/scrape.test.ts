@@ -4,7 +4,7 @@
 // export: no panel or alert reads a metric that does not exist. Dashboard queries return data.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,6 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, register } from "@sker/testkit/http";
 import { WsClient } from "@sker/testkit/ws";
-import { freePort } from "../e2e/support/processes.js";
 import { dashboards, panelQueries, rules, selectors } from "./lib.js";
 import { startPrometheus, type Prometheus } from "./prometheus.js";
 
@@ -51,8 +50,6 @@ async function load(gateway: string) {
 }
 
 beforeAll(async () => {
-  // One replica of each: every port is its own free one.
-  const [gatewayPort, storePort, brokerPort, storeMetrics, brokerMetrics] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   // The default model's provider is unreachable, so every task falls back to the local one:
   // the fallback, circuit and cost metrics exist as they do in production.
   const models = join(runDir, "models.json");
@@ -75,17 +72,22 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: `scrape:${id}:`,
     SKER_EVENTS_EXCHANGE: `scrape.${id}.events`,
     SKER_QUEUE_PREFIX: `scrape.${id}`,
-    GATEWAY_PORT: String(gatewayPort),
-    STORE_PORT: String(storePort),
-    BROKER_PORT: String(brokerPort),
-    STORE_METRICS_PORT: String(storeMetrics),
-    BROKER_METRICS_PORT: String(brokerMetrics),
+    GATEWAY_PORT: "0",
+    STORE_PORT: "0",
+    BROKER_PORT: "0",
+    STORE_METRICS_PORT: "0",
+    BROKER_METRICS_PORT: "0",
     LOCAL_AI_TOKEN_DELAY_MS: "5",
     AI_MODELS_FILE: models,
     SCRYPT_COST: "1024",
     LOG_LEVEL: "warn",
   };
+  // One replica of each, every one on a port it bound itself (0) and announced in its ports file.
   await run("bash", ["scripts/up.sh"], { cwd: ROOT, env });
+  const announced = (name: string) => JSON.parse(readFileSync(join(runDir, "ports", `${name}.json`), "utf8")) as { port: number; metricsPort?: number };
+  const gatewayPort = announced("gateway-0").port;
+  const storeMetrics = announced("store").metricsPort;
+  const brokerMetrics = announced("broker-0").metricsPort;
   prom = await startPrometheus([
     { service: "gateway", address: `127.0.0.1:${gatewayPort}` },
     { service: "store", address: `127.0.0.1:${storeMetrics}` },

@@ -6,7 +6,11 @@ const BATCH = 200;
 /** Long enough to publish a batch with confirms; a relay that dies leaves its rows for this long. */
 const CLAIM_MS = 30_000;
 const MAX_BACKOFF_MS = 5_000;
-/** Submits that come in a burst are claimed and acked together (two store calls per batch). */
+/**
+ * Submits that come in a burst are claimed and acked together (two store calls per batch): a
+ * poke within GATHER_MS of the last pass waits that long for company. A poke on a quiet relay
+ * goes at once, so a lone task is not held back by the wait for a burst that is not coming.
+ */
 const GATHER_MS = 10;
 
 const traceOf = (d: { traceparent: string; tracestate: string }) =>
@@ -27,6 +31,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
   let backoff = 0;
   let timer: NodeJS.Timeout | undefined;
   let dueAt = 0;
+  let lastPassEnd = -Infinity;
 
   /** The next pass in `ms`, unless one is already due sooner. */
   const schedule = (ms: number) => {
@@ -77,6 +82,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
     })();
     await running;
     running = undefined;
+    lastPassEnd = Date.now();
     schedule(again && backoff === 0 ? GATHER_MS : next);
   };
 
@@ -86,7 +92,7 @@ export function startDispatchRelay(opts: { store: StoreTasks; queue: TaskQueue; 
     poke(): void {
       if (stopped) return;
       if (running) again = true;
-      else if (backoff === 0) schedule(GATHER_MS);
+      else if (backoff === 0) schedule(Date.now() - lastPassEnd > GATHER_MS ? 0 : GATHER_MS);
     },
     async stop(): Promise<void> {
       stopped = true;

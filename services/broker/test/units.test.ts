@@ -79,6 +79,7 @@ describe("progress batching", () => {
   function recordingBus() {
     const events: BusEvent[] = [];
     const bus: EventBus = {
+      connected: true,
       publish: async (e) => void events.push(e),
       subscribe: async () => {
         throw new Error("unused");
@@ -88,20 +89,31 @@ describe("progress batching", () => {
     return { bus, events };
   }
 
-  it("sends one event per 64 characters or 50 ms, in order, and flushes the rest on close", async () => {
+  it("sends the first piece at once, then one event per 64 characters or 50 ms, in order, and flushes the rest on close", async () => {
     const { bus, events } = recordingBus();
     const sink = progressBatcher(bus, "p1", "t1");
-    for (let i = 0; i < 100; i++) sink.push("ab"); // 200 chars at once → 3 full batches
+    sink.push("first");
     await sleep(0);
-    expect(events.length).toBe(3);
+    // No wait for the first token: a viewer sees it as soon as the provider sends it.
+    expect(events.map((e) => (e.data as { delta: string }).delta)).toEqual(["first"]);
+    sink.push("x");
+    await sleep(0);
+    expect(events.length).toBe(1); // within 50 ms of the last event: gathered
+    for (let i = 0; i < 100; i++) sink.push("ab"); // 201 chars waiting → 3 full batches
+    await sleep(0);
+    expect(events.length).toBe(4);
     sink.push("tail");
     await sleep(80);
-    expect(events.length).toBe(4);
+    expect(events.length).toBe(5);
+    await sleep(60);
+    sink.push("after a quiet spell");
+    await sleep(0);
+    expect(events.length).toBe(6);
     sink.push("end");
     await sink.close();
     const data = events.map((e) => e.data as { taskId: string; index: number; delta: string });
-    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4]);
-    expect(data.map((d) => d.delta).join("")).toBe("ab".repeat(100) + "tailend");
+    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(data.map((d) => d.delta).join("")).toBe("firstx" + "ab".repeat(100) + "tail" + "after a quiet spell" + "end");
     expect(events.every((e) => e.seq === null && e.name === "task.progress" && e.projectId === "p1")).toBe(true);
   });
 });
@@ -110,6 +122,7 @@ describe("progress while the bus is down", () => {
   it("drops the rest of the preview after a failed publish and never holds close() long", async () => {
     let calls = 0;
     const bus: EventBus = {
+      connected: true,
       publish: async () => {
         calls++;
         await sleep(300);

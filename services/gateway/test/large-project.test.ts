@@ -48,6 +48,23 @@ describe("a project at the documented limit", () => {
     expect(res.body.data.connections).toEqual([]);
   }, 120_000);
 
+  it("a client that leaves after the first bytes: the gateway drops the stream and keeps serving", async () => {
+    for (let i = 0; i < 3; i++) {
+      const abort = new AbortController();
+      const res = await fetch(`${stack.url}/api/v1/projects/${projectId}/graph`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toMatch(/^\{"success":true,"data":\{"nodes":\[/);
+      abort.abort();
+      await reader.cancel().catch(() => undefined);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const again = await req("GET", `/api/v1/projects/${projectId}/graph`, { token });
+    expect(again.status).toBe(200);
+    expect(again.body.data.nodes).toHaveLength(NODES);
+  }, 120_000);
+
   it("pages through GET /nodes: pages cut by bytes, each with a cursor, every node once", async () => {
     const ids = new Set<string>();
     let cursor = "";

@@ -89,6 +89,10 @@ describe("subscriptions", () => {
       expect(evs[0].data).toMatchObject({ id: n1.id, title: "from alice" });
       expect(evs[2].data).toMatchObject({ id: n1.id, content: "bob was here" });
     }
+    // The live events are encoded once and shared by both sockets: still text frames, each whole.
+    for (const c of [a, b]) expect(c.binaryFrames).toBe(0);
+    const live = (c: typeof a) => c.frames.filter((f) => f.type === "event" && f.projectId === projectId);
+    expect(live(b)).toEqual(live(a));
   });
 
   it("a client that reconnects with since receives exactly the events it missed", async () => {

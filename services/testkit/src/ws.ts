@@ -3,12 +3,15 @@ import WebSocket from "ws";
 /** A test WebSocket client that queues every frame and lets a test wait for the ones it expects. */
 export class WsClient {
   readonly frames: any[] = [];
+  /** Frames that came as binary: the API sends text frames only (browsers would get Blobs). */
+  binaryFrames = 0;
   private waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = [];
   closed: { code: number; reason: string } | undefined;
   private closeWaiters: ((c: { code: number; reason: string }) => void)[] = [];
 
   constructor(readonly ws: WebSocket) {
-    ws.on("message", (data) => {
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) this.binaryFrames++;
       const f = JSON.parse(data.toString());
       this.frames.push(f);
       this.waiters = this.waiters.filter((w) => (w.pred(f) ? (w.resolve(f), false) : true));

@@ -1,7 +1,9 @@
 import type { EventBus } from "@sker/kit";
 
 // Streamed output → ephemeral task.progress events, batched so a fast provider does not send
-// one bus message per token: flush every `intervalMs` or once `maxChars` have gathered.
+// one bus message per token: at most one event per `intervalMs` unless `maxChars` have gathered.
+// The first piece (and any after a quiet spell) goes out at once: a trailing-only batch held
+// every task's first token back by a whole interval.
 // Events go out in order; a lost one is only a gap in a preview (the result is persisted).
 
 export interface ProgressSink {
@@ -18,11 +20,13 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
   // After one failed publish (RabbitMQ away) the rest of this attempt's preview is dropped:
   // waiting out a timeout per event would hold the result back for nothing.
   let broken = false;
+  let lastFlush = -Infinity;
 
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (!buffer) return;
+    lastFlush = performance.now();
     const delta = buffer;
     buffer = "";
     const event = { projectId, seq: null, name: "task.progress", data: { taskId, index: index++, delta }, at: new Date().toISOString() };
@@ -36,8 +40,13 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
   return {
     push(text) {
       buffer += text;
-      if (buffer.length >= opts.maxChars) flush();
-      else timer ??= setTimeout(flush, opts.intervalMs);
+      if (timer) {
+        if (buffer.length >= opts.maxChars) flush();
+        return;
+      }
+      const wait = lastFlush + opts.intervalMs - performance.now();
+      if (wait <= 0 || buffer.length >= opts.maxChars) flush();
+      else timer = setTimeout(flush, wait);
     },
     async close() {
       flush();

@@ -15,15 +15,23 @@ const PAGE = 500;
  * left out.
  */
 export async function graphStream(clients: Clients, projectId: string, opts: CallOptions): Promise<Readable> {
-  const first = await clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: PAGE, cursor: "" } }, opts);
+  const nodePage = (cursor: string) => ahead(clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: PAGE, cursor } }, opts));
+  const connectionPage = (cursor: string) => ahead(clients.connections.listConnections({ projectId, nodeId: "", page: { limit: PAGE, cursor } }, opts));
+  const first = await nodePage("");
   async function* body() {
     const seen = new Set<string>();
     let page = first;
     let sep = "";
     yield '{"success":true,"data":{"nodes":[';
-    // One chunk per page, not per node: each chunk is a socket write (a syscall), and a canvas
-    // of 5,000 nodes would otherwise cost 5,000 of them.
+    // The next page is asked for before this one is encoded and written, so the store reads
+    // while the gateway encodes; one page ahead at most, so memory stays one page deep.
+    let next: Promise<typeof first> | undefined;
+    let connections = undefined as ReturnType<typeof connectionPage> | undefined;
     for (;;) {
+      if (page.nextCursor) next = nodePage(page.nextCursor);
+      else connections = connectionPage("");
+      // One chunk per page, not per node: each chunk is a socket write (a syscall), and a canvas
+      // of 5,000 nodes would otherwise cost 5,000 of them.
       const parts: string[] = [];
       for (const n of page.nodes) {
         seen.add(n.id);
@@ -33,14 +41,15 @@ export async function graphStream(clients: Clients, projectId: string, opts: Cal
         yield sep + parts.join(",");
         sep = ",";
       }
-      if (!page.nextCursor) break;
-      page = await clients.nodes.listNodes({ projectId, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: { limit: PAGE, cursor: page.nextCursor } }, opts);
+      if (!next) break;
+      page = await next;
+      next = undefined;
     }
     yield '],"connections":[';
     sep = "";
-    let cursor = "";
-    do {
-      const res = await clients.connections.listConnections({ projectId, nodeId: "", page: { limit: PAGE, cursor } }, opts);
+    while (connections) {
+      const res = await connections;
+      connections = res.nextCursor ? connectionPage(res.nextCursor) : undefined;
       const parts: string[] = [];
       for (const c of res.connections) {
         if (seen.has(c.sourceNodeId) && seen.has(c.targetNodeId)) parts.push(JSON.stringify(map.connection(c)));
@@ -49,9 +58,17 @@ export async function graphStream(clients: Clients, projectId: string, opts: Cal
         yield sep + parts.join(",");
         sep = ",";
       }
-      cursor = res.nextCursor;
-    } while (cursor);
+    }
     yield "]}}";
   }
   return Readable.from(body());
+}
+
+/**
+ * A page asked for ahead of its use: its failure is handled where it is awaited, and must not
+ * count as unhandled meanwhile (nor when the client left before it was needed).
+ */
+function ahead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }

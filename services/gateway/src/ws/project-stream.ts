@@ -3,10 +3,11 @@ import type { Clients } from "../clients.js";
 import * as map from "../rest/event.js";
 import type { ProjectHub } from "./hub.js";
 import type { Send } from "./sender.js";
+import { liveFrame, type EventFrame } from "./shared-frame.js";
 
 const PAGE = 500;
 
-type Frame = { type: "event"; projectId: string; seq: number; name: string; data: unknown; at: string | null; actor: { userId: string; taskId?: string } | null };
+type Frame = EventFrame;
 
 const isTransient = (err: unknown) => err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "DEADLINE_EXCEEDED");
 
@@ -83,7 +84,7 @@ export class ProjectStream {
     if (e.seq === null) {
       // Ephemeral (task.progress): nothing to order, nothing to replay. Presence has its own frames.
       if (e.name.startsWith("presence")) return;
-      if (this.live) this.send({ type: "event", projectId: e.projectId, seq: null, name: e.name, data: e.data, at: e.at });
+      if (this.live) this.send(liveFrame(e));
       return;
     }
     this.buffer.push(e);
@@ -104,7 +105,7 @@ export class ProjectStream {
         return;
       }
       this.buffer.shift();
-      this.emit([{ type: "event", projectId: e.projectId, seq: e.seq!, name: e.name, data: e.data ?? {}, at: e.at, actor: e.actor ?? null }]);
+      this.emit([liveFrame(e) as EventFrame]);
     }
   }
 

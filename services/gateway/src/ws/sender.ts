@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WebSocket } from "ws";
+import { wire } from "./shared-frame.js";
 
 export const CLOSE = {
   goingAway: 1001,
@@ -27,7 +28,8 @@ export function sender(socket: WebSocket, maxBufferedBytes: number, onSlow: () =
       slow();
       return false;
     }
-    socket.send(JSON.stringify(frame));
+    // Always a text frame: shared frames come as bytes, which ws would otherwise send as binary.
+    socket.send(wire(frame), { binary: false });
     onSent(frame.type);
     if (socket.bufferedAmount > maxBufferedBytes) slow();
     return true;

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { Page } from "../input/page.js";
 
 // SQL pieces every feature's repo.ts shares.
@@ -8,6 +8,9 @@ import type { Page } from "../input/page.js";
  * round-trip, and the row at a page boundary would come back on the next page.
  */
 export const nowMs = sql<Date>`date_trunc('milliseconds', now())`;
+
+/** A millisecond timestamp as JavaScript's toISOString writes it (protobuf JSON's Timestamp). */
+export const isoMs = (column: RawBuilder<Date>) => sql<string>`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** now() plus (or, negative, minus) `ms` milliseconds: leases, claims, ages. */
 export const msFromNow = (ms: number) => sql<Date>`now() + ${ms}::int * interval '1 millisecond'`;

@@ -48,10 +48,18 @@ export async function reserveApiKey(trx: Trx, userId: string, quotas: Quotas): P
 export async function withinProjectQuota<T>(trx: Trx, projectId: string, quotas: Quotas, write: () => Promise<T>, known?: Usage): Promise<T> {
   const before = known ?? (await projectUsage(trx, projectId));
   const out = await write();
-  const after = await projectUsage(trx, projectId);
+  refuseGrowth(quotas, before, await projectUsage(trx, projectId));
+  return out;
+}
+
+/**
+ * withinProjectQuota's check, for a caller that reads the usage after its write itself (in a
+ * later statement of the same transaction, e.g. with the project's events): throws when the
+ * write grew the project past a quota, so the transaction rolls back.
+ */
+export function refuseGrowth(quotas: Quotas, before: Usage, after: Usage): void {
   if (after.nodes > before.nodes && after.nodes > quotas.nodesPerProject)
     throw quotaExceeded("nodesPerProject", quotas.nodesPerProject, before.nodes, after.nodes - before.nodes);
   if (after.bytes > before.bytes && after.bytes > quotas.bytesPerProject)
     throw quotaExceeded("bytesPerProject", quotas.bytesPerProject, before.bytes, after.bytes - before.bytes);
-  return out;
 }

@@ -1,4 +1,4 @@
-import type { Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import type { Database, NodeRow, TaskRow } from "../db/schema.js";
 import { liveNodesIn } from "../nodes/repo.js";
 
@@ -8,8 +8,8 @@ import { liveNodesIn } from "../nodes/repo.js";
  * the inputs are everything: optimize, expand and analyze work on the first input (the target
  * note of their prompt) with the rest as context; generate and fusion take them all as context.
  */
-export async function runTaskContext(trx: Transaction<Database>, task: TaskRow): Promise<{ node: NodeRow | undefined; context: NodeRow[] }> {
-  const inputs = await liveNodesIn(trx, task.project_id, task.source_node_ids);
+export async function runTaskContext(db: Kysely<Database>, task: TaskRow): Promise<{ node: NodeRow | undefined; context: NodeRow[] }> {
+  const inputs = await liveNodesIn(db, task.project_id, task.source_node_ids);
   if (task.type === "optimize" || task.type === "expand" || task.type === "analyze") return { node: inputs[0], context: inputs.slice(1) };
   return { node: undefined, context: inputs };
 }

@@ -1,19 +1,22 @@
-import { AppError, notFound } from "@sker/kit";
+import { AppError } from "@sker/kit";
 import type { CompleteTaskRequest, CompleteTaskResponse } from "@sker/contracts/store/v1/task";
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { batchEvents } from "../events/append.js";
+import { appendEvent, batchEvents, eventCtes, takeHeld, taskActor } from "../events/append.js";
+import { payload } from "../events/payload.js";
+import { nowMs } from "../db/sql.js";
 import { forgetNodes } from "../nodes/cache.js";
-import { withinProjectQuota } from "../quotas/enforce.js";
+import { refuseGrowth, withinProjectQuota } from "../quotas/enforce.js";
 import type { Usage } from "../quotas/repo.js";
 import { applyRunOutput, EditedSinceRunStarted } from "../runs/output.js";
-import { recordCalls } from "../usage/ledger.js";
+import { insertLedger, recordCalls, type Recorded } from "../usage/ledger.js";
 import { applyOutput, cleanOutput, NodeGone, type CleanOutput } from "./apply.js";
 import { taskToProto } from "./map.js";
 import { rewritesNode } from "./node-status.js";
 import { lockTask, NODE_GONE, toCompleted, toFailed } from "./transitions.js";
 import { checkComplete } from "./validate.js";
+import { lockForComplete } from "./complete-lock.js";
 
 type Trx = Transaction<Database>;
 type Input = ReturnType<typeof checkComplete>;
@@ -26,39 +29,33 @@ interface Outcome {
   spawned: TaskRow[];
 }
 
-/** The task, locked, and its project's usage as the quota check's starting point, in one statement. */
-async function lockWithUsage(trx: Trx, id: string): Promise<{ task: TaskRow; usage: Usage }> {
-  const row = await trx
-    .selectFrom("tasks as t")
-    .innerJoin("projects as p", "p.id", "t.project_id")
-    .selectAll("t")
-    .select(["p.node_count as usage_nodes", "p.content_bytes as usage_bytes"])
-    .where("t.id", "=", id)
-    .forUpdate("t")
-    .executeTakeFirst();
-  if (!row) throw notFound("task");
-  const { usage_nodes, usage_bytes, ...task } = row;
-  return { task, usage: { nodes: Number(usage_nodes), bytes: Number(usage_bytes) } };
-}
-
 async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: CleanOutput): Promise<Outcome> {
-  const { task, usage: before } = await lockWithUsage(trx, input.id);
+  const { task, usage: before, now, made } = await lockForComplete(trx, input.id, input.workerId, output);
   // Exactly once: a redelivery finds it completed. A worker that lost its lease (the task
   // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
   // applied=false with the task as it is, and the worker drops its message.
   if (task.status !== "running" || task.lease_owner !== input.workerId) return { task, applied: false, wrote: false, touched: [], spawned: [] };
-  // The calls join the task row in the update that ends it (toCompleted or keepCalls below).
+  // The calls and their ledger rows join the update that ends the task (finish, toCompleted
+  // or keepCalls below).
   const spent = await recordCalls(trx, task, input.calls, { later: true });
   const keepCalls = async () => {
+    await insertLedger(trx, spent.ledger);
     if (spent.taskSet) await trx.updateTable("tasks").set(spent.taskSet).where("id", "=", task.id).execute();
   };
   // With calls, usage is what every call of the task spent; an older broker reports the last only.
   const usage = input.calls.length
     ? { input_tokens: task.input_tokens + spent.inputTokens, output_tokens: task.output_tokens + spent.outputTokens }
     : input.usage;
+  // A graph run's task moves its run when it ends (toCompleted); any other is written by finish,
+  // whose last statement reads the project's usage after the node writes for the quota check.
+  const write = () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output));
   let applied;
   try {
-    applied = await withinProjectQuota(trx, task.project_id, deps.config.quotas, () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output)), before);
+    if (made) {
+      // Written by lockForComplete; its event takes its turn with the others.
+      await appendEvent(trx, task.project_id, "node.created", payload.node(made), taskActor(task));
+      applied = { resultNodeId: made.id, touched: [] };
+    } else applied = await (task.run_id ? withinProjectQuota(trx, task.project_id, deps.config.quotas, write, before) : write());
   } catch (err) {
     if (err instanceof EditedSinceRunStarted) {
       await keepCalls();
@@ -70,15 +67,47 @@ async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: Clean
     await keepCalls();
     return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted while it ran"), applied: false, wrote: true, touched: [], spawned: [] };
   }
-  const done = await toCompleted(trx, task, {
-    ...spent.taskSet,
-    result: JSON.stringify(input.contextCut ? { ...output, contextCut: input.contextCut } : output),
-    ...usage,
-    provider: input.provider,
-    model: input.model,
-    result_node_id: applied.resultNodeId,
-  });
-  return { ...done, applied: true, wrote: true, touched: applied.touched };
+  const result = input.contextCut ? { ...output, contextCut: input.contextCut } : output;
+  const set = { ...usage, provider: input.provider, model: input.model, result_node_id: applied.resultNodeId };
+  if (task.run_id) {
+    const done = await toCompleted(trx, task, { ...spent.taskSet, ...set, result: JSON.stringify(result) });
+    await insertLedger(trx, spent.ledger);
+    return { ...done, applied: true, wrote: true, touched: applied.touched };
+  }
+  const done = await finish(trx, task, now, spent, { ...set, result: { ...result } });
+  refuseGrowth(deps.config.quotas, before, done.usage);
+  return { task: done.task, spawned: [], applied: true, wrote: true, touched: applied.touched };
+}
+
+/**
+ * The last statement of a completion without a graph run: the ledger rows, the task's update
+ * and every event the transaction held back (the node's, a budget warning, task.completed),
+ * answering the completed row and the project's usage after the transaction's node writes.
+ * The task.completed event is the row as the update leaves it: `locked` with `set` and the
+ * transaction's clock (`now`).
+ */
+async function finish(
+  trx: Trx,
+  locked: TaskRow,
+  now: Date,
+  spent: Recorded,
+  set: Pick<TaskRow, "input_tokens" | "output_tokens" | "provider" | "model" | "result_node_id"> & { result: Record<string, unknown> },
+): Promise<{ task: TaskRow; usage: Usage }> {
+  const ended = { status: "completed", completed_at: now, lease_owner: null, lease_expires_at: null, error_code: null, error_message: null } as const;
+  const after: TaskRow = { ...locked, ...set, ...ended, calls: [...locked.calls, ...spent.stored], cost_usd: locked.cost_usd + spent.costUsd, updated_at: now };
+  const events = [...takeHeld(trx, locked.project_id), { name: "task.completed", resource: payload.task(after), actor: taskActor(after) }];
+  const update = trx
+    .updateTable("tasks")
+    .set({ ...spent.taskSet, ...set, ...ended, result: JSON.stringify(set.result), completed_at: nowMs, updated_at: nowMs })
+    .where("id", "=", locked.id)
+    .returningAll();
+  const ledger = spent.ledger.length ? sql`ledger AS (${trx.insertInto("usage_ledger").values(spent.ledger)}),` : sql``;
+  const { rows } = await sql<TaskRow & { usage_nodes: number; usage_bytes: number }>`
+    WITH ${ledger} done AS (${update}), ${eventCtes(locked.project_id, events)}
+    SELECT done.*, ev_counter.node_count AS usage_nodes, ev_counter.content_bytes AS usage_bytes FROM done CROSS JOIN ev_counter
+  `.execute(trx);
+  const { usage_nodes, usage_bytes, ...task } = rows[0];
+  return { task, usage: { nodes: Number(usage_nodes), bytes: Number(usage_bytes) } };
 }
 
 /**

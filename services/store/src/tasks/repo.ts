@@ -22,29 +22,7 @@ export async function findByKey(db: Db, userId: string, key: string): Promise<Ta
  */
 export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId: string | null, trace: Record<string, string>): Promise<TaskRow | undefined> {
   return db
-    .with("t", (q) =>
-      q
-        .insertInto("tasks")
-        .values({
-          project_id: t.projectId,
-          type: t.type,
-          priority: t.priority,
-          node_id: t.nodeId,
-          source_node_ids: t.sourceNodeIds,
-          prompt: t.prompt,
-          options: JSON.stringify(t.options),
-          created_by: userId,
-          idempotency_key: t.idempotencyKey,
-          retry_of: t.retryOf,
-          run_id: runId,
-          estimated_cost_usd: t.estimatedCostUsd ?? 0,
-          created_at: nowMs,
-          updated_at: nowMs,
-          enqueued_at: nowMs,
-        })
-        .onConflict((oc) => oc.columns(["created_by", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
-        .returningAll(),
-    )
+    .with("t", () => newTaskInsert(db, t, userId, runId))
     .with("d", (q) =>
       q
         .insertInto("task_dispatches")
@@ -54,6 +32,31 @@ export async function insertTask(db: Db, t: NewTaskInput, userId: string, runId:
     .selectFrom("t")
     .selectAll()
     .executeTakeFirst();
+}
+
+/** The task row's insert, nothing when the idempotency key was used already; answers the row. */
+export function newTaskInsert(db: Db, t: NewTaskInput, userId: string, runId: string | null) {
+  return db
+    .insertInto("tasks")
+    .values({
+      project_id: t.projectId,
+      type: t.type,
+      priority: t.priority,
+      node_id: t.nodeId,
+      source_node_ids: t.sourceNodeIds,
+      prompt: t.prompt,
+      options: JSON.stringify(t.options),
+      created_by: userId,
+      idempotency_key: t.idempotencyKey,
+      retry_of: t.retryOf,
+      run_id: runId,
+      estimated_cost_usd: t.estimatedCostUsd ?? 0,
+      created_at: nowMs,
+      updated_at: nowMs,
+      enqueued_at: nowMs,
+    })
+    .onConflict((oc) => oc.columns(["created_by", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing())
+    .returningAll();
 }
 
 /** Newest first. */

@@ -55,8 +55,11 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
       // Spent before the transaction so that concurrent submissions cannot all slip under the
       // limit; given back when no task comes of it (bad input, a lost idempotency race).
       await deps.aiLimit.spend(userId);
-      const row = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
-        const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
+      const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
+      // With no node to hold, no retry to check and no budget to reserve against, the insert's
+      // one statement is its own transaction: no BEGIN and COMMIT round trips around it.
+      const checks = wanted.length > 0 || input.retryOf !== null || (input.estimatedCostUsd ?? 0) > 0;
+      const row = await spentOnlyIfCreated(deps, userId, () => !checks ? enqueueTaskTx(deps.db, input, userId) : deps.db.transaction().execute(async (trx) => {
         const live = new Set((await liveNodesIn(trx, input.projectId, wanted, { share: true })).map((n) => n.id));
         if (input.nodeId && !live.has(input.nodeId)) throw invalid("nodeId", "must be a live node of the project");
         input.sourceNodeIds.forEach((id, i) => {

@@ -62,40 +62,75 @@ async function overCap(trx: Trx, task: TaskRow, input: Input): Promise<"project"
   return undefined;
 }
 
-async function startTx(trx: Trx, input: Input): Promise<Outcome> {
+/**
+ * The locked part of a start: the cap locks are held from the count to the commit, so only what
+ * must be exact under them happens here (count, lease, the started event). Everything a start
+ * only reads (the node, the upstream context) comes after the commit: holding the locks through
+ * those reads made one user's starts run one at a time at the pace of the slowest statement.
+ */
+async function leaseTx(trx: Trx, input: Input): Promise<Outcome> {
   const current = await lockForStart(trx, input);
-  let again = false;
   if (!startable(current)) {
     // The same worker asking again: its first answer was lost (a deadline after the commit).
     // Hand it the task once more, on the lease it has: an answer that can never arrive then
     // ends with the lease, and the reaper's next start counts an attempt.
-    if (current.status !== "running" || current.lease_owner !== input.workerId) return { task: current, started: false, wrote: false };
-    again = true;
-  } else if (input.maxAttempts > 0 && current.attempts >= input.maxAttempts) {
+    const again = current.status === "running" && current.lease_owner === input.workerId;
+    return { task: current, started: again, wrote: false };
+  }
+  if (input.maxAttempts > 0 && current.attempts >= input.maxAttempts) {
     // Every way an attempt can end without a result counts (a worker's death, a start whose
     // answer never arrived, a failure FailTask recorded): the last one's code tells the user why.
     const why = current.error_message ? `; last: ${current.error_message}` : "";
     const code = current.error_code ?? "ATTEMPTS_EXHAUSTED";
     return { task: await toFailed(trx, current, code, `no attempt finished in ${input.maxAttempts} tries${why}`), started: false, wrote: true, exhausted: true };
-  } else {
-    const deferred = await overCap(trx, current, input);
-    if (deferred) return { task: current, started: false, wrote: false, deferred };
   }
-  const task = again ? current : await takeLease(trx, input.id, input.workerId, input.leaseMs);
+  const deferred = await overCap(trx, current, input);
+  if (deferred) return { task: current, started: false, wrote: false, deferred };
+  const task = await takeLease(trx, input.id, input.workerId, input.leaseMs);
   // The database's clock had the lease still live after all.
   if (!task) return { task: current, started: false, wrote: false };
-  const node = task.node_id ? await findNode(trx, task.node_id) : undefined;
+  await toRunning(trx, task);
+  return { task, started: true, wrote: true };
+}
+
+/**
+ * A start that moves nothing but the task (no node of its own to mark processing, no graph run)
+ * in one statement, its own transaction: sker_start_task (migration 0013) takes the cap locks,
+ * counts under them, leases and writes task.started. Undefined for the rest, which leaseTx
+ * handles (the function wrote nothing for them).
+ */
+async function startAlone(db: StoreDeps["db"], input: Input): Promise<Outcome | undefined> {
+  const { rows } = await sql<TaskRow & { outcome: "started" | "user" | "project" | "missing" | "other" }>`
+    SELECT s.outcome, (s.task).*
+    FROM sker_start_task(${input.id}::uuid, ${input.workerId}::text, ${input.leaseMs}::int, ${input.maxAttempts}::int, ${input.maxRunningPerProject}::int, ${input.maxRunningPerUser}::int) AS s
+  `.execute(db);
+  const { outcome, ...task } = rows[0];
+  if (outcome === "missing") throw notFound("task");
+  if (outcome === "other") return undefined;
+  if (outcome === "started") return { task, started: true, wrote: true };
+  return { task, started: false, wrote: false, deferred: outcome };
+}
+
+/** Fails a task this start leased whose inputs went away, if the lease is still this worker's. */
+async function failLeased(deps: StoreDeps, task: TaskRow, workerId: string, message: string): Promise<TaskRow> {
+  return deps.db.transaction().execute(async (trx) => {
+    const now = await lockTask(trx, task.id);
+    if (now.status !== "running" || now.lease_owner !== workerId) return now;
+    return toFailed(trx, now, NODE_GONE, message);
+  });
+}
+
+/** What the attempt works on, read after the lease's commit; a reason to fail when it is gone. */
+async function attemptInput(db: StoreDeps["db"], task: TaskRow, input: Input): Promise<{ node?: NodeRow; context: FittedContext } | { gone: string }> {
+  const node = task.node_id ? await findNode(db, task.node_id) : undefined;
   // Nothing to work on any more: fail now rather than spend a provider call on it.
-  if (task.node_id && !node) return { task: await toFailed(trx, task, NODE_GONE, "the task's node was deleted"), started: false, wrote: true };
-  const forRun = task.run_id ? await runTaskContext(trx, task) : undefined;
+  if (task.node_id && !node) return { gone: "the task's node was deleted" };
+  const forRun = task.run_id ? await runTaskContext(db, task) : undefined;
   const target = forRun ? forRun.node : node;
   const budget = budgetFor(task, input.contextBudgetChars, input.modelWindowChars);
-  const context = forRun ? fitLoaded(task, target, forRun.context, budget) : await fitContext(trx, task, node, budget);
-  if (task.type === "fusion" && context.available < 2) {
-    return { task: await toFailed(trx, task, NODE_GONE, "fewer than 2 of the fusion's nodes remain"), started: false, wrote: true };
-  }
-  if (!again) await toRunning(trx, task);
-  return { task, started: true, wrote: !again, node: target, context };
+  const context = forRun ? fitLoaded(task, target, forRun.context, budget) : await fitContext(db, task, node, budget);
+  if (task.type === "fusion" && context.available < 2) return { gone: "fewer than 2 of the fusion's nodes remain" };
+  return { node: target, context };
 }
 
 /**
@@ -106,8 +141,14 @@ async function startTx(trx: Trx, input: Input): Promise<Outcome> {
  */
 export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise<StartTaskResponse> {
   const input = checkStart(req);
-  const out = await deps.db.transaction().execute((trx) => startTx(trx, input));
+  let out = (await startAlone(deps.db, input)) ?? (await deps.db.transaction().execute((trx) => leaseTx(trx, input)));
   if (out.wrote) deps.afterCommit();
+  if (out.started) {
+    const read = await attemptInput(deps.db, out.task, input);
+    if ("gone" in read) out = { task: await failLeased(deps, out.task, input.workerId, read.gone), started: false, wrote: true };
+    else out = { ...out, ...read };
+    if ("gone" in read) deps.afterCommit();
+  }
   if (out.wrote) await forgetTarget(deps, out.task);
   return {
     task: taskToProto(out.task),

@@ -1,6 +1,6 @@
-import { sql, type RawBuilder, type Transaction } from "kysely";
+import { sql, type Insertable, type RawBuilder, type Transaction } from "kysely";
 import type { ModelCall } from "@sker/contracts/store/v1/task";
-import type { Database, StoredCall, TaskRow } from "../db/schema.js";
+import type { Database, StoredCall, TaskRow, UsageLedgerTable } from "../db/schema.js";
 import { appendEvent, taskActor } from "../events/append.js";
 import { payload } from "../events/payload.js";
 import { monthStart, resetsAt } from "./budget.js";
@@ -32,7 +32,8 @@ export function toStored(c: ModelCall): StoredCall {
  * In the transaction that records an attempt's outcome: its calls join the task's list, those
  * that used tokens become ledger rows (billed to the task's project and its submitter), and a
  * project that crosses 80% of its budget gets one `budget.warning` event. With `later`, the
- * task row is left to the caller, which sets `taskSet` in its own update of it.
+ * task row and the ledger rows are left to the caller, which sets `taskSet` in its own update
+ * of the row and inserts `ledger` (CompleteTask: both in its last statement).
  */
 export interface Recorded {
   inputTokens: number;
@@ -40,6 +41,15 @@ export interface Recorded {
   costUsd: number;
   /** With `{ later: true }`: what the caller must set on the task row in its own update. */
   taskSet: { calls: RawBuilder<string>; cost_usd: RawBuilder<number> } | undefined;
+  /** The calls the task row gains (those it did not have yet). */
+  stored: StoredCall[];
+  /** With `{ later: true }`: the ledger rows the caller must insert in its transaction (insertLedger). */
+  ledger: Insertable<UsageLedgerTable>[];
+}
+
+/** The ledger rows recordCalls left to its caller; nothing to do for none. */
+export async function insertLedger(trx: Trx, rows: Insertable<UsageLedgerTable>[]): Promise<void> {
+  if (rows.length) await trx.insertInto("usage_ledger").values(rows).execute();
 }
 
 /** The task row's share of recordCalls: its calls list and cost grow. */
@@ -55,29 +65,23 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[], { l
     outputTokens: billed.reduce((s, c) => s + c.outputTokens, 0),
     costUsd: billed.reduce((s, c) => s + c.costUsd, 0),
   };
-  if (calls.length === 0) return { ...added, taskSet: undefined };
+  if (calls.length === 0) return { ...added, taskSet: undefined, stored: [], ledger: [] };
   // Only a call that cost something can cross a budget's 80% line.
   const limit = added.costUsd > 0 ? projectBudgetOf(await projectSettings(trx, task.project_id)) : undefined;
   const before = limit !== undefined ? await spentSince(trx, { projectId: task.project_id }, monthStart()) : 0;
-  if (billed.length > 0) {
-    await trx
-      .insertInto("usage_ledger")
-      .values(
-        billed.map((c) => ({
-          project_id: task.project_id,
-          user_id: task.created_by,
-          task_id: task.id,
-          alias: c.alias,
-          provider: c.provider,
-          model: c.model,
-          input_tokens: c.inputTokens,
-          output_tokens: c.outputTokens,
-          cost_usd: c.costUsd,
-          outcome: c.outcome,
-        })),
-      )
-      .execute();
-  }
+  const ledger = billed.map((c) => ({
+    project_id: task.project_id,
+    user_id: task.created_by,
+    task_id: task.id,
+    alias: c.alias,
+    provider: c.provider,
+    model: c.model,
+    input_tokens: c.inputTokens,
+    output_tokens: c.outputTokens,
+    cost_usd: c.costUsd,
+    outcome: c.outcome,
+  }));
+  if (!later) await insertLedger(trx, ledger);
   // CompleteTask folds this into the update that completes the task (one statement fewer).
   const taskSet = callsSet(calls, added.costUsd);
   if (!later) await trx.updateTable("tasks").set(taskSet).where("id", "=", task.id).execute();
@@ -95,5 +99,5 @@ export async function recordCalls(trx: Trx, task: TaskRow, raw: ModelCall[], { l
       await appendEvent(trx, task.project_id, "budget.warning", payload.budgetWarning(warning), taskActor(task));
     }
   }
-  return { ...added, taskSet: later ? taskSet : undefined };
+  return { ...added, taskSet: later ? taskSet : undefined, stored: calls, ledger: later ? ledger : [] };
 }
