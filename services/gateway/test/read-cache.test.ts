@@ -22,9 +22,9 @@ async function reads(url: string): Promise<{ hit: number; miss: number; bypass: 
   const text = await (await fetch(`${url}/metrics`)).text();
   const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
   return {
-    hit: num(/gateway_read_cache_reads_total\{result="hit"[^}]*\} (\d+)/),
-    miss: num(/gateway_read_cache_reads_total\{result="miss"[^}]*\} (\d+)/),
-    bypass: num(/gateway_read_cache_reads_total\{result="bypass"[^}]*\} (\d+)/),
+    hit: num(/gateway_read_cache_reads_total\{result="hit",route="node"[^}]*\} (\d+)/),
+    miss: num(/gateway_read_cache_reads_total\{result="miss",route="node"[^}]*\} (\d+)/),
+    bypass: num(/gateway_read_cache_reads_total\{result="bypass",route="node"[^}]*\} (\d+)/),
     entries: num(/gateway_read_cache_entries(?:\{[^}]*\})? (\d+)/),
     bytes: num(/gateway_read_cache_bytes(?:\{[^}]*\})? (\d+)/),
   };
@@ -47,6 +47,30 @@ async function read(url: string, token: string, nodeId: string) {
   const before = (await reads(url)).hit;
   const res = await client(url)("GET", `/api/v1/nodes/${nodeId}`, { token });
   return { status: res.status, title: res.body?.data?.title as string | undefined, version: res.body?.data?.version as number | undefined, cached: (await reads(url)).hit > before };
+}
+
+/** Graph reads answered from memory so far. */
+async function graphHits(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/gateway_read_cache_reads_total\{result="hit",route="graph"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+/** GET /projects/:id/graph on `url`, and whether it came from memory. */
+async function graphOf(url: string, token: string, projectId: string) {
+  const before = await graphHits(url);
+  const res = await client(url)("GET", `/api/v1/projects/${projectId}/graph`, { token });
+  const data = res.body?.data as { nodes: { id: string; title: string }[]; connections: { id: string }[] } | undefined;
+  return { status: res.status, titles: data?.nodes.map((n) => n.title).sort() ?? [], connections: data?.connections.map((c) => c.id) ?? [], cached: (await graphHits(url)) > before };
+}
+
+async function warmGraph(url: string, token: string, projectId: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const g = await graphOf(url, token, projectId);
+    expect(g.status).toBe(200);
+    if (g.cached) return;
+    await sleep(50);
+  }
+  throw new Error("the graph never came from the cache");
 }
 
 /** Polls until `ok`, up to `ms`. */
@@ -194,6 +218,20 @@ describe("read cache: consistency rules (2 gateways, gateway 0 behind a RabbitMQ
     expect(out.status).toBe(401);
   });
 
+  it("graph: writes answered by another gateway reach this one's cached graph as events; strangers never get it", async () => {
+    const owner = await register(api0, "gev");
+    const stranger = await register(api0, "gstr");
+    const { projectId, nodeId } = await projectWithNode(api0, owner);
+    await warmGraph(gw0, owner.accessToken, projectId);
+    expect((await graphOf(gw0, stranger.accessToken, projectId)).status).toBe(404);
+    expect((await api1("PATCH", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken, body: { title: "renamed" } })).status).toBe(200);
+    expect((await eventually(() => graphOf(gw0, owner.accessToken, projectId), (g) => g.titles.includes("renamed"))).titles).toEqual(["renamed"]);
+    const other = (await api1("POST", "/api/v1/nodes", { token: owner.accessToken, body: { projectId, title: "second" } })).body.data.id as string;
+    await warmGraph(gw0, owner.accessToken, projectId);
+    const link = (await api1("POST", "/api/v1/connections", { token: owner.accessToken, body: { projectId, sourceNodeId: nodeId, targetNodeId: other, type: "related" } })).body.data.id as string;
+    expect((await eventually(() => graphOf(gw0, owner.accessToken, projectId), (g) => g.connections.includes(link))).connections).toEqual([link]);
+  });
+
   it("never answers a cached node to a caller who may not read its project", async () => {
     const owner = await register(api0, "sec");
     const stranger = await register(api0, "str");
@@ -243,6 +281,23 @@ describe("read cache: writes through this gateway, and lost revocations (a gatew
     expect(await read(gw0, owner.accessToken, nodeId)).toMatchObject({ status: 404, cached: false });
     expect((await api0("POST", `/api/v1/nodes/${nodeId}/restore`, { token: owner.accessToken })).status).toBe(200);
     expect((await read(gw0, owner.accessToken, nodeId)).status).toBe(200);
+  });
+
+  it("graph: node and connection writes answered by this gateway show in its next graph read at once", async () => {
+    const owner = await register(api0, "gryw");
+    const { projectId, nodeId } = await projectWithNode(api0, owner);
+    await warmGraph(gw0, owner.accessToken, projectId);
+    expect((await api0("PATCH", `/api/v1/nodes/${nodeId}`, { token: owner.accessToken, body: { title: "edited" } })).status).toBe(200);
+    expect((await graphOf(gw0, owner.accessToken, projectId)).titles).toEqual(["edited"]);
+    await warmGraph(gw0, owner.accessToken, projectId);
+    const other = (await api0("POST", "/api/v1/nodes", { token: owner.accessToken, body: { projectId, title: "added" } })).body.data.id as string;
+    expect((await graphOf(gw0, owner.accessToken, projectId)).titles).toEqual(["added", "edited"]);
+    await warmGraph(gw0, owner.accessToken, projectId);
+    const link = (await api0("POST", "/api/v1/connections", { token: owner.accessToken, body: { projectId, sourceNodeId: nodeId, targetNodeId: other, type: "related" } })).body.data.id as string;
+    expect((await graphOf(gw0, owner.accessToken, projectId)).connections).toEqual([link]);
+    await warmGraph(gw0, owner.accessToken, projectId);
+    expect((await api0("DELETE", `/api/v1/connections/${link}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await graphOf(gw0, owner.accessToken, projectId)).connections).toEqual([]);
   });
 
   it("a member removed through this gateway is refused by its next read at once", async () => {

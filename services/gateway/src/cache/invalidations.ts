@@ -65,6 +65,10 @@ export class Invalidations {
 export const scope = {
   /** One node's content. */
   node: (id: string) => `n:${id}`,
+  /** A project's whole graph (node.* and connection.* events). */
+  graph: (projectId: string) => `g:${projectId}`,
+  /** Every graph: a node or connection write answered here, whose project the route does not name. */
+  localWrites: "local-writes",
   /** Everything cached about a project: its nodes and who may read it. */
   project: (id: string) => `p:${id}`,
   /** Who may read a project (member.* events). */

@@ -5,7 +5,8 @@ type Req = FastifyRequest & { params: Record<string, string | undefined>; body: 
 type Rule = (req: Req) => (string | undefined)[];
 
 const param = (name: string) => (req: Req) => req.params?.[name];
-const node: Rule = (req) => [scope.node(param("id")(req) ?? "")];
+const node: Rule = (req) => [scope.node(param("id")(req) ?? ""), scope.localWrites];
+const graphs: Rule = () => [scope.localWrites];
 const project: Rule = (req) => [scope.project(param("id")(req) ?? "")];
 const self: Rule = (req) => [req.user ? scope.user(req.user.userId) : scope.accounts];
 const disabled: Rule = (req) => [scope.user(param("id")(req) ?? "")];
@@ -17,12 +18,16 @@ const ids = (v: unknown) => (Array.isArray(v) ? v : [v]).filter((x): x is string
  * pattern. Writes elsewhere (other replicas, AI workers) reach the cache as events.
  */
 const RULES: Record<string, Rule> = {
+  "POST /api/v1/nodes": graphs,
   "PATCH /api/v1/nodes/:id": node,
   "DELETE /api/v1/nodes/:id": node,
   "POST /api/v1/nodes/:id/restore": node,
   "POST /api/v1/nodes/:id/rollback": node,
   // The task's node(s) may change status at once; their results come as node.updated events.
-  "POST /api/v1/ai-tasks": (req) => [...ids(req.body?.nodeId), ...ids(req.body?.sourceNodeIds)],
+  "POST /api/v1/ai-tasks": (req) => [...ids(req.body?.nodeId), ...ids(req.body?.sourceNodeIds), scope.localWrites],
+  "POST /api/v1/connections": graphs,
+  "PATCH /api/v1/connections/:id": graphs,
+  "DELETE /api/v1/connections/:id": graphs,
   "POST /api/v1/projects/:id/runs": project,
   "PATCH /api/v1/projects/:id": project,
   "DELETE /api/v1/projects/:id": project,
