@@ -60,4 +60,4 @@ EXPOSE ${PORTS}
 ENTRYPOINT ["/nodejs/bin/node"]
 # The store's migration Job runs the same image with args ["dist/migrate.js"].
 # V8 heap sizing: the same flags as scripts/up.sh's NODE_FLAGS, and why (a chart test keeps them equal).
-CMD ["--max-semi-space-size=4", "--heap-growing-percent=50", "dist/main.js"]
+CMD ["--max-semi-space-size=8", "--heap-growing-percent=50", "dist/main.js"]

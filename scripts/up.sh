@@ -37,10 +37,12 @@ fi
 # keeps the two equal). Node 20 lets the young generation grow to 2x16 MiB and keeps it
 # committed, and lets the old generation fill to several times its live size before a full GC:
 # services sat at 121-137 MiB 20 s after start and a gateway under 50 connections peaked at
-# 150-236 MiB, most of it empty young space and garbage. With these, 84-89 MiB and 118 MiB, at
-# the same gateway CPU per request at a fixed 200 req/s (bench/footprint.bench.ts; README
-# "Benchmarks").
-NODE_FLAGS=(--max-semi-space-size=4 --heap-growing-percent=50)
+# 150-236 MiB, most of it empty young space and garbage. With these: 84-91 MiB once idle (a
+# gateway 90-109 in its first seconds, until its first full GC), a gateway's peak 123-125 MiB
+# under the same load, and no more gateway CPU per request than without them (a semi-space of
+# 4 MiB cost ~10% more at saturation for no lower idle figure). bench/footprint.bench.ts;
+# README "Benchmarks".
+NODE_FLAGS=(--max-semi-space-size=8 --heap-growing-percent=50)
 
 start() { # name, entry, env...
   local name=$1 entry=$2; shift 2
