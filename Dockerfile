@@ -59,4 +59,5 @@ EXPOSE ${PORTS}
 # Exec form: node is PID 1 and receives SIGTERM itself (the services drain on it, kit onShutdown).
 ENTRYPOINT ["/nodejs/bin/node"]
 # The store's migration Job runs the same image with args ["dist/migrate.js"].
-CMD ["dist/main.js"]
+# V8 heap sizing: the same flags as scripts/up.sh's NODE_FLAGS, and why (a chart test keeps them equal).
+CMD ["--max-semi-space-size=4", "--heap-growing-percent=50", "dist/main.js"]

@@ -77,7 +77,12 @@ describe.each(SERVICES)("Dockerfile with SERVICE=%s", (svc) => {
     const text = final.map((i) => `${i.op} ${i.args}`).join("\n");
     expect(text).not.toMatch(/npm (start|run)/);
     expect(final.find((i) => i.op === "ENTRYPOINT")?.args).toBe('["/nodejs/bin/node"]');
-    expect(final.find((i) => i.op === "CMD")?.args).toBe('["dist/main.js"]');
+    const cmd = JSON.parse(final.find((i) => i.op === "CMD")!.args) as string[];
+    expect(cmd.at(-1)).toBe("dist/main.js");
+    // The V8 flags before it are the ones `make up` starts every service with.
+    const upFlags = /^NODE_FLAGS=\((.*)\)$/m.exec(readFileSync(join(ROOT, "scripts/up.sh"), "utf8"))?.[1].split(/\s+/);
+    expect(upFlags).toBeDefined();
+    expect(cmd.slice(0, -1)).toEqual(upFlags);
     expect(final.find((i) => i.op === "WORKDIR")?.args).toBe(`/app/services/${svc}`);
   });
 

@@ -79,6 +79,7 @@ describe("progress batching", () => {
   function recordingBus() {
     const events: BusEvent[] = [];
     const bus: EventBus = {
+      connected: true,
       publish: async (e) => void events.push(e),
       subscribe: async () => {
         throw new Error("unused");
@@ -121,6 +122,7 @@ describe("progress while the bus is down", () => {
   it("drops the rest of the preview after a failed publish and never holds close() long", async () => {
     let calls = 0;
     const bus: EventBus = {
+      connected: true,
       publish: async () => {
         calls++;
         await sleep(300);

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { authPlugin } from "./plugins/auth.js";
+import { readCachePlugin } from "./cache/plugin.js";
 import { clientGonePlugin } from "./plugins/client-gone.js";
 import { inputGuardPlugin } from "./plugins/input-guard.js";
 import { errorsPlugin } from "./plugins/errors.js";
@@ -64,6 +65,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   await app.register(openapiPlugin, { deps });
   await app.register(rateLimitPlugin, { deps });
   await app.register(authPlugin, { deps });
+  await app.register(readCachePlugin, { deps, hub });
 
   await app.register(healthRoutes);
   await app.register(authRoutes, { prefix: "/api/v1/auth" });

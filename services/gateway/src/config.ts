@@ -52,6 +52,20 @@ export interface GatewayConfig extends CommonConfig {
   };
   /** How long a verified API key is trusted without asking the store again. */
   apiKeyCacheMs: number;
+  /** GET /nodes/:id answered from memory, kept current by the event bus (src/cache/read-cache.ts). */
+  readCache: {
+    enabled: boolean;
+    /** Nodes held (LRU), and the same number of credential×project access entries. */
+    maxEntries: number;
+    /** Bytes of nodes held (their JSON). */
+    maxBytes: number;
+    /** The backstop on a node entry (events keep it current before that). */
+    ttlMs: number;
+    /** How long "this credential may read this project" is believed: the bound on a lost account.revoked. */
+    accessTtlMs: number;
+    /** Projects the cache binds on the bus; reads of others go to the store. */
+    maxProjects: number;
+  };
   /**
    * Which proxies' X-Forwarded-For to believe for the client IP (the per-IP auth budget), in
    * Fastify's trustProxy forms: false, true (any: only when nothing can reach the gateway but
@@ -99,6 +113,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       presenceMinIntervalMs: e.int("PRESENCE_MIN_INTERVAL_MS", 50, { min: 10, max: 60_000 }),
     },
     apiKeyCacheMs: e.int("API_KEY_CACHE_MS", 30_000, { min: 0, max: 600_000 }),
+    readCache: {
+      enabled: e.bool("READ_CACHE", true),
+      maxEntries: e.int("READ_CACHE_MAX_ENTRIES", 10_000, { min: 1, max: 10_000_000 }),
+      maxBytes: e.int("READ_CACHE_MAX_BYTES", 64 * 1024 * 1024, { min: 64 * 1024 }),
+      ttlMs: e.int("READ_CACHE_TTL_MS", 30_000, { min: 100, max: 3_600_000 }),
+      accessTtlMs: e.int("READ_CACHE_ACCESS_TTL_MS", 5_000, { min: 100, max: 600_000 }),
+      maxProjects: e.int("READ_CACHE_MAX_PROJECTS", 1_000, { min: 1, max: 100_000 }),
+    },
     trustProxy: trustProxyOf(e.optional("TRUST_PROXY")),
     version: e.str("SKER_VERSION", "0.1.0"),
   };

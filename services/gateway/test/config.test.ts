@@ -26,3 +26,18 @@ describe("TRUST_PROXY", () => {
       expect(() => trust(bad), bad).toThrow(/TRUST_PROXY/);
   });
 });
+
+describe("READ_CACHE*", () => {
+  const cache = (over: Record<string, string>) => loadGatewayConfig({ ...env, ...over }).readCache;
+
+  it("is on by default with bounded sizes and short TTLs; READ_CACHE=off turns it off", () => {
+    expect(cache({})).toEqual({ enabled: true, maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, ttlMs: 30_000, accessTtlMs: 5_000, maxProjects: 1_000 });
+    expect(cache({ READ_CACHE: "off" }).enabled).toBe(false);
+    expect(cache({ READ_CACHE_MAX_ENTRIES: "50", READ_CACHE_ACCESS_TTL_MS: "1000" })).toMatchObject({ maxEntries: 50, accessTtlMs: 1000 });
+  });
+
+  it("refuses a bad value, naming the variable", () => {
+    for (const [name, bad] of [["READ_CACHE", "maybe"], ["READ_CACHE_MAX_ENTRIES", "0"], ["READ_CACHE_MAX_BYTES", "10"], ["READ_CACHE_TTL_MS", "abc"], ["READ_CACHE_ACCESS_TTL_MS", "-5"], ["READ_CACHE_MAX_PROJECTS", "1.5"]])
+      expect(() => cache({ [name]: bad }), `${name}=${bad}`).toThrow(name);
+  });
+});

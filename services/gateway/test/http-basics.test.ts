@@ -101,6 +101,16 @@ describe("docs, probes, metrics, headers", () => {
     const res = await fetch(`${stack.url}/health`, { headers: { origin: "https://app.example.com" } });
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    // The same full set on every answer, API errors included (helmet's middleware is built once).
+    for (const r of [res, await fetch(`${stack.url}/api/v1/nodes/x`), await fetch(`${stack.url}/api/docs/json`)]) {
+      expect(r.headers.get("content-security-policy")).toBe(
+        "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data: validator.swagger.io;object-src 'none';script-src 'self' 'unsafe-inline';script-src-attr 'none';style-src 'self' 'unsafe-inline';upgrade-insecure-requests",
+      );
+      expect(r.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+      expect(r.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+      expect(r.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+      expect(r.headers.get("referrer-policy")).toBe("no-referrer");
+    }
     const evil = await fetch(`${stack.url}/health`, { headers: { origin: "https://evil.example.com" } });
     expect(evil.headers.get("access-control-allow-origin")).toBeNull();
   });

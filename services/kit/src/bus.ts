@@ -31,6 +31,8 @@ export interface EventBus {
    * never reach it, so the subscriber must catch up from the source of truth then.
    */
   subscribe(onEvent: (event: BusEvent) => void, hooks?: { onAttached?: () => void }): Promise<EventSubscription>;
+  /** Connected now, with every subscription attached: false from the moment the connection is seen lost. */
+  readonly connected: boolean;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,8 @@
 import type { tracing } from "@opentelemetry/sdk-node";
 
-// The OpenTelemetry SDK behind the API calls in grpc/handler.ts and grpc/client.ts: a tracer
-// provider, the W3C trace-context propagator (so trace ids cross gRPC metadata and AMQP
-// headers) and, when an endpoint is set, an OTLP/HTTP exporter. No auto-instrumentation: under
+// The OpenTelemetry SDK behind the API calls in grpc/handler.ts and grpc/client.ts, when spans
+// have somewhere to go: a tracer provider, the W3C trace-context propagator (so trace ids cross
+// gRPC metadata and AMQP headers) and, when an endpoint is set, an OTLP/HTTP exporter. No auto-instrumentation: under
 // ESM it needs `node --import` hooks (docs/toolchain.md), and our spans come from the kit itself.
 
 export interface TelemetryOptions {
@@ -19,17 +19,33 @@ export interface Telemetry {
 
 let running: { telemetry: Telemetry; serviceName: string } | undefined;
 
+/** Nothing to flush: the SDK was never loaded. */
+const off: Telemetry = { shutdown: async () => undefined };
+
 /**
- * Registers the SDK for this process. One per process: the all-in-one launcher runs three
- * services in one process, and a second call returns the first registration.
+ * Whether spans are recorded in this process. The kit's gRPC interceptors and the gateway's
+ * HTTP hooks do nothing while it is false, so tracing that is off costs a boolean read.
+ */
+export function tracingOn(): boolean {
+  return running !== undefined;
+}
+
+/**
+ * Registers the SDK for this process when there is somewhere to send spans (an endpoint or an
+ * exporter). One per process: the all-in-one launcher runs three services in one process, and
+ * a second call returns the first registration.
  *
- * Without an endpoint or exporter, spans are not recorded, but they still get trace ids, so logs
- * carry a traceId and context still propagates to the next service; that costs next to nothing.
+ * Without either, nothing is loaded or registered: the OpenTelemetry API stays a no-op (no
+ * context manager, so no async hooks; no propagator, so no trace context on the wire) and
+ * logs carry the request id, which every hop forwards, but no trace id. Registering the SDK
+ * only to make ids cost ~25 MiB of RSS per process and async-context tracking on every
+ * promise (measured in issue 15; see the README's design notes).
  */
 export async function startTelemetry(serviceName: string, opts: TelemetryOptions = {}): Promise<Telemetry> {
   if (running) return running.telemetry;
-  // Loaded on demand: the SDK takes ~300 ms to import, which tests and tools that never
-  // call this should not pay.
+  if (!opts.exporter && !opts.otlpEndpoint) return off;
+  // Loaded on demand: the SDK takes ~300 ms and ~25 MiB to import, which a process that
+  // records nothing should not pay.
   const [{ NodeSDK, tracing, core }, { OTLPTraceExporter }, api] = await Promise.all([
     import("@opentelemetry/sdk-node"),
     import("@opentelemetry/exporter-trace-otlp-proto"),
@@ -41,14 +57,10 @@ export async function startTelemetry(serviceName: string, opts: TelemetryOptions
     const url = `${opts.otlpEndpoint.replace(/\/+$/, "")}/v1/traces`;
     processors.push(new tracing.BatchSpanProcessor(new OTLPTraceExporter({ url })));
   }
-  const recording = processors.length > 0;
   const sdk = new NodeSDK({
     serviceName,
-    // The SDK registers a tracer provider only when it has a processor.
-    spanProcessors: recording ? processors : [new tracing.NoopSpanProcessor()],
-    // Without somewhere to send spans, do not record them; ids are still made and propagated.
-    // With one, the sampler comes from OTEL_TRACES_SAMPLER (default parent-based always-on).
-    ...(recording ? {} : { sampler: new tracing.AlwaysOffSampler() }),
+    // The sampler comes from OTEL_TRACES_SAMPLER (default parent-based always-on).
+    spanProcessors: processors,
     textMapPropagator: new core.CompositePropagator({
       propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
     }),

@@ -24,6 +24,7 @@ const LocalStore = require("@fastify/rate-limit/store/LocalStore.js") as StoreCt
 /** Tracks whether Redis is usable and says so once per outage, not once per request. */
 export class RedisHealth {
   private down = false;
+  private readonly recovered: (() => void)[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -33,7 +34,13 @@ export class RedisHealth {
       if (!this.down) return;
       this.down = false;
       log.info("redis is back: rate limits are shared by every replica again");
+      for (const fn of this.recovered) fn();
     });
+  }
+
+  /** Runs fn each time Redis is back after an outage this process noticed. */
+  onRecovered(fn: () => void): void {
+    this.recovered.push(fn);
   }
 
   get usable(): boolean {

@@ -42,10 +42,11 @@ type Shim = { rateKey: string; routeOptions: { config: Record<string, unknown> }
 export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
   async (app, { deps }) => {
     const { windowMs, perUser, authPerIp, badAuthPerIp, resetPerEmail, wsSubscribePerUser } = deps.config.rateLimits;
+    const health = deps.redis ? new RedisHealth(deps.redis, deps.log) : undefined;
     await app.register(rateLimit, {
       global: false,
       timeWindow: windowMs,
-      ...(deps.redis ? { store: fallbackStore(deps.redis, `${deps.config.redisKeyPrefix}rl:`, new RedisHealth(deps.redis, deps.log)) } : {}),
+      ...(deps.redis && health ? { store: fallbackStore(deps.redis, `${deps.config.redisKeyPrefix}rl:`, health) } : {}),
       keyGenerator: (req) => (req as unknown as Shim).rateKey,
     });
 
@@ -57,10 +58,33 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       subscribe: app.createRateLimit({ max: wsSubscribePerUser, timeWindow: windowMs, keyGenerator: (req) => (req as unknown as Shim).rateKey }),
     };
 
+    // Per replica: a key found over its budget is refused from memory until its window ends, so
+    // a client hammering past a limit costs no Redis round trip per request (nor a store call
+    // for its API keys: see assertNotBlocked). The window's end is Redis's (or the fallback
+    // store's) own TTL, so a replica lets the key in again exactly when the counter would. What
+    // was learned from this process's counters during a Redis outage is forgotten when Redis is
+    // back: the shared counters govern again.
+    const over = new Map<string, number>();
+    const MAX_OVER = 10_000;
+    health?.onRecovered(() => over.clear());
+    const overFor = (id: string): number | undefined => {
+      const until = over.get(id);
+      if (until === undefined) return undefined;
+      const left = until - Date.now();
+      if (left > 0) return Math.max(1, Math.ceil(left / 1000));
+      over.delete(id);
+      return undefined;
+    };
+
     const check = async (kind: LimitKind, key: string) => {
-      const shim: Shim = { rateKey: `${kind}:${key}`, routeOptions: { config: {} } };
+      const id = `${kind}:${key}`;
+      const known = overFor(id);
+      if (known !== undefined) return { retryAfter: known };
+      const shim: Shim = { rateKey: id, routeOptions: { config: {} } };
       const res = await limiters[kind](shim as unknown as FastifyRequest);
       if (res.isAllowed || !res.isExceeded) return undefined;
+      if (over.size >= MAX_OVER) over.delete(over.keys().next().value!);
+      over.set(id, Date.now() + Math.max(1000, res.ttl));
       return { retryAfter: Math.max(1, res.ttlInSeconds) };
     };
 
@@ -70,26 +94,18 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
     };
 
     const hook = (kind: LimitKind, keyOf: (req: FastifyRequest) => string) => async (req: FastifyRequest, reply: FastifyReply) => {
-      const over = await check(kind, keyOf(req));
-      if (over) throw tooMany(reply, over.retryAfter);
+      const limited = await check(kind, keyOf(req));
+      if (limited) throw tooMany(reply, limited.retryAfter);
     };
 
-    // Per replica: lets an IP over its budget be refused before its credentials cost a store call.
-    const blocked = new Map<string, number>();
-    const MAX_BLOCKED = 10_000;
     const authFailed = async (req: FastifyRequest, reply: FastifyReply) => {
-      const over = await check("badAuth", req.ip);
-      if (!over) return;
-      if (blocked.size >= MAX_BLOCKED) blocked.delete(blocked.keys().next().value!);
-      blocked.set(req.ip, Date.now() + over.retryAfter * 1000);
-      throw tooMany(reply, over.retryAfter);
+      const limited = await check("badAuth", req.ip);
+      if (limited) throw tooMany(reply, limited.retryAfter);
     };
+    // Lets an IP over its bad-credentials budget be refused before its credentials cost a store call.
     const assertNotBlocked = (req: FastifyRequest, reply: FastifyReply) => {
-      const until = blocked.get(req.ip);
-      if (until === undefined) return;
-      const left = until - Date.now();
-      if (left <= 0) return void blocked.delete(req.ip);
-      throw tooMany(reply, Math.max(1, Math.ceil(left / 1000)));
+      const retryAfter = overFor(`badAuth:${req.ip}`);
+      if (retryAfter !== undefined) throw tooMany(reply, retryAfter);
     };
 
     // One budget per user, whichever of their tokens or API keys a request carries.
@@ -98,8 +114,8 @@ export const rateLimitPlugin = fp<{ deps: GatewayDeps }>(
       user: hook("user", principal),
       authIp: hook("authIp", (req) => req.ip),
       resetEmail: async (email: string, reply: FastifyReply) => {
-        const over = await check("resetEmail", email.trim().toLowerCase());
-        if (over) throw tooMany(reply, over.retryAfter);
+        const limited = await check("resetEmail", email.trim().toLowerCase());
+        if (limited) throw tooMany(reply, limited.retryAfter);
       },
       check,
       authFailed,

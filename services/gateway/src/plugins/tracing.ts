@@ -1,5 +1,6 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import fp from "fastify-plugin";
+import { tracingOn } from "@sker/kit";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -14,9 +15,12 @@ const tracer = trace.getTracer("sker-gateway");
  * active around each route handler (not from onRequest): Fastify reads bodies on the socket's
  * own async context, so a context entered in a hook would be lost before a POST's handler.
  * Everything the handler calls (gRPC clients, logs) then joins the request's trace.
+ * While tracing is off (no OTEL_EXPORTER_OTLP_ENDPOINT when the app is built) no hook is added:
+ * a request pays nothing for it.
  */
 export const tracingPlugin = fp(
   async (app) => {
+    if (!tracingOn()) return;
     app.addHook("onRequest", async (req) => {
       const parent = propagation.extract(context.active(), req.headers);
       req.span = tracer.startSpan(`${req.method} ${req.routeOptions.url ?? "unknown"}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method, "http.route": req.routeOptions.url ?? "", "sker.request_id": req.id } }, parent);

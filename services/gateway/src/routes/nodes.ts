@@ -33,7 +33,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/nodes/:id",
     { schema: { tags, summary: "A node; ETag is its version", security: secured, params: idParams, response: nodeOk } },
-    async (req, reply) => withEtag(reply, (await nodes.getNode({ id: req.params.id }, as(req))).node),
+    async (req, reply) => withEtag(reply, await app.readCache.node(req, req.params.id, async () => (await nodes.getNode({ id: req.params.id }, as(req))).node)),
   );
 
   app.patch(

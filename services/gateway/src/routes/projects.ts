@@ -41,7 +41,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/projects/:id/graph",
     { schema: { tags, summary: "The whole canvas: live nodes and connections", security: secured, params: idParams, response: { 200: ok(Graph), ...errorResponses } } },
-    async (req, reply) => sendJsonText(reply, await graphStream(app.deps.clients, req.params.id, as(req))),
+    async (req, reply) => sendJsonText(reply, await app.readCache.graph(req, req.params.id, () => graphStream(app.deps.clients, req.params.id, as(req)))),
   );
 
   app.get("/projects/:id/members", { schema: { tags, security: secured, params: idParams, response: { 200: listOf(Member), ...errorResponses } } }, async (req) => {

@@ -32,6 +32,7 @@ export class ProjectHub {
   private readonly ops = new Map<string, Promise<void>>();
   private readonly checking = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly attachedHooks: (() => void)[] = [];
 
   constructor(
     private readonly bus: EventBus,
@@ -41,9 +42,24 @@ export class ProjectHub {
   ) {}
 
   async start(): Promise<void> {
-    this.sub = await this.bus.subscribe((e) => this.dispatch(e), { onAttached: () => this.catchUpAll("bus attached") });
+    this.sub = await this.bus.subscribe((e) => this.dispatch(e), {
+      onAttached: () => {
+        for (const hook of this.attachedHooks) hook();
+        this.catchUpAll("bus attached");
+      },
+    });
     this.timer = setInterval(() => this.catchUpAll("periodic seq check"), this.seqCheckMs);
     this.timer.unref();
+  }
+
+  /** Runs each time the subscription is (re)attached, before the catch-up: what was published meanwhile is lost. */
+  onAttached(hook: () => void): void {
+    this.attachedHooks.push(hook);
+  }
+
+  /** The subscription is set up on a live bus connection (events published now reach it). */
+  get connected(): boolean {
+    return this.sub !== undefined && this.bus.connected;
   }
 
   private dispatch(raw: BusEvent): void {

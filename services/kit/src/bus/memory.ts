@@ -12,6 +12,11 @@ export class MemoryEventBus implements EventBus {
 
   constructor(private readonly exchange: string) {}
 
+  /** In process: never away. */
+  get connected(): boolean {
+    return true;
+  }
+
   async publish(event: BusEvent): Promise<void> {
     const body = JSON.stringify(event);
     for (const l of exchanges.get(this.exchange) ?? []) {

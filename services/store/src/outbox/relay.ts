@@ -16,10 +16,16 @@ export interface RelayOptions {
   pollMs: number;
   batchSize?: number;
   metrics?: OutboxMetrics;
+  /** GATHER_MS unless set (tests). */
+  gatherMs?: number;
 }
 
-/** How long a pass that was poked while busy waits for more commits to join it. */
-const GATHER_MS = 3;
+/**
+ * How long commits gather before a pass: after a pass that was poked while busy, and for a poke
+ * that comes within this long of the last pass's end. A poke on a quiet relay goes at once, so a
+ * lone event is not held back; under load a pass carries a burst (each pass is three statements).
+ */
+const GATHER_MS = 10;
 
 type Pass = { published: number; more: boolean; failed: boolean; busy: boolean };
 
@@ -43,8 +49,14 @@ export class OutboxRelay {
   private pending = false;
   private stopped = false;
   private backoffMs = 0;
+  private dueAt = 0;
+  private lastPassEnd = -Infinity;
 
-  constructor(private readonly opts: RelayOptions) {}
+  private readonly gatherMs: number;
+
+  constructor(private readonly opts: RelayOptions) {
+    this.gatherMs = opts.gatherMs ?? GATHER_MS;
+  }
 
   start(): void {
     this.schedule(0);
@@ -58,7 +70,9 @@ export class OutboxRelay {
       return;
     }
     if (this.backoffMs > 0) return; // the bus is down; the backoff timer will come back
-    this.schedule(0);
+    const wait = Math.max(0, this.lastPassEnd + this.gatherMs - Date.now());
+    if (this.timer && this.dueAt <= Date.now() + wait) return; // a pass is due sooner anyway
+    this.schedule(wait);
   }
 
   /** Runs passes until nothing is left (or the bus fails); for shutdown and tests. */
@@ -81,6 +95,7 @@ export class OutboxRelay {
   private schedule(ms: number) {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
+    this.dueAt = Date.now() + ms;
     this.timer = setTimeout(() => void this.tick(), ms);
     this.timer.unref();
   }
@@ -104,7 +119,7 @@ export class OutboxRelay {
         this.backoffMs = 0;
         if (pass.more) next = 0;
         // Commits that came during the pass: a moment more gathers a burst into fewer passes.
-        else if (this.pending) next = GATHER_MS;
+        else if (this.pending) next = this.gatherMs;
         else if (pass.busy) next = 100;
       }
     } catch (err) {
@@ -113,6 +128,7 @@ export class OutboxRelay {
       next = this.backoffMs;
     } finally {
       this.running = undefined;
+      this.lastPassEnd = Date.now();
     }
     this.schedule(next);
   }

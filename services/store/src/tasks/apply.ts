@@ -45,9 +45,14 @@ export function cleanOutput(o: TaskOutput): CleanOutput {
 
 /** A new node needs a title; a model that gave none gets the first line of its content. */
 function titleOf(out: CleanOutput, fallback: string): string {
+  return ownTitle(out) ?? (fallback.trim() || "Untitled").slice(0, 80);
+}
+
+/** titleOf as far as the output alone says it: undefined when it falls back to the prompt. */
+export function ownTitle(out: CleanOutput): string | undefined {
   if (out.title) return out.title;
-  const line = out.content.split("\n").find((l) => l.trim() !== "")?.trim() ?? fallback.trim();
-  return (line || "Untitled").slice(0, 80);
+  const line = out.content.split("\n").find((l) => l.trim() !== "")?.trim();
+  return line ? line.slice(0, 80) : undefined;
 }
 
 /** To the right of the nodes it came from, at their average height. */

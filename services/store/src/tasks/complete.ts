@@ -1,9 +1,9 @@
-import { AppError, notFound } from "@sker/kit";
+import { AppError } from "@sker/kit";
 import type { CompleteTaskRequest, CompleteTaskResponse } from "@sker/contracts/store/v1/task";
 import { sql, type Transaction } from "kysely";
 import type { Database, TaskRow } from "../db/schema.js";
 import type { StoreDeps } from "../deps.js";
-import { batchEvents, eventCtes, takeHeld, taskActor } from "../events/append.js";
+import { appendEvent, batchEvents, eventCtes, takeHeld, taskActor } from "../events/append.js";
 import { payload } from "../events/payload.js";
 import { nowMs } from "../db/sql.js";
 import { forgetNodes } from "../nodes/cache.js";
@@ -16,6 +16,7 @@ import { taskToProto } from "./map.js";
 import { rewritesNode } from "./node-status.js";
 import { lockTask, NODE_GONE, toCompleted, toFailed } from "./transitions.js";
 import { checkComplete } from "./validate.js";
+import { lockForComplete } from "./complete-lock.js";
 
 type Trx = Transaction<Database>;
 type Input = ReturnType<typeof checkComplete>;
@@ -28,23 +29,8 @@ interface Outcome {
   spawned: TaskRow[];
 }
 
-/** The task, locked, its project's usage as the quota check's starting point and the transaction's clock, in one statement. */
-async function lockWithUsage(trx: Trx, id: string): Promise<{ task: TaskRow; usage: Usage; now: Date }> {
-  const row = await trx
-    .selectFrom("tasks as t")
-    .innerJoin("projects as p", "p.id", "t.project_id")
-    .selectAll("t")
-    .select(["p.node_count as usage_nodes", "p.content_bytes as usage_bytes", nowMs.as("tx_now")])
-    .where("t.id", "=", id)
-    .forUpdate("t")
-    .executeTakeFirst();
-  if (!row) throw notFound("task");
-  const { usage_nodes, usage_bytes, tx_now, ...task } = row;
-  return { task, usage: { nodes: Number(usage_nodes), bytes: Number(usage_bytes) }, now: tx_now };
-}
-
 async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: CleanOutput): Promise<Outcome> {
-  const { task, usage: before, now } = await lockWithUsage(trx, input.id);
+  const { task, usage: before, now, made } = await lockForComplete(trx, input.id, input.workerId, output);
   // Exactly once: a redelivery finds it completed. A worker that lost its lease (the task
   // was reclaimed, restarted elsewhere or cancelled) writes nothing either; both answer
   // applied=false with the task as it is, and the worker drops its message.
@@ -65,7 +51,11 @@ async function completeTx(trx: Trx, deps: StoreDeps, input: Input, output: Clean
   const write = () => (task.run_id ? applyRunOutput(trx, task, output) : applyOutput(trx, task, output));
   let applied;
   try {
-    applied = await (task.run_id ? withinProjectQuota(trx, task.project_id, deps.config.quotas, write, before) : write());
+    if (made) {
+      // Written by lockForComplete; its event takes its turn with the others.
+      await appendEvent(trx, task.project_id, "node.created", payload.node(made), taskActor(task));
+      applied = { resultNodeId: made.id, touched: [] };
+    } else applied = await (task.run_id ? withinProjectQuota(trx, task.project_id, deps.config.quotas, write, before) : write());
   } catch (err) {
     if (err instanceof EditedSinceRunStarted) {
       await keepCalls();

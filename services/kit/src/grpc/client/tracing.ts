@@ -1,13 +1,15 @@
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { ServiceError } from "@grpc/grpc-js";
 import { injectTrace } from "../../telemetry.js";
+import { tracingOn } from "../../telemetry-sdk.js";
 import type { ClientInterceptor } from "./call.js";
 
 const tracer = trace.getTracer("sker-grpc-client");
 
-/** A client span per attempt, its context sent along so the server's span is its child. */
-export const tracing = (): ClientInterceptor => (next) => (call) =>
-  tracer.startActiveSpan(call.method, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", "rpc.method": call.method } }, async (span) => {
+/** A client span per attempt, its context sent along so the server's span is its child. Nothing while tracing is off. */
+export const tracing = (): ClientInterceptor => (next) => (call) => {
+  if (!tracingOn()) return next(call);
+  return tracer.startActiveSpan(call.method, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc", "rpc.method": call.method } }, async (span) => {
     try {
       injectTrace(call.metadata);
       return await next(call);
@@ -18,3 +20,4 @@ export const tracing = (): ClientInterceptor => (next) => (call) =>
       span.end();
     }
   });
+};
