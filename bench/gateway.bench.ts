@@ -3,7 +3,7 @@
 // the same JSON from memory behind Fastify, and the same operation in one process (Fastify +
 // kysely on the same database, no gRPC hop). Then event fan-out: a write to its receipt on 500
 // subscribed sockets. Writes bench-results/gateway.json for bench/summary.mjs.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import autocannon from "autocannon";
 import Fastify from "fastify";
 import { Kysely, PostgresDialect, sql } from "kysely";
@@ -12,6 +12,7 @@ import WebSocket, { WebSocketServer } from "ws";
 import { startStack } from "@sker/testkit/stack";
 import { client, register } from "@sker/testkit/http";
 import { WsClient } from "@sker/testkit/ws";
+import { cpuSeconds } from "./cpu.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 50;
@@ -27,7 +28,7 @@ async function cannon(url: string, opts: { method?: string; headers?: Record<str
   if (bad > 0) console.warn(`  ${url}: ${bad} non-2xx/errors of ${r.requests.total}`);
   // Progress: one line per run, as it finishes.
   console.log(`  ${(opts.method ?? "GET").padEnd(4)} ${url}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: Math.max(1, r.requests.total) };
 }
 
 function record(op: string, via: { rps: number; p50: number; p99: number }, base: { rps: number; p50: number; p99: number }, baseName: string) {
@@ -54,6 +55,19 @@ async function bareFanout(sockets: number, rounds: number, bytes: number): Promi
   await new Promise((r) => wss.close(r));
   return delays;
 }
+
+/** The pids of `make up`'s processes (SKER_RUN_DIR/pids), when the bench runs against them. */
+const meshPids = (): Set<number> => {
+  const file = `${process.env.SKER_RUN_DIR ?? ".run"}/pids`;
+  if (!process.env.BENCH_GATEWAY_URL || !existsSync(file)) return new Set();
+  return new Set(readFileSync(file, "utf8").trim().split("\n").map((l) => Number(l.split(" ")[0])));
+};
+
+/**
+ * CPU seconds of everything a request touches: the mesh's processes, PostgreSQL and this process
+ * (autocannon's client side, and the one-process baseline's server, which runs in it).
+ */
+const requestCpu = (pids: Set<number>) => cpuSeconds((pid, comm) => pids.has(pid) || pid === process.pid || comm === "postgres");
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -155,8 +169,15 @@ async function main() {
       FROM (SELECT id, row_number() OVER (ORDER BY created_at) AS r FROM nodes WHERE project_id = ${pid}::uuid) a
       JOIN (SELECT id, row_number() OVER (ORDER BY created_at) AS r FROM nodes WHERE project_id = ${pid}::uuid) b ON b.r = a.r + 1
       WHERE a.r % 2 = 1`.execute(db);
+    const pids = meshPids();
+    let c0 = requestCpu(pids);
     const gw = await cannon(`${stack.url}/api/v1/projects/${pid}/graph`, { headers: auth, connections: 4 });
-    record(`GET /projects/:id/graph ${size} nodes (gateway)`, gw, await cannon(`${oneUrl}/projects/${pid}/graph`, { connections: 4 }), "one process fastify+kysely");
+    const gwCpu = (requestCpu(pids) - c0) / gw.total;
+    c0 = requestCpu(pids);
+    const base = await cannon(`${oneUrl}/projects/${pid}/graph`, { connections: 4 });
+    const baseCpu = (requestCpu(pids) - c0) / base.total;
+    record(`GET /projects/:id/graph ${size} nodes (gateway)`, gw, base, "one process fastify+kysely");
+    rows.push({ name: `GET /projects/:id/graph ${size} nodes (gateway) CPU per open`, value: gwCpu * 1000, unit: "ms", baseline: "one process fastify+kysely", baselineValue: baseCpu * 1000, ratio: gwCpu / baseCpu });
   }
 
   // What is measured so far stays in the table even if the fan-out below cannot finish.

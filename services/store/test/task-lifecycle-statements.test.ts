@@ -140,7 +140,7 @@ describe.each(["pg", "pglite"] as const)("task lifecycle statements on %s", (dri
     expect(more.deferred).toBe("project");
   });
 
-  it("a task with a node to mark goes the long way and its node shows processing; an unknown task is NOT_FOUND", async () => {
+  it("a task that rewrites its node marks it processing in the same statement: node.updated, then task.started, each the row as written", async () => {
     const node = (
       await store.clients.nodes.createNode(
         { projectId, title: "n", content: "c", semanticType: "", importance: 0, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tags: [], parentId: "" },
@@ -148,11 +148,55 @@ describe.each(["pg", "pglite"] as const)("task lifecycle statements on %s", (dri
       )
     ).node!;
     const t = await submit({ type: TaskType.TASK_TYPE_OPTIMIZE, nodeId: node.id, prompt: "" });
-    const started = await store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 30_000 }, broker);
+    const started = await store.clients.lifecycle.startTask({ id: t.id, workerId: "w", leaseMs: 30_000, maxRunningPerUser: 50 }, broker);
     expect(started.started).toBe(true);
     expect(started.node!.status).toBe(NodeStatus.NODE_STATUS_PROCESSING);
-    expect((await eventsOf(t.id)).map((e) => e.name)).toEqual(["task.queued", "task.started"]);
+    expect(started.node!.version).toBe(node.version + 1);
+    const marked = await store.db.selectFrom("nodes").selectAll().where("id", "=", node.id).executeTakeFirstOrThrow();
+    const events = await store.db.selectFrom("events").select(["seq", "name", "payload", "actor_task_id"]).where("project_id", "=", projectId).orderBy("seq", "desc").limit(2).execute();
+    expect(events.map((e) => e.name)).toEqual(["task.started", "node.updated"]);
+    expect(events[0].seq).toBe(events[1].seq + 1);
+    expect(decoded(events[1].payload)).toEqual(decoded(EventPayload.toJSON({ resource: payload.node(marked) })));
+    expect(events[1].actor_task_id).toBe(t.id);
+    expect(decoded(events[0].payload)).toEqual(asTheRowSays(await row(t.id)));
+    // No version row for a status change.
+    expect(await store.db.selectFrom("node_versions").select("version").where("node_id", "=", node.id).execute()).toEqual([{ version: 1 }]);
+
+    // A node deleted before the start: nothing to mark; the start then fails the task (its input is gone).
+    const gone = (
+      await store.clients.nodes.createNode(
+        { projectId, title: "g", content: "c", semanticType: "", importance: 0, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tags: [], parentId: "" },
+        { token: alice.token },
+      )
+    ).node!;
+    const u = await submit({ type: TaskType.TASK_TYPE_ANALYZE, nodeId: gone.id, prompt: "" });
+    await store.db.updateTable("nodes").set({ deleted_at: new Date() }).where("id", "=", gone.id).execute();
+    const refused = await store.clients.lifecycle.startTask({ id: u.id, workerId: "w", leaseMs: 30_000 }, broker);
+    expect(refused.started).toBe(false);
+    expect((await eventsOf(u.id)).map((e) => e.name)).toEqual(["task.queued", "task.started", "task.failed"]);
+    expect((await store.db.selectFrom("nodes").select("version").where("id", "=", gone.id).executeTakeFirstOrThrow()).version).toBe(gone.version);
+
     await expectAppError(store.clients.lifecycle.startTask({ id: crypto.randomUUID(), workerId: "w", leaseMs: 30_000 }, broker), "NOT_FOUND");
+  });
+
+  it("sker_node_payload renders a node as nodeToProto does, metadata nulls and recipe included", async () => {
+    const node = (
+      await store.clients.nodes.createNode(
+        { projectId, title: "r", content: "c", semanticType: "s", importance: 3, status: NodeStatus.NODE_STATUS_UNSPECIFIED, tags: ["x", "y"], parentId: "" },
+        { token: alice.token },
+      )
+    ).node!;
+    await store.db
+      .updateTable("nodes")
+      .set({ metadata: JSON.stringify({ a: null, b: { c: [1, null] } }), recipe: JSON.stringify({ type: "generate", prompt: "p", options: { model: "m", temperature: 0.7 } }), position_x: 1.5, confidence: 0.25 })
+      .where("id", "=", node.id)
+      .execute();
+    for (const deleted of [false, true]) {
+      if (deleted) await store.db.updateTable("nodes").set({ deleted_at: new Date(), recipe: null }).where("id", "=", node.id).execute();
+      const r = await store.db.selectFrom("nodes").selectAll().where("id", "=", node.id).executeTakeFirstOrThrow();
+      const { rows } = await sql<{ p: unknown }>`SELECT sker_node_payload(n) AS p FROM nodes n WHERE id = ${node.id}::uuid`.execute(store.db);
+      expect(decoded(rows[0].p)).toEqual(decoded(EventPayload.toJSON({ resource: payload.node(r) })));
+    }
   });
 
   it("a repeated idempotency key writes one task, one dispatch and one event", async () => {

@@ -94,10 +94,10 @@ async function leaseTx(trx: Trx, input: Input): Promise<Outcome> {
 }
 
 /**
- * A start that moves nothing but the task (no node of its own to mark processing, no graph run)
- * in one statement, its own transaction: sker_start_task (migration 0013) takes the cap locks,
- * counts under them, leases and writes task.started. Undefined for the rest, which leaseTx
- * handles (the function wrote nothing for them).
+ * A start in one statement, its own transaction: sker_start_task (migrations 0013, 0014) takes
+ * the cap locks, counts under them, leases, marks the task's node processing if it rewrites one
+ * and writes the events. Undefined for a graph run's task and a task that cannot start now
+ * (answered again, attempts spent), which leaseTx handles (the function wrote nothing for them).
  */
 async function startAlone(db: StoreDeps["db"], input: Input): Promise<Outcome | undefined> {
   const { rows } = await sql<TaskRow & { outcome: "started" | "user" | "project" | "missing" | "other" }>`
