@@ -16,9 +16,9 @@ type Db = Kysely<Database>;
  * will be published). Submitted tasks and the tasks a graph run queues both come through here.
  * Answers undefined when the idempotency key was already used.
  *
- * All three are one statement, so a submission with nothing else to check needs no
- * transaction around it (CreateTask's common case: one round trip). Inside batchEvents (a
- * graph run's completion queueing the next tasks) the event waits its turn with the others.
+ * All three are one statement (CreateTask still wraps it in BEGIN/COMMIT: see its comment on
+ * why a 503 must mean "not created"). Inside batchEvents (a graph run's completion queueing the
+ * next tasks) the event waits its turn with the others.
  */
 export async function enqueueTaskTx(db: Db, input: NewTaskInput, userId: string, runId: string | null = null): Promise<TaskRow | undefined> {
   if (holdsEvents(db)) {

@@ -56,10 +56,13 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
       // limit; given back when no task comes of it (bad input, a lost idempotency race).
       await deps.aiLimit.spend(userId);
       const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
-      // With no node to hold, no retry to check and no budget to reserve against, the insert's
-      // one statement is its own transaction: no BEGIN and COMMIT round trips around it.
-      const checks = wanted.length > 0 || input.retryOf !== null || (input.estimatedCostUsd ?? 0) > 0;
-      const row = await spentOnlyIfCreated(deps, userId, () => !checks ? enqueueTaskTx(deps.db, input, userId) : deps.db.transaction().execute(async (trx) => {
+      // Always in a transaction, even when the insert is the only statement: an autocommit
+      // statement commits before its answer leaves PostgreSQL, so a connection cut while it runs
+      // leaves the task written behind a 503 (the PostgreSQL drill saw 2 in 256). With BEGIN and
+      // COMMIT, a cut before COMMIT is sent rolls the task back; only the COMMIT's own round trip
+      // is in doubt. The two statements are the price of "503 means not created".
+      const row = await spentOnlyIfCreated(deps, userId, () => deps.db.transaction().execute(async (trx) => {
+        if (wanted.length === 0 && !input.retryOf && !(input.estimatedCostUsd ?? 0)) return enqueueTaskTx(trx, input, userId);
         const live = new Set((await liveNodesIn(trx, input.projectId, wanted, { share: true })).map((n) => n.id));
         if (input.nodeId && !live.has(input.nodeId)) throw invalid("nodeId", "must be a live node of the project");
         input.sourceNodeIds.forEach((id, i) => {
