@@ -6,11 +6,11 @@
 // alone on the idle system (POST, first token) and the provider's own time for one answer
 // (finish). Then RSS of each process idle and at its peak during the burst.
 // Writes bench-results/burst.json for bench/summary.mjs.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { cpuSeconds } from "./cpu.js";
+import { sh } from "./shell.js";
 import { localAnswer } from "../services/broker/src/providers/local.js";
 import { client, register } from "@sker/testkit/http";
 
@@ -35,11 +35,6 @@ const pct = (xs: number[], p: number) => {
 // The local provider streams words: pick the per-token delay that makes one answer ≈ TASK_MS.
 const tokens = localAnswer({ type: "generate", prompt: PROMPT, context: [] }).match(/\S+\s*/g)!.length;
 const tokenDelayMs = Math.max(1, Math.round(TASK_MS / tokens));
-
-function sh(cmd: string, env: Record<string, string> = {}) {
-  const r = spawnSync("bash", ["-c", cmd], { env: { ...process.env, ...env }, stdio: "inherit" });
-  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status})`);
-}
 
 const stackEnv = {
   SKER_RUN_DIR: RUN_DIR,

@@ -5,12 +5,13 @@
 // 50 connections for BENCH_SECONDS: req/s beside Fastify answering the same JSON from memory,
 // the gateway's CPU per request (from /proc), each process's RSS peak during the run, and 30 s
 // after it. Writes bench-results/footprint.json for bench/summary.mjs.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 import Fastify from "fastify";
 import { client, register } from "@sker/testkit/http";
+import { sh } from "./shell.js";
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const RUN_DIR = ".run/footprint";
@@ -18,11 +19,6 @@ const DB = "sker_footprint";
 
 type Row = { name: string; value: number; unit: string; baseline?: string; baselineValue?: number; ratio?: number };
 const rows: Row[] = [];
-
-function sh(cmd: string, env: Record<string, string> = {}) {
-  const r = spawnSync("bash", ["-c", cmd], { env: { ...process.env, ...env }, stdio: "inherit" });
-  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status})`);
-}
 
 const stackEnv = {
   SKER_RUN_DIR: RUN_DIR,
