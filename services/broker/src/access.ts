@@ -1,4 +1,4 @@
-import { AppError, forbidden, forward, promiseClient, type CallContext, type Caller, type CallOptions, type ChannelPool, type Metrics } from "@sker/kit";
+import { AppError, forbidden, forward, promiseClient, type CallContext, type CallOptions, type ChannelPool, type Metrics } from "@sker/kit";
 import { UserRole, UserServiceService, type User } from "@sker/contracts/store/v1/user";
 
 /** How long the store's answer about one token is trusted: "within seconds" of a revocation. */
@@ -6,10 +6,13 @@ const TRUST_MS = 2_000;
 const MAX_REMEMBERED = 10_000;
 
 /**
- * The broker's authorize hook, like the store's: a user's token is good only while the store
- * says its account is live (not deleted or disabled, password unchanged, not logged out). The
- * store answers GetMe with that token; the answer is kept for TRUST_MS per token, so a burst
- * of calls costs one store call. Admin checks read the role from the same answer.
+ * Whether a user's token is still good (account not deleted or disabled, password unchanged,
+ * not logged out) is the store's to say. Every broker RPC that serves a user's data reaches the
+ * store with that user's token (forwarded, or relayed as ON_BEHALF_OF), and the store's own
+ * authorize refuses a dead account within seconds; checking here as well cost every idle
+ * submission a GetMe round trip to the store for nothing. So the broker asks only for the RPCs
+ * that never reach the store as the user: ListModels and the admin RPCs. The store's answer
+ * (GetMe with that token) is kept for TRUST_MS per token; admin checks read the role from it.
  */
 export class BrokerAccess {
   private readonly users;
@@ -31,9 +34,11 @@ export class BrokerAccess {
     return user;
   }
 
-  authorize = async (caller: Caller, token: string): Promise<void> => {
-    if (caller.kind === "user") await this.whoIs({ token });
-  };
+  /** A live user's call (the signature was checked by the server's authenticate interceptor). */
+  async requireUser(ctx: CallContext): Promise<void> {
+    if (ctx.caller.kind !== "user") throw new AppError("UNAUTHENTICATED", "this call needs a user's token");
+    await this.whoIs(forward(ctx));
+  }
 
   async requireAdmin(ctx: CallContext): Promise<void> {
     if (ctx.caller.kind !== "user" || (await this.whoIs(forward(ctx))).role !== UserRole.USER_ROLE_ADMIN) throw forbidden("administrators only");

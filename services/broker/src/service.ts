@@ -79,7 +79,8 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
     },
 
     async listModels(_req, ctx) {
-      if (ctx.caller.kind !== "user") throw new AppError("UNAUTHENTICATED", "this call needs a user's token");
+      // The one user RPC that never reaches the store as the user: its account is checked here.
+      await deps.access.requireUser(ctx);
       return { models: deps.catalog.list() };
     },
 

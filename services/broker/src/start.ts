@@ -51,7 +51,8 @@ export async function startBroker(config: BrokerConfig, overrides: BrokerOverrid
   const reaper = config.workers ? startReaper({ store, queue, relay, intervalMs: config.reaperIntervalMs, queuedAfterMs: config.reclaimQueuedAfterMs, log, deadLetterDays: config.deadLetterDays }) : undefined;
 
   const access = new BrokerAccess(store.pool, config.deadlineMs, metrics);
-  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set(), authorize: access.authorize };
+  // No authorize hook: the store checks a user's account on every call the broker makes for them (access.ts).
+  const kit: HandlerKit = { tokens, log, metrics, inflight: new Set() };
   const grpc = await startGrpcServer({
     host: config.host,
     port: config.port,

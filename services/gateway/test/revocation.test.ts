@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { channelPool, promiseClient, type AppError } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
+import { TaskPriority, TaskType } from "@sker/contracts/store/v1/task";
 import { startStack, type Stack } from "@sker/testkit/stack";
 import { client, register, type Req } from "@sker/testkit/http";
 import { adminCli } from "./support/admin-cli.js";
@@ -112,6 +113,14 @@ describe("a deleted admin", () => {
     await new Promise((r) => setTimeout(r, 2_100));
     expect((await failure(broker.getQueueStats({}, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
     expect((await failure(broker.replayDeadLetter({ taskId: "00000000-0000-4000-8000-000000000000" }, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
+    // The user RPCs: ListModels checks the account in the broker; the rest are refused by the
+    // store, which every one of them reaches with the user's token.
+    expect((await failure(broker.listModels({}, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
+    const submit = { projectId: "00000000-0000-4000-8000-000000000000", type: TaskType.TASK_TYPE_GENERATE, nodeId: "", sourceNodeIds: [], prompt: "p", priority: TaskPriority.TASK_PRIORITY_NORMAL, idempotencyKey: "", retryOf: "", options: undefined };
+    expect((await failure(broker.submitTask(submit, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
+    expect((await failure(broker.submitTask({ ...submit, options: { model: "local", temperature: undefined, maxTokens: undefined } }, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
+    expect((await failure(broker.getTask({ id: "00000000-0000-4000-8000-000000000000" }, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
+    expect((await failure(broker.cancelTask({ id: "00000000-0000-4000-8000-000000000000" }, { token: other.accessToken })))?.code).toBe("UNAUTHENTICATED");
   });
 
   it("a plain user's token is refused by the broker's admin RPCs (FORBIDDEN)", async () => {
