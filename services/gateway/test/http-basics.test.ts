@@ -134,6 +134,22 @@ describe("dependencies down", () => {
     }
   });
 
+  it("a submission answered 503 carries the Idempotency-Key it was tried with (its own when the client sent none), to ask again with", async () => {
+    const gw = await startGateway(loadGatewayConfig({ ...stack.env, STORE_ADDR: "127.0.0.1:1", BROKER_ADDR: "127.0.0.1:1", GRPC_DEADLINE_MS: "300" }));
+    try {
+      const r = client(`http://127.0.0.1:${gw.port}`);
+      const body = { projectId: "00000000-0000-4000-8000-000000000000", type: "generate", prompt: "x" };
+      const own = await r("POST", "/api/v1/ai-tasks", { token, body });
+      expect(own.status).toBe(503);
+      expect(own.headers.get("idempotency-key")).toMatch(/^auto:[0-9a-f-]{36}$/);
+      const theirs = await r("POST", "/api/v1/ai-tasks", { token, body, headers: { "idempotency-key": "mine-1" } });
+      expect(theirs.status).toBe(503);
+      expect(theirs.headers.get("idempotency-key")).toBe("mine-1");
+    } finally {
+      await gw.shutdown();
+    }
+  }, 30_000);
+
   it("a 503 tells the client a dependency is unavailable, not where it lives or why", async () => {
     const gw = await startGateway(loadGatewayConfig({ ...stack.env, STORE_ADDR: "127.0.0.1:1", BROKER_ADDR: "127.0.0.1:1", GRPC_DEADLINE_MS: "1000" }));
     const leaks = /127\.0\.0\.1|:1\b|ECONNREFUSED|connect|Deadline|remote_addr|No connection/i;

@@ -261,6 +261,14 @@ describe("ai tasks", () => {
     const again = await req("POST", "/api/v1/ai-tasks", { token: alice.accessToken, body, headers: { "idempotency-key": "k-1" } });
     expect(again.status).toBe(200);
     expect(again.body.data.id).toBe(first.body.data.id);
+    // Without a key the gateway uses its own and says which: asking again with it is safe too.
+    const unkeyed = await req("POST", "/api/v1/ai-tasks", { token: alice.accessToken, body });
+    expect(unkeyed.status).toBe(202);
+    const key = unkeyed.headers.get("idempotency-key")!;
+    expect(key).toMatch(/^auto:/);
+    const asked = await req("POST", "/api/v1/ai-tasks", { token: alice.accessToken, body, headers: { "idempotency-key": key } });
+    expect(asked.status).toBe(200);
+    expect(asked.body.data.id).toBe(unkeyed.body.data.id);
     const got = await req("GET", `/api/v1/ai-tasks/${first.body.data.id}`, { token: alice.accessToken });
     expect(got.status).toBe(200);
     const list = await req("GET", `/api/v1/ai-tasks?projectId=${p.id}`, { token: alice.accessToken });

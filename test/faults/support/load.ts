@@ -9,6 +9,7 @@ export interface Call {
   status: number | string;
   ms: number;
   body: any;
+  headers?: Headers;
 }
 
 export async function call(base: string, method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}): Promise<Call> {
@@ -21,7 +22,7 @@ export async function call(base: string, method: string, path: string, token?: s
       signal: AbortSignal.timeout(90_000),
     });
     const text = await res.text();
-    return { status: res.status, ms: performance.now() - t0, body: text ? JSON.parse(text) : null };
+    return { status: res.status, ms: performance.now() - t0, body: text ? JSON.parse(text) : null, headers: res.headers };
   } catch (err) {
     const e = err as { cause?: { code?: string }; name?: string };
     return { status: e.cause?.code ?? e.name ?? "error", ms: performance.now() - t0, body: null };
@@ -171,13 +172,15 @@ export interface Submitted {
   accepted: string[];
   /** Prompts of submissions answered with an error (a 503 must mean the task was not created). */
   refused: string[];
+  /** For each refused prompt, the request and the Idempotency-Key its answer carried. */
+  refusedAs: Map<string, { projectId: string; key: string | null }>;
   /** Submissions with no answer at all (the client gave up): their outcome is unknown. */
   unanswered: number;
 }
 
 /** `count` submissions, `concurrency` at a time, or fewer if `stop()` says so first. */
 export async function submitTasks(gateways: () => string[], s: Setup, count: number, concurrency: number, tally: Tally, label: string, stop = () => false): Promise<Submitted> {
-  const out: Submitted = { accepted: [], refused: [], unanswered: 0 };
+  const out: Submitted = { accepted: [], refused: [], refusedAs: new Map(), unanswered: 0 };
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -185,10 +188,14 @@ export async function submitTasks(gateways: () => string[], s: Setup, count: num
         const i = next++;
         const gs = gateways();
         const prompt = `${label} ${i}`;
-        const c = await call(gs[i % gs.length], "POST", "/api/v1/ai-tasks", s.token, { projectId: s.projects[i % s.projects.length], type: "generate", prompt });
+        const projectId = s.projects[i % s.projects.length];
+        const c = await call(gs[i % gs.length], "POST", "/api/v1/ai-tasks", s.token, { projectId, type: "generate", prompt });
         tally.add(c);
         if (c.status === 202) out.accepted.push(c.body.data.id);
-        else if (typeof c.status === "number") out.refused.push(prompt);
+        else if (typeof c.status === "number") {
+          out.refused.push(prompt);
+          out.refusedAs.set(prompt, { projectId, key: c.headers?.get("idempotency-key") ?? null });
+        }
         else out.unanswered++;
       }
     }),
@@ -272,4 +279,22 @@ export function report(drill: string, figures: Record<string, unknown>): void {
     .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
     .join(" ");
   console.log(`[fault drill] ${drill}: ${line}`);
+}
+
+/**
+ * Refused submissions whose task exists all the same (a COMMIT in flight when PostgreSQL went
+ * away: in doubt, the store could not know), each asked again with the Idempotency-Key its 503
+ * carried: resolved when that answers 200 with the very task, so the client ends with one task.
+ */
+export async function resolveInDoubt(mesh: Mesh, gateway: string, s: Setup, sub: Submitted): Promise<{ inDoubt: number; resolved: number }> {
+  if (sub.refused.length === 0) return { inDoubt: 0, resolved: 0 };
+  const { rows } = await mesh.db.query<{ id: string; prompt: string }>("SELECT id, prompt FROM tasks WHERE prompt = ANY($1::text[])", [sub.refused]);
+  let resolved = 0;
+  for (const r of rows) {
+    const asked = sub.refusedAs.get(r.prompt);
+    if (!asked?.key) continue;
+    const again = await call(gateway, "POST", "/api/v1/ai-tasks", s.token, { projectId: asked.projectId, type: "generate", prompt: r.prompt }, { "idempotency-key": asked.key });
+    if (again.status === 200 && again.body?.data?.id === r.id) resolved++;
+  }
+  return { inDoubt: rows.length, resolved };
 }

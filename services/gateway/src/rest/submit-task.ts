@@ -22,9 +22,13 @@ const UNSURE = new Set(["UNAVAILABLE", "DEADLINE_EXCEEDED"]);
  * task if the first attempt created it. Only when every attempt is unsure does the caller get
  * the 503. A caller's own deadlineMs wins over SUBMIT_DEADLINE_MS.
  */
-export async function submitTask(clients: Clients, req: SubmitTaskRequest, call: CallOptions): Promise<SubmitTaskResponse> {
+export async function submitTask(clients: Clients, req: SubmitTaskRequest, call: CallOptions, onKey: (key: string) => void = () => {}): Promise<SubmitTaskResponse> {
   const own = req.idempotencyKey === "";
   const keyed = own ? { ...req, idempotencyKey: `auto:${randomUUID()}` } : req;
+  // The key goes back with every answer, the 503 included: a COMMIT whose answer the connection
+  // lost (PostgreSQL gone at that instant) leaves the task's fate unknown even to the store, and
+  // asking again with this key is how a client learns it without creating a second task.
+  onKey(keyed.idempotencyKey);
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await clients.broker.submitTask(keyed, { ...call, deadlineMs: call.deadlineMs ?? SUBMIT_DEADLINE_MS });

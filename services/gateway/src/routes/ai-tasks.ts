@@ -24,7 +24,7 @@ export const aiTaskRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const res = await submitTask(app.deps.clients, rpc.submitTask(req.body, req.headers["idempotency-key"]), as(req));
+      const res = await submitTask(app.deps.clients, rpc.submitTask(req.body, req.headers["idempotency-key"]), as(req), (key) => reply.header("idempotency-key", key));
       return reply.code(res.created ? 202 : 200).send(okBody(map.task(res.task)));
     },
   );
@@ -61,7 +61,7 @@ export const aiTaskRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       // The store checks again, in the transaction that creates the retry: editor, same project, failed or cancelled.
       const { task } = await tasks.getTask({ id: req.params.id }, as(req));
-      const res = await submitTask(app.deps.clients, rpc.retryTask(task!, req.headers["idempotency-key"]), as(req));
+      const res = await submitTask(app.deps.clients, rpc.retryTask(task!, req.headers["idempotency-key"]), as(req), (key) => reply.header("idempotency-key", key));
       return reply.code(res.created ? 202 : 200).send(okBody(map.task(res.task)));
     },
   );
