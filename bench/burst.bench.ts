@@ -190,7 +190,9 @@ async function main() {
         total += ms;
         rows.push({ name: `${label}: CPU per task, ${k}`, value: ms, unit: "ms" });
       }
-      rows.push({ name: `${label}: CPU floor (all CPU ÷ ${cores} cores)`, value: (total * n) / cores, unit: "ms", baseline: "finished after the first POST", baselineValue: Math.max(...done) - Math.min(...results.map((r) => r.t0)), ratio: (total * n) / cores / (Math.max(...done) - Math.min(...results.map((r) => r.t0))) });
+      const floor = (total * n) / cores;
+      const wall = Math.max(...done) - Math.min(...results.map((r) => r.t0));
+      rows.push({ name: `${label}: CPU floor (all CPU ÷ ${cores} cores)`, value: floor, unit: "ms", baseline: "finished after the first POST", baselineValue: wall, ratio: floor / wall });
       if (unfinished) rows.push({ name: `${label}: not finished within 300 s`, value: unfinished, unit: `of ${ok.length}` });
       console.log(`  ${label}: POST p50 ${pct(postMs, 50).toFixed(0)} / p99 ${pct(postMs, 99).toFixed(0)} ms, ${s503} × 503, first token p50 ${pct(first, 50).toFixed(0)} / p99 ${pct(first, 99).toFixed(0)} ms, finished ${finish.toFixed(0)} ms after the last POST`);
     }

@@ -171,16 +171,15 @@ export async function checkWrites(mesh: Mesh, s: Setup, out: Written): Promise<W
 export interface Submitted {
   accepted: string[];
   /** Prompts of submissions answered with an error (a 503 must mean the task was not created). */
-  refused: string[];
-  /** For each refused prompt, the request and the Idempotency-Key its answer carried. */
-  refusedAs: Map<string, { projectId: string; key: string | null }>;
+  /** By prompt, with the request's project and the Idempotency-Key its answer carried. */
+  refused: Map<string, { projectId: string; key: string | null }>;
   /** Submissions with no answer at all (the client gave up): their outcome is unknown. */
   unanswered: number;
 }
 
 /** `count` submissions, `concurrency` at a time, or fewer if `stop()` says so first. */
 export async function submitTasks(gateways: () => string[], s: Setup, count: number, concurrency: number, tally: Tally, label: string, stop = () => false): Promise<Submitted> {
-  const out: Submitted = { accepted: [], refused: [], refusedAs: new Map(), unanswered: 0 };
+  const out: Submitted = { accepted: [], refused: new Map(), unanswered: 0 };
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -192,10 +191,7 @@ export async function submitTasks(gateways: () => string[], s: Setup, count: num
         const c = await call(gs[i % gs.length], "POST", "/api/v1/ai-tasks", s.token, { projectId, type: "generate", prompt });
         tally.add(c);
         if (c.status === 202) out.accepted.push(c.body.data.id);
-        else if (typeof c.status === "number") {
-          out.refused.push(prompt);
-          out.refusedAs.set(prompt, { projectId, key: c.headers?.get("idempotency-key") ?? null });
-        }
+        else if (typeof c.status === "number") out.refused.set(prompt, { projectId, key: c.headers?.get("idempotency-key") ?? null });
         else out.unanswered++;
       }
     }),
@@ -234,8 +230,8 @@ export async function checkTasks(mesh: Mesh, sub: Submitted, timeoutMs: number):
     `SELECT count(*) AS n FROM (SELECT data->>'id' FROM events WHERE name = 'task.completed' AND data->>'id' = ANY($1::text[]) GROUP BY data->>'id' HAVING count(*) > 1) d`,
     [sub.accepted],
   );
-  const ghosts = sub.refused.length
-    ? Number((await mesh.db.query<{ n: string }>("SELECT count(*) AS n FROM tasks WHERE prompt = ANY($1::text[])", [sub.refused])).rows[0].n)
+  const ghosts = sub.refused.size
+    ? Number((await mesh.db.query<{ n: string }>("SELECT count(*) AS n FROM tasks WHERE prompt = ANY($1::text[])", [[...sub.refused.keys()]])).rows[0].n)
     : 0;
   const codes = await mesh.db.query<{ code: string; n: string }>(
     "SELECT coalesce(error_code, '') AS code, count(*) AS n FROM tasks WHERE id = ANY($1::uuid[]) AND status = 'failed' GROUP BY 1",
@@ -287,11 +283,11 @@ export function report(drill: string, figures: Record<string, unknown>): void {
  * carried: resolved when that answers 200 with the very task, so the client ends with one task.
  */
 export async function resolveInDoubt(mesh: Mesh, gateway: string, s: Setup, sub: Submitted): Promise<{ inDoubt: number; resolved: number }> {
-  if (sub.refused.length === 0) return { inDoubt: 0, resolved: 0 };
-  const { rows } = await mesh.db.query<{ id: string; prompt: string }>("SELECT id, prompt FROM tasks WHERE prompt = ANY($1::text[])", [sub.refused]);
+  if (sub.refused.size === 0) return { inDoubt: 0, resolved: 0 };
+  const { rows } = await mesh.db.query<{ id: string; prompt: string }>("SELECT id, prompt FROM tasks WHERE prompt = ANY($1::text[])", [[...sub.refused.keys()]]);
   let resolved = 0;
   for (const r of rows) {
-    const asked = sub.refusedAs.get(r.prompt);
+    const asked = sub.refused.get(r.prompt);
     if (!asked?.key) continue;
     const again = await call(gateway, "POST", "/api/v1/ai-tasks", s.token, { projectId: asked.projectId, type: "generate", prompt: r.prompt }, { "idempotency-key": asked.key });
     if (again.status === 200 && again.body?.data?.id === r.id) resolved++;

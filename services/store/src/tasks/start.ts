@@ -145,9 +145,10 @@ export async function startTask(deps: StoreDeps, req: StartTaskRequest): Promise
   if (out.wrote) deps.afterCommit();
   if (out.started) {
     const read = await attemptInput(deps.db, out.task, input);
-    if ("gone" in read) out = { task: await failLeased(deps, out.task, input.workerId, read.gone), started: false, wrote: true };
-    else out = { ...out, ...read };
-    if ("gone" in read) deps.afterCommit();
+    if ("gone" in read) {
+      out = { task: await failLeased(deps, out.task, input.workerId, read.gone), started: false, wrote: true };
+      deps.afterCommit();
+    } else out = { ...out, ...read };
   }
   if (out.wrote) await forgetTarget(deps, out.task);
   return {
