@@ -1,9 +1,8 @@
-import { AppError, forward, isUuid, type CallContext, type Implementation, type Logger } from "@sker/kit";
+import { AppError, forward, isUuid, type Implementation, type Logger } from "@sker/kit";
 import { BrokerServiceService } from "@sker/contracts/broker/v1/broker";
 import { TaskStatus } from "@sker/contracts/store/v1/task";
 import type { Catalog } from "./models/catalog.js";
 import { estimateCost } from "./models/estimate.js";
-import { ProjectDefaults } from "./models/project-default.js";
 import { priorityOfTask, type TaskQueue } from "./queue/index.js";
 import type { BrokerAccess } from "./access.js";
 import type { AdmissionGate } from "./admission.js";
@@ -25,20 +24,16 @@ export interface ServiceDeps {
   log: Logger;
 }
 
-/** The project's default model (settings.ai.model), if it names one of the models file. */
-async function projectModel(deps: ServiceDeps, defaults: ProjectDefaults, projectId: string, ctx: CallContext): Promise<string | undefined> {
-  const model = await defaults.get(projectId, async () => {
-    const { project } = await deps.store.projects.getProject({ id: projectId }, forward(ctx));
-    const ai = project?.settings?.ai as { model?: unknown } | undefined;
-    return typeof ai?.model === "string" ? ai.model : undefined;
-  });
-  return model && deps.catalog.has(model) ? model : undefined;
+/** What a submission naming no model would cost under each model offered, and the default. */
+function offer(catalog: Catalog, prompt: string, maxTokens: number | undefined): { estimatedCostByModel: Record<string, number>; defaultModel: string } {
+  const estimatedCostByModel: Record<string, number> = {};
+  for (const alias of catalog.aliases()) estimatedCostByModel[alias] = estimateCost(catalog, alias, prompt, maxTokens);
+  return { estimatedCostByModel, defaultModel: catalog.defaultModel };
 }
 
 /** BrokerService: the user's token is forwarded to the store, which checks tenancy (CreateTask is relayed: broker's token + the user's). */
 export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerServiceService> {
   const { store, queue } = deps;
-  const defaults = new ProjectDefaults();
   return {
     ...runHandlers(store, queue, deps.relay, deps.catalog),
 
@@ -47,16 +42,18 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       const { catalog } = deps;
       const asked = req.options?.model;
       if (asked && !catalog.has(asked)) throw new AppError("VALIDATION_ERROR", `options.model: unknown model "${asked}" (see GET /api/v1/ai/models)`, { field: "options.model" });
-      // The alias is fixed at submission (project default, then the deployment's), so the
-      // reservation and every attempt agree on the model even if settings change meanwhile.
-      const model = asked || (await projectModel(deps, defaults, req.projectId, ctx)) || catalog.defaultModel;
-      const options = { temperature: undefined, maxTokens: undefined, ...req.options, model };
-      const estimatedCostUsd = estimateCost(catalog, model, req.prompt, options.maxTokens);
+      // The alias is fixed at submission, so the reservation and every attempt agree on the
+      // model even if settings change meanwhile. Named: priced here. Not named: the store picks
+      // the project's default (settings.ai.model) or the deployment's from this offer, while it
+      // checks the caller's role (no read of the project from here first).
+      const fields = asked
+        ? { options: { temperature: undefined, maxTokens: undefined, ...req.options, model: asked }, estimatedCostUsd: estimateCost(catalog, asked, req.prompt, req.options?.maxTokens), estimatedCostByModel: {}, defaultModel: "" }
+        : { options: { temperature: undefined, maxTokens: undefined, ...req.options, model: "" }, estimatedCostUsd: 0, ...offer(catalog, req.prompt, req.options?.maxTokens) };
       // In a burst, submissions take turns (deps.admission) within what is left of the
       // caller's deadline: a submission that waits answers late, not 503.
       const token = await store.serviceToken();
       const { task, created } = await deps.admission.run(() =>
-        store.tasks.createTask({ ...req, options, estimatedCostUsd }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })), ctx.signal,
+        store.tasks.createTask({ ...req, ...fields }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })), ctx.signal,
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an

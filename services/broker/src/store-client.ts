@@ -1,7 +1,6 @@
 import { channelPool, promiseClient, type Metrics, type PromiseClient, type Tokens } from "@sker/kit";
 import { RunServiceService } from "@sker/contracts/store/v1/run";
 import { TaskLifecycleServiceService, TaskServiceService } from "@sker/contracts/store/v1/task";
-import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 
 export type TaskClient = PromiseClient<typeof TaskServiceService>;
 
@@ -17,8 +16,6 @@ export function storeTasks(addr: string, deadlineMs: number, tokens: Tokens, met
     pool,
     /** Graph runs: CreateRun and CancelRun act for the forwarded user. */
     runs: promiseClient(RunServiceService, pool, { deadlineMs, metrics }),
-    /** Read for a project's default model at submission (the user's token). */
-    projects: promiseClient(ProjectServiceService, pool, { deadlineMs, metrics }),
     serviceToken: () => tokens.service("broker"),
     close: () => pool.close(),
   };

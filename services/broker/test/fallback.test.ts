@@ -138,6 +138,22 @@ describe("model routing and fallback", () => {
     expect(sentTo(primary, "project-default")).toBe(0);
   });
 
+  it("a change of the project's default model applies to the very next submission", async () => {
+    const { user, projectId } = await h.seed(0);
+    // Each task is let finish, so none is still calling the fake providers when the next test scripts them.
+    const submit = async (prompt: string) => {
+      const { task } = await client.submitTask({ projectId, type: TaskType.TASK_TYPE_GENERATE, prompt }, { token: user.token });
+      await finished(task!.id);
+      return task!;
+    };
+    await h.store.clients.projects.updateProject({ id: projectId, settings: { ai: { model: "steady" } } }, { token: user.token });
+    expect((await submit("default-before")).options?.model).toBe("steady");
+    await h.store.clients.projects.updateProject({ id: projectId, settings: { ai: { model: "local" } } }, { token: user.token });
+    expect((await submit("default-after")).options?.model).toBe("local");
+    await h.store.clients.projects.updateProject({ id: projectId, settings: {} }, { token: user.token });
+    expect((await submit("default-none")).options?.model).toBe("smart");
+  });
+
   it("bills what a cancelled call streamed, and nothing more", async () => {
     primary.script({ kind: "stream", chunkDelayMs: 150 });
     const { user, projectId } = await h.seed(0);

@@ -85,6 +85,26 @@ describe("the AI submission budget in CreateTask", () => {
       for (let i = 0; i < 4; i++) expect((await create(store, u, projectId, { idempotencyKey: "k1" })).task!.id).toBe(first.task!.id);
       expect((await create(store, u, projectId)).created).toBe(true);
       await expectAppError(create(store, u, projectId), "RATE_LIMITED");
+      // Spent out, the same key still answers its task (a retry of a submission whose answer was lost).
+      expect((await create(store, u, projectId, { idempotencyKey: "k1" })).task!.id).toBe(first.task!.id);
+    } finally {
+      await store.shutdown();
+    }
+  });
+
+  it("a submission refused for the project (not a member, only a viewer) spends nothing", async () => {
+    const store = await startTestStore({ driver: "pg", env: LIMIT });
+    try {
+      const owner = await store.register("owner");
+      const u = await store.register("stranger");
+      const theirs = await projectOf(store, owner);
+      for (let i = 0; i < 3; i++) await expectAppError(create(store, u, theirs), "NOT_FOUND");
+      await store.clients.projects.putMember({ projectId: theirs, userId: u.id, role: "ROLE_VIEWER" }, { token: owner.token });
+      for (let i = 0; i < 3; i++) await expectAppError(create(store, u, theirs), "FORBIDDEN");
+      const mine = await projectOf(store, u);
+      expect((await create(store, u, mine)).created).toBe(true);
+      expect((await create(store, u, mine)).created).toBe(true);
+      await expectAppError(create(store, u, mine), "RATE_LIMITED");
     } finally {
       await store.shutdown();
     }

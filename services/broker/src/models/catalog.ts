@@ -17,6 +17,11 @@ export class Catalog {
     return this.config.defaultModel;
   }
 
+  /** Every alias of the models file. */
+  aliases(): string[] {
+    return [...this.config.models.keys()];
+  }
+
   has(alias: string): boolean {
     return this.config.models.has(alias);
   }

@@ -13,6 +13,7 @@ import { findByKey, findTask, listTasks } from "./repo.js";
 import { enqueueTaskTx } from "./enqueue.js";
 import { FINISHED, forgetTarget, lockTask, toCancelled } from "./transitions.js";
 import { checkCreate, checkList } from "./validate.js";
+import { checkModelChoice, choose, projectDefaultModel } from "./model-choice.js";
 import { spentOnlyIfCreated } from "../limits/spent.js";
 
 async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: Role): Promise<TaskRow> {
@@ -47,14 +48,43 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
     async createTask(req, ctx) {
       const userId = userOf(ctx.caller);
       const input = checkCreate(req);
-      await requireRole(deps, ctx, input.projectId, "editor");
-      if (input.idempotencyKey) {
-        const earlier = await findByKey(deps.db, userId, input.idempotencyKey);
-        if (earlier) return sameKeyAnswer(earlier, input.projectId);
+      const choice = checkModelChoice(req);
+      // Side by side (one round trip, not four): the role, the task an idempotency key already
+      // made, the project's default model when the broker left the model to us, and the
+      // submission spent from the user's AI budget. The spend is given back when no task comes
+      // of it, so a stranger or a repeated key costs nothing, and a repeated key is answered
+      // its task even when the budget is used up (a retry of a submission whose answer was lost).
+      const spend = deps.aiLimit.spend(userId).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const giveBack = async () => {
+        const refused = await spend;
+        if (refused === undefined || (refused instanceof AppError && refused.code === "RATE_LIMITED")) await deps.aiLimit.refund(userId);
+      };
+      let earlier: TaskRow | undefined;
+      let projectModel: string | undefined;
+      try {
+        [, earlier, projectModel] = await Promise.all([
+          requireRole(deps, ctx, input.projectId, "editor"),
+          input.idempotencyKey ? findByKey(deps.db, userId, input.idempotencyKey) : undefined,
+          choice ? projectDefaultModel(deps.db, input.projectId) : undefined,
+        ]);
+      } catch (err) {
+        await giveBack();
+        throw err;
       }
-      // Spent before the transaction so that concurrent submissions cannot all slip under the
-      // limit; given back when no task comes of it (bad input, a lost idempotency race).
-      await deps.aiLimit.spend(userId);
+      if (earlier) {
+        await giveBack();
+        return sameKeyAnswer(earlier, input.projectId);
+      }
+      const refused = await spend;
+      if (refused !== undefined) throw refused;
+      if (choice) {
+        const { model, estimatedCostUsd } = choose(choice, projectModel);
+        input.options = { ...input.options, model };
+        input.estimatedCostUsd = estimatedCostUsd;
+      }
       const wanted = [...(input.nodeId ? [input.nodeId] : []), ...input.sourceNodeIds];
       // Always in a transaction, even when the insert is the only statement: an autocommit
       // statement commits before its answer leaves PostgreSQL, so a connection cut while it runs

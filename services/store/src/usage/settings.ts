@@ -22,3 +22,9 @@ export function projectBudgetOf(settings: Record<string, unknown> | undefined): 
   const b = isObject(settings?.ai) ? (settings.ai as Record<string, unknown>).monthlyBudgetUsd : undefined;
   return typeof b === "number" ? b : undefined;
 }
+
+/** The project's default model alias; undefined: none set. */
+export function projectModelOf(settings: Record<string, unknown> | undefined): string | undefined {
+  const m = isObject(settings?.ai) ? (settings.ai as Record<string, unknown>).model : undefined;
+  return typeof m === "string" && m ? m : undefined;
+}

@@ -347,6 +347,21 @@ export interface CreateTaskRequest {
    * project's and the user's budgets until the task ends.
    */
   estimatedCostUsd: number;
+  /**
+   * Set by the broker when the submission names no model (options.model empty): what the task
+   * would cost under each model alias the deployment offers. The store picks the project's
+   * default model (settings.ai.model) when it is one of these, else default_model, writes it to
+   * options.model and reserves its estimate (estimated_cost_usd is then not used). So the model
+   * is fixed at submission without the broker reading the project first.
+   */
+  estimatedCostByModel: { [key: string]: number };
+  /** The deployment's default model alias (a key of estimated_cost_by_model). */
+  defaultModel: string;
+}
+
+export interface CreateTaskRequest_EstimatedCostByModelEntry {
+  key: string;
+  value: number;
 }
 
 export interface CreateTaskResponse {
@@ -1749,6 +1764,8 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     idempotencyKey: "",
     retryOf: "",
     estimatedCostUsd: 0,
+    estimatedCostByModel: {},
+    defaultModel: "",
   };
 }
 
@@ -1783,6 +1800,12 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.estimatedCostUsd !== 0) {
       writer.uint32(81).double(message.estimatedCostUsd);
+    }
+    globalThis.Object.entries(message.estimatedCostByModel).forEach(([key, value]: [string, number]) => {
+      CreateTaskRequest_EstimatedCostByModelEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
+    if (message.defaultModel !== "") {
+      writer.uint32(98).string(message.defaultModel);
     }
     return writer;
   },
@@ -1880,6 +1903,25 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.estimatedCostUsd = reader.double();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = CreateTaskRequest_EstimatedCostByModelEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.estimatedCostByModel[entry11.key] = entry11.value;
+            }
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.defaultModel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1928,6 +1970,38 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         : isSet(object.estimated_cost_usd)
         ? globalThis.Number(object.estimated_cost_usd)
         : 0,
+      estimatedCostByModel: isObject(object.estimatedCostByModel)
+        ? (globalThis.Object.entries(object.estimatedCostByModel) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.estimated_cost_by_model)
+        ? (globalThis.Object.entries(object.estimated_cost_by_model) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      defaultModel: isSet(object.defaultModel)
+        ? globalThis.String(object.defaultModel)
+        : isSet(object.default_model)
+        ? globalThis.String(object.default_model)
+        : "",
     };
   },
 
@@ -1963,6 +2037,18 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.estimatedCostUsd !== 0) {
       obj.estimatedCostUsd = floatToJson(message.estimatedCostUsd);
     }
+    if (message.estimatedCostByModel) {
+      const entries = globalThis.Object.entries(message.estimatedCostByModel) as [string, number][];
+      if (entries.length > 0) {
+        obj.estimatedCostByModel = {};
+        entries.forEach(([k, v]) => {
+          obj.estimatedCostByModel[k] = floatToJson(v);
+        });
+      }
+    }
+    if (message.defaultModel !== "") {
+      obj.defaultModel = message.defaultModel;
+    }
     return obj;
   },
 
@@ -1983,6 +2069,106 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.retryOf = object.retryOf ?? "";
     message.estimatedCostUsd = object.estimatedCostUsd ?? 0;
+    message.estimatedCostByModel = (globalThis.Object.entries(object.estimatedCostByModel ?? {}) as [string, number][])
+      .reduce((acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      }, {});
+    message.defaultModel = object.defaultModel ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateTaskRequest_EstimatedCostByModelEntry(): CreateTaskRequest_EstimatedCostByModelEntry {
+  return { key: "", value: 0 };
+}
+
+export const CreateTaskRequest_EstimatedCostByModelEntry: MessageFns<CreateTaskRequest_EstimatedCostByModelEntry> = {
+  encode(
+    message: CreateTaskRequest_EstimatedCostByModelEntry,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTaskRequest_EstimatedCostByModelEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTaskRequest_EstimatedCostByModelEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTaskRequest_EstimatedCostByModelEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: CreateTaskRequest_EstimatedCostByModelEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateTaskRequest_EstimatedCostByModelEntry>, I>>(
+    base?: I,
+  ): CreateTaskRequest_EstimatedCostByModelEntry {
+    return CreateTaskRequest_EstimatedCostByModelEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateTaskRequest_EstimatedCostByModelEntry>, I>>(
+    object: I,
+  ): CreateTaskRequest_EstimatedCostByModelEntry {
+    const message = createBaseCreateTaskRequest_EstimatedCostByModelEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
