@@ -18,6 +18,8 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 50;
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 500);
 const CANVASES = (process.env.BENCH_CANVASES ?? "1000,5000").split(",").filter(Boolean).map(Number);
+/** Which parts run: `requests` (node, 200-node graph, POST), `canvas`, `fanout`; all by default. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? "requests,canvas,fanout").split(","));
 
 type Row = { name: string; value: number; unit: string; baseline?: string; baselineValue?: number; ratio?: number };
 const rows: Row[] = [];
@@ -142,21 +144,23 @@ async function main() {
   const postBody = JSON.stringify({ projectId: project, title: "bench" });
   console.log(`gateway bench: ${CONNECTIONS} connections, ${DURATION}s per run`);
 
-  const gwGet = await cannon(`${stack.url}/api/v1/nodes/${node.id}`, { headers: auth });
-  record("GET /nodes/:id (gateway)", gwGet, await cannon(`${memUrl}/node`), "fastify from memory");
-  record("GET /nodes/:id (gateway)", gwGet, await cannon(`${oneUrl}/nodes/${node.id}`), "one process fastify+kysely");
+  if (PARTS.has("requests")) {
+    const gwGet = await cannon(`${stack.url}/api/v1/nodes/${node.id}`, { headers: auth });
+    record("GET /nodes/:id (gateway)", gwGet, await cannon(`${memUrl}/node`), "fastify from memory");
+    record("GET /nodes/:id (gateway)", gwGet, await cannon(`${oneUrl}/nodes/${node.id}`), "one process fastify+kysely");
 
-  const gwGraph = await cannon(`${stack.url}/api/v1/projects/${graphProject}/graph`, { headers: auth });
-  record("GET /projects/:id/graph 200 nodes (gateway)", gwGraph, await cannon(`${memUrl}/graph`), "fastify from memory");
-  record("GET /projects/:id/graph 200 nodes (gateway)", gwGraph, await cannon(`${oneUrl}/projects/${graphProject}/graph`), "one process fastify+kysely");
+    const gwGraph = await cannon(`${stack.url}/api/v1/projects/${graphProject}/graph`, { headers: auth });
+    record("GET /projects/:id/graph 200 nodes (gateway)", gwGraph, await cannon(`${memUrl}/graph`), "fastify from memory");
+    record("GET /projects/:id/graph 200 nodes (gateway)", gwGraph, await cannon(`${oneUrl}/projects/${graphProject}/graph`), "one process fastify+kysely");
 
-  const gwPost = await cannon(`${stack.url}/api/v1/nodes`, { method: "POST", headers: auth, body: postBody });
-  record("POST /nodes (gateway)", gwPost, await cannon(`${memUrl}/node`, { method: "POST", headers: auth, body: postBody }), "fastify from memory");
-  record("POST /nodes (gateway)", gwPost, await cannon(`${oneUrl}/nodes`, { method: "POST", headers: { "content-type": "application/json" }, body: postBody }), "one process fastify+kysely");
+    const gwPost = await cannon(`${stack.url}/api/v1/nodes`, { method: "POST", headers: auth, body: postBody });
+    record("POST /nodes (gateway)", gwPost, await cannon(`${memUrl}/node`, { method: "POST", headers: auth, body: postBody }), "fastify from memory");
+    record("POST /nodes (gateway)", gwPost, await cannon(`${oneUrl}/nodes`, { method: "POST", headers: { "content-type": "application/json" }, body: postBody }), "one process fastify+kysely");
+  }
 
   // Whole canvases of 1,000 and 5,000 nodes (≈1.4 KB of content each: 5,000 ≈ 7 MB), written
   // straight into the database (thousands of POSTs would take minutes), opened by 4 clients.
-  for (const size of CANVASES) {
+  for (const size of PARTS.has("canvas") ? CANVASES : []) {
     const pid = (await req("POST", "/api/v1/projects", { token: user.accessToken, body: { name: `canvas ${size}` } })).body.data.id as string;
     await sql`
       INSERT INTO nodes (project_id, title, content, tags, metadata, created_by, position_x, position_y, created_at, updated_at)
@@ -184,11 +188,24 @@ async function main() {
   mkdirSync("bench-results", { recursive: true });
   writeFileSync("bench-results/gateway.json", JSON.stringify(rows, null, 2));
 
-  // Event fan-out: SOCKETS sockets on one project; each write's delay to every receipt.
-  const fanProject = (await req("POST", "/api/v1/projects", { token: user.accessToken, body: { name: "fanout" } })).body.data.id as string;
+  if (PARTS.has("fanout")) await fanout(stack.url, req, user.accessToken);
+
+  console.table(rows.map((r) => ({ figure: r.name, value: `${r.value.toFixed(2)} ${r.unit}`, baseline: r.baseline ? `${r.baseline}: ${r.baselineValue!.toFixed(2)}` : "", ratio: r.ratio?.toFixed(2) ?? "" })));
+  mkdirSync("bench-results", { recursive: true });
+  writeFileSync("bench-results/gateway.json", JSON.stringify(rows, null, 2));
+
+  await mem.close();
+  await one.close();
+  await db.destroy();
+  await stack.close();
+}
+
+/** Event fan-out: SOCKETS sockets on one project; each write's delay to every receipt. */
+async function fanout(url: string, req: ReturnType<typeof client>, token: string) {
+  const fanProject = (await req("POST", "/api/v1/projects", { token: token, body: { name: "fanout" } })).body.data.id as string;
   const sockets: WsClient[] = [];
   for (let i = 0; i < SOCKETS; i++) {
-    const s = await WsClient.open(stack.url, user.accessToken);
+    const s = await WsClient.open(url, token);
     s.send({ type: "subscribe", projectId: fanProject });
     sockets.push(s);
   }
@@ -207,7 +224,7 @@ async function main() {
   /** One write's delay to its receipt on every socket (frames are dropped as they are matched). */
   const write = async (w: number, delays: number[]) => {
     const t0 = performance.now();
-    const created = (await req("POST", "/api/v1/nodes", { token: user.accessToken, body: { projectId: fanProject, title: `fan${w}` } })).body.data.id;
+    const created = (await req("POST", "/api/v1/nodes", { token: token, body: { projectId: fanProject, title: `fan${w}` } })).body.data.id;
     await Promise.all(
       sockets.map((s) =>
         s.next((f) => f.type === "event" && f.data?.id === created, 30_000).then(() => delays.push(performance.now() - t0)),
@@ -240,15 +257,6 @@ async function main() {
   }
   console.log(`  fan-out: p50 ${pct(delays, 50).toFixed(1)} / p99 ${pct(delays, 99).toFixed(1)} ms back to back, p99 ${pct(paced, 99).toFixed(1)} ms paced (bare ws p50 ${pct(base, 50).toFixed(1)} ms)`);
   for (const s of sockets) s.ws.terminate();
-
-  console.table(rows.map((r) => ({ figure: r.name, value: `${r.value.toFixed(2)} ${r.unit}`, baseline: r.baseline ? `${r.baseline}: ${r.baselineValue!.toFixed(2)}` : "", ratio: r.ratio?.toFixed(2) ?? "" })));
-  mkdirSync("bench-results", { recursive: true });
-  writeFileSync("bench-results/gateway.json", JSON.stringify(rows, null, 2));
-
-  await mem.close();
-  await one.close();
-  await db.destroy();
-  await stack.close();
 }
 
 main().then(

@@ -124,8 +124,8 @@ export class ReadCache {
     }
   }
 
-  /** The project's whole graph as JSON text: from memory when every rule allows, else streamed from `read` (and kept when small enough). */
-  async graph(req: FastifyRequest, projectId: string, read: () => Promise<Readable>): Promise<Readable | string> {
+  /** The project's whole graph as JSON bytes: from memory when every rule allows, else streamed from `read` (and kept when small enough). */
+  async graph(req: FastifyRequest, projectId: string, read: () => Promise<Readable>): Promise<Readable | Buffer> {
     const credential = this.usable() ? credentialOf(req.user) : undefined;
     if (credential === undefined) {
       this.deps.metrics.bypass("graph");
@@ -134,7 +134,7 @@ export class ReadCache {
     const e = this.entries.get(entryKey.graph(projectId));
     if (e?.kind === "graph" && this.fresh(e.t, projectId, scope.graph(projectId), scope.localWrites) && this.allowed(credential, projectId)) {
       this.deps.metrics.hit("graph");
-      return e.text;
+      return e.body;
     }
     this.deps.metrics.miss("graph");
     const fill = this.fill(credential, req);
@@ -142,8 +142,8 @@ export class ReadCache {
     const body = await read();
     if (!this.keeping(fill, projectId, scope.graph(projectId), scope.localWrites, false)) return body;
     const limit = Math.floor(this.cfg.maxBytes / 8);
-    return collected(body, limit, (text) => {
-      if (this.keeping(fill, projectId, scope.graph(projectId), scope.localWrites)) this.entries.set(entryKey.graph(projectId), { kind: "graph", projectId, text, t: fill.t });
+    return collected(body, limit, (bytes) => {
+      if (this.keeping(fill, projectId, scope.graph(projectId), scope.localWrites)) this.entries.set(entryKey.graph(projectId), { kind: "graph", projectId, body: bytes, t: fill.t });
     });
   }
 

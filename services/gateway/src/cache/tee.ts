@@ -1,24 +1,25 @@
 import { Readable } from "node:stream";
 
 /**
- * Passes a streamed JSON body through unchanged and, when it ended whole and within `limit`
- * bytes, hands its text to `onComplete` (to keep it). A body over the limit is no longer
- * collected (memory stays one page deep); one the client abandoned is never handed over.
+ * Passes a streamed body through unchanged and, when it ended whole and within `limit` bytes,
+ * hands its bytes to `onComplete` (to keep it). A body over the limit is no longer collected
+ * (memory stays one page deep); one the client abandoned is never handed over. Chunks are
+ * kept as the bytes they are (strings are encoded once), never decoded to text.
  */
-export function collected(body: Readable, limit: number, onComplete: (text: string) => void): Readable {
+export function collected(body: Readable, limit: number, onComplete: (bytes: Buffer) => void): Readable {
   async function* pass() {
-    let parts: string[] | undefined = [];
+    let parts: Buffer[] | undefined = [];
     let size = 0;
     for await (const chunk of body) {
-      const s = typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
+      const b = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
       if (parts) {
-        size += Buffer.byteLength(s);
+        size += b.length;
         if (size > limit) parts = undefined;
-        else parts.push(s);
+        else parts.push(b);
       }
-      yield s;
+      yield b;
     }
-    if (parts) onComplete(parts.join(""));
+    if (parts) onComplete(Buffer.concat(parts, size));
   }
-  return Readable.from(pass());
+  return Readable.from(pass(), { objectMode: false });
 }

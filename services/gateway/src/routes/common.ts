@@ -17,7 +17,7 @@ export const errorResponses = { "4xx": errorEnvelope, "5xx": errorEnvelope };
 export const okBody = <T>(data: T) => ({ success: true as const, data });
 
 /**
- * Sends a body that is already JSON text or a stream of it (an export file, the streamed graph):
+ * Sends a body that is already JSON: text, its bytes, or a stream of them (an export file, the streamed graph):
  * the route's response schema documents its shape, but nothing here serializes it.
  */
-export const sendJsonText = (reply: FastifyReply, body: Readable | string) => reply.type("application/json; charset=utf-8").serializer((s: string) => s).send(body);
+export const sendJsonText = (reply: FastifyReply, body: Readable | string | Buffer) => reply.type("application/json; charset=utf-8").serializer((s: string) => s).send(body);

@@ -45,10 +45,15 @@ export async function deleteConnection(db: Db, id: string): Promise<void> {
 }
 
 export async function listConnections(db: Db, f: ConnectionFilter): Promise<ConnectionRow[]> {
-  let q = db.selectFrom("connections").selectAll().where("project_id", "=", f.projectId).where("deleted_at", "is", null).where(afterCursor(f.page));
+  return listed(db, f).selectAll().execute();
+}
+
+/** The rows of a list page and the one after (for the cursor), in (created_at, id) order; no columns yet. */
+export function listed(db: Db, f: ConnectionFilter) {
+  let q = db.selectFrom("connections").where("project_id", "=", f.projectId).where("deleted_at", "is", null).where(afterCursor(f.page));
   const nodeId = f.nodeId;
   if (nodeId) q = q.where((eb) => eb.or([eb("source_node_id", "=", nodeId), eb("target_node_id", "=", nodeId)]));
-  return q.orderBy("created_at").orderBy("id").limit(f.page.limit + 1).execute();
+  return q.orderBy("created_at").orderBy("id").limit(f.page.limit + 1);
 }
 
 export async function liveConnectionsOfProject(db: Db, projectId: string): Promise<ConnectionRow[]> {

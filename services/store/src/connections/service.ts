@@ -8,6 +8,7 @@ import { parseId } from "../input/ids.js";
 import { pageOf } from "../input/page.js";
 import { isUniqueViolation } from "../db/sql.js";
 import { alreadyExists, createConnectionTx, deleteConnectionTx, updateConnectionTx } from "./changes.js";
+import { listConnectionsJson } from "./json-page.js";
 import { connectionToProto } from "./map.js";
 import { findConnection, listConnections } from "./repo.js";
 import { checkCreate, checkList, checkUpdate } from "./validate.js";
@@ -47,6 +48,12 @@ export function connectionService(deps: StoreDeps): Implementation<typeof Connec
       await requireRole(deps, ctx, filter.projectId, "viewer");
       const { items, nextCursor } = pageOf(await listConnections(deps.db, filter), filter.page.limit);
       return { connections: items.map(connectionToProto), nextCursor };
+    },
+
+    async listConnectionsJson(req, ctx) {
+      const filter = checkList(req);
+      await requireRole(deps, ctx, filter.projectId, "viewer");
+      return listConnectionsJson(deps.db, filter);
     },
 
     async updateConnection(req, ctx) {

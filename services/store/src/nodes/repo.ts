@@ -96,6 +96,9 @@ export async function patchNode(db: Db, id: string, patch: NodePatch & { run_has
     .executeTakeFirstOrThrow();
 }
 
+/** What a node weighs against LIMITS.page.bytes: its text and its metadata. */
+export const rowBytes = sql<number>`octet_length(title) + octet_length(content) + octet_length(metadata::text)`;
+
 /**
  * A page of nodes, cut to LIMITS.page.bytes: sizes are read first and only the rows that fit
  * (and the one after, for the cursor) are read whole. Answers the rows and how many the page
@@ -103,7 +106,7 @@ export async function patchNode(db: Db, id: string, patch: NodePatch & { run_has
  */
 export async function listNodes(db: Db, f: NodeFilter): Promise<{ rows: NodeRow[]; keep: number }> {
   const sizes = await filtered(db, f)
-    .select(["id", sql<number>`octet_length(title) + octet_length(content) + octet_length(metadata::text)`.as("bytes")])
+    .select(["id", rowBytes.as("bytes")])
     .orderBy("created_at")
     .orderBy("id")
     .limit(f.page.limit + 1)
@@ -121,7 +124,8 @@ export async function listNodes(db: Db, f: NodeFilter): Promise<{ rows: NodeRow[
   return { rows, keep };
 }
 
-function filtered(db: Db, f: NodeFilter) {
+/** The live nodes a list asks for, after its cursor (no order, no limit, no columns yet). */
+export function filtered(db: Db, f: NodeFilter) {
   let q = db
     .selectFrom("nodes")
     .where("project_id", "=", f.projectId)

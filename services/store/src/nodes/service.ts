@@ -9,6 +9,7 @@ import { parseId } from "../input/ids.js";
 import { encodeCursor, pageOf, parsePage } from "../input/page.js";
 import { cachedLiveNodeAndRole, forgetNodes } from "./cache.js";
 import { changeNodeTx, createNodeTx, effectivePatch, hideNodeTx, removeNodeTx, restoreNodeTx } from "./changes.js";
+import { listNodesJson } from "./json-page.js";
 import { nodeToProto, versionToProto } from "./map.js";
 import { findNode, findVersion, listNodes, listVersions, liveNodesIn, visibleNodes, wouldCycle } from "./repo.js";
 import { checkCreate, checkIds, checkList, checkUpdate, checkVersion } from "./validate.js";
@@ -74,6 +75,13 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
       const { rows, keep } = await listNodes(deps.db, filter);
       const { items, nextCursor } = pageOf(rows, keep);
       return { nodes: items.map(nodeToProto), nextCursor };
+    },
+
+    async listNodesJson(req, ctx) {
+      const filter = checkList(req);
+      await requireRole(deps, ctx, filter.projectId, "viewer");
+      const page = await listNodesJson(deps.db, filter);
+      return { json: Buffer.from(page.json), ids: page.ids, nextCursor: page.nextCursor };
     },
 
     async updateNode(req, ctx) {

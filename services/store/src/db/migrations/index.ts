@@ -11,6 +11,7 @@ import * as m0010 from "./0010_run_estimates.js";
 import * as m0012 from "./0012_typed_events.js";
 import * as m0013 from "./0013_start_task_function.js";
 import * as m0014 from "./0014_start_task_marks_node.js";
+import * as m0015 from "./0015_graph_json.js";
 
 // Listed statically (not read from disk) so the same list works from src under vitest and from
 // dist in production. New migrations: add a file 000N_name.ts and a line here; never edit old ones.
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   "0012_typed_events": m0012,
   "0013_start_task_function": m0013,
   "0014_start_task_marks_node": m0014,
+  "0015_graph_json": m0015,
 };

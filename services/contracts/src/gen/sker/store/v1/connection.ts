@@ -174,6 +174,25 @@ export interface ListConnectionsResponse {
   nextCursor: string;
 }
 
+/** The fields of ListConnectionsRequest. */
+export interface ListConnectionsJsonRequest {
+  projectId: string;
+  nodeId: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ConnectionJson {
+  sourceNodeId: string;
+  targetNodeId: string;
+  /** One REST JSON object (docs/api.md's Connection). */
+  json: Buffer;
+}
+
+export interface ListConnectionsJsonResponse {
+  connections: ConnectionJson[];
+  nextCursor: string;
+}
+
 export interface UpdateConnectionRequest {
   id: string;
   type: ConnectionType;
@@ -1015,6 +1034,317 @@ export const ListConnectionsResponse: MessageFns<ListConnectionsResponse> = {
   },
 };
 
+function createBaseListConnectionsJsonRequest(): ListConnectionsJsonRequest {
+  return { projectId: "", nodeId: "", page: undefined };
+}
+
+export const ListConnectionsJsonRequest: MessageFns<ListConnectionsJsonRequest> = {
+  encode(message: ListConnectionsJsonRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListConnectionsJsonRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListConnectionsJsonRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListConnectionsJsonRequest {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListConnectionsJsonRequest): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListConnectionsJsonRequest>, I>>(base?: I): ListConnectionsJsonRequest {
+    return ListConnectionsJsonRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListConnectionsJsonRequest>, I>>(object: I): ListConnectionsJsonRequest {
+    const message = createBaseListConnectionsJsonRequest();
+    message.projectId = object.projectId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseConnectionJson(): ConnectionJson {
+  return { sourceNodeId: "", targetNodeId: "", json: Buffer.alloc(0) };
+}
+
+export const ConnectionJson: MessageFns<ConnectionJson> = {
+  encode(message: ConnectionJson, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sourceNodeId !== "") {
+      writer.uint32(10).string(message.sourceNodeId);
+    }
+    if (message.targetNodeId !== "") {
+      writer.uint32(18).string(message.targetNodeId);
+    }
+    if (message.json.length !== 0) {
+      writer.uint32(26).bytes(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConnectionJson {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConnectionJson();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sourceNodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.targetNodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.json = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConnectionJson {
+    return {
+      sourceNodeId: isSet(object.sourceNodeId)
+        ? globalThis.String(object.sourceNodeId)
+        : isSet(object.source_node_id)
+        ? globalThis.String(object.source_node_id)
+        : "",
+      targetNodeId: isSet(object.targetNodeId)
+        ? globalThis.String(object.targetNodeId)
+        : isSet(object.target_node_id)
+        ? globalThis.String(object.target_node_id)
+        : "",
+      json: isSet(object.json) ? Buffer.from(bytesFromBase64(object.json)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ConnectionJson): unknown {
+    const obj: any = {};
+    if (message.sourceNodeId !== "") {
+      obj.sourceNodeId = message.sourceNodeId;
+    }
+    if (message.targetNodeId !== "") {
+      obj.targetNodeId = message.targetNodeId;
+    }
+    if (message.json.length !== 0) {
+      obj.json = base64FromBytes(message.json);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConnectionJson>, I>>(base?: I): ConnectionJson {
+    return ConnectionJson.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConnectionJson>, I>>(object: I): ConnectionJson {
+    const message = createBaseConnectionJson();
+    message.sourceNodeId = object.sourceNodeId ?? "";
+    message.targetNodeId = object.targetNodeId ?? "";
+    message.json = object.json ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseListConnectionsJsonResponse(): ListConnectionsJsonResponse {
+  return { connections: [], nextCursor: "" };
+}
+
+export const ListConnectionsJsonResponse: MessageFns<ListConnectionsJsonResponse> = {
+  encode(message: ListConnectionsJsonResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.connections) {
+      ConnectionJson.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== "") {
+      writer.uint32(18).string(message.nextCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListConnectionsJsonResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListConnectionsJsonResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.connections.push(ConnectionJson.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListConnectionsJsonResponse {
+    return {
+      connections: globalThis.Array.isArray(object?.connections)
+        ? object.connections.map((e: any) => ConnectionJson.fromJSON(e))
+        : [],
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.String(object.nextCursor)
+        : isSet(object.next_cursor)
+        ? globalThis.String(object.next_cursor)
+        : "",
+    };
+  },
+
+  toJSON(message: ListConnectionsJsonResponse): unknown {
+    const obj: any = {};
+    if (message.connections?.length) {
+      obj.connections = message.connections.map((e) => ConnectionJson.toJSON(e));
+    }
+    if (message.nextCursor !== "") {
+      obj.nextCursor = message.nextCursor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListConnectionsJsonResponse>, I>>(base?: I): ListConnectionsJsonResponse {
+    return ListConnectionsJsonResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListConnectionsJsonResponse>, I>>(object: I): ListConnectionsJsonResponse {
+    const message = createBaseListConnectionsJsonResponse();
+    message.connections = object.connections?.map((e) => ConnectionJson.fromPartial(e)) || [];
+    message.nextCursor = object.nextCursor ?? "";
+    return message;
+  },
+};
+
 function createBaseUpdateConnectionRequest(): UpdateConnectionRequest {
   return { id: "", type: ConnectionType.CONNECTION_TYPE_UNSPECIFIED, label: undefined, weight: undefined };
 }
@@ -1355,6 +1685,21 @@ export const ConnectionServiceService = {
       Buffer.from(ListConnectionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListConnectionsResponse => ListConnectionsResponse.decode(value),
   },
+  /**
+   * ListConnections's page as the REST JSON of each connection, made by PostgreSQL, with its
+   * ends beside it so a reader can leave out a connection whose node it did not show.
+   */
+  listConnectionsJson: {
+    path: "/sker.store.v1.ConnectionService/ListConnectionsJson" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListConnectionsJsonRequest): Buffer =>
+      Buffer.from(ListConnectionsJsonRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListConnectionsJsonRequest => ListConnectionsJsonRequest.decode(value),
+    responseSerialize: (value: ListConnectionsJsonResponse): Buffer =>
+      Buffer.from(ListConnectionsJsonResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListConnectionsJsonResponse => ListConnectionsJsonResponse.decode(value),
+  },
   updateConnection: {
     path: "/sker.store.v1.ConnectionService/UpdateConnection" as const,
     requestStream: false as const,
@@ -1383,6 +1728,11 @@ export interface ConnectionServiceServer extends UntypedServiceImplementation {
   createConnection: handleUnaryCall<CreateConnectionRequest, CreateConnectionResponse>;
   getConnection: handleUnaryCall<GetConnectionRequest, GetConnectionResponse>;
   listConnections: handleUnaryCall<ListConnectionsRequest, ListConnectionsResponse>;
+  /**
+   * ListConnections's page as the REST JSON of each connection, made by PostgreSQL, with its
+   * ends beside it so a reader can leave out a connection whose node it did not show.
+   */
+  listConnectionsJson: handleUnaryCall<ListConnectionsJsonRequest, ListConnectionsJsonResponse>;
   updateConnection: handleUnaryCall<UpdateConnectionRequest, UpdateConnectionResponse>;
   deleteConnection: handleUnaryCall<DeleteConnectionRequest, DeleteConnectionResponse>;
 }
@@ -1433,6 +1783,25 @@ export interface ConnectionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListConnectionsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * ListConnections's page as the REST JSON of each connection, made by PostgreSQL, with its
+   * ends beside it so a reader can leave out a connection whose node it did not show.
+   */
+  listConnectionsJson(
+    request: ListConnectionsJsonRequest,
+    callback: (error: ServiceError | null, response: ListConnectionsJsonResponse) => void,
+  ): ClientUnaryCall;
+  listConnectionsJson(
+    request: ListConnectionsJsonRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListConnectionsJsonResponse) => void,
+  ): ClientUnaryCall;
+  listConnectionsJson(
+    request: ListConnectionsJsonRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListConnectionsJsonResponse) => void,
+  ): ClientUnaryCall;
   updateConnection(
     request: UpdateConnectionRequest,
     callback: (error: ServiceError | null, response: UpdateConnectionResponse) => void,
@@ -1473,6 +1842,14 @@ export const ConnectionServiceClient = makeGenericClientConstructor(
   service: typeof ConnectionServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

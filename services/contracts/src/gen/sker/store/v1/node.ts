@@ -323,6 +323,26 @@ export interface ListNodesResponse {
   nextCursor: string;
 }
 
+/** The fields of ListNodesRequest. */
+export interface ListNodesJsonRequest {
+  projectId: string;
+  status: NodeStatus;
+  tag: string;
+  q: string;
+  page?: PageRequest | undefined;
+}
+
+export interface ListNodesJsonResponse {
+  /**
+   * The page's nodes as REST JSON objects (docs/api.md's Node) joined by ",", in page order;
+   * empty when the page is.
+   */
+  json: Buffer;
+  /** Their ids, in the same order. */
+  ids: string[];
+  nextCursor: string;
+}
+
 export interface UpdateNodeRequest {
   id: string;
   /** When set, the update applies only if the node is at this version (else ABORTED, version_conflict). */
@@ -2109,6 +2129,250 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   },
 };
 
+function createBaseListNodesJsonRequest(): ListNodesJsonRequest {
+  return { projectId: "", status: NodeStatus.NODE_STATUS_UNSPECIFIED, tag: "", q: "", page: undefined };
+}
+
+export const ListNodesJsonRequest: MessageFns<ListNodesJsonRequest> = {
+  encode(message: ListNodesJsonRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    if (message.status !== NodeStatus.NODE_STATUS_UNSPECIFIED) {
+      writer.uint32(16).int32(nodeStatusToNumber(message.status));
+    }
+    if (message.tag !== "") {
+      writer.uint32(26).string(message.tag);
+    }
+    if (message.q !== "") {
+      writer.uint32(34).string(message.q);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNodesJsonRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNodesJsonRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = nodeStatusFromJSON(reader.int32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.q = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNodesJsonRequest {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      status: isSet(object.status) ? nodeStatusFromJSON(object.status) : NodeStatus.NODE_STATUS_UNSPECIFIED,
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      q: isSet(object.q) ? globalThis.String(object.q) : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListNodesJsonRequest): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.status !== NodeStatus.NODE_STATUS_UNSPECIFIED) {
+      obj.status = nodeStatusToJSON(message.status);
+    }
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.q !== "") {
+      obj.q = message.q;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNodesJsonRequest>, I>>(base?: I): ListNodesJsonRequest {
+    return ListNodesJsonRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNodesJsonRequest>, I>>(object: I): ListNodesJsonRequest {
+    const message = createBaseListNodesJsonRequest();
+    message.projectId = object.projectId ?? "";
+    message.status = object.status ?? NodeStatus.NODE_STATUS_UNSPECIFIED;
+    message.tag = object.tag ?? "";
+    message.q = object.q ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListNodesJsonResponse(): ListNodesJsonResponse {
+  return { json: Buffer.alloc(0), ids: [], nextCursor: "" };
+}
+
+export const ListNodesJsonResponse: MessageFns<ListNodesJsonResponse> = {
+  encode(message: ListNodesJsonResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json.length !== 0) {
+      writer.uint32(10).bytes(message.json);
+    }
+    for (const v of message.ids) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.nextCursor !== "") {
+      writer.uint32(26).string(message.nextCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNodesJsonResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNodesJsonResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ids.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNodesJsonResponse {
+    return {
+      json: isSet(object.json) ? Buffer.from(bytesFromBase64(object.json)) : Buffer.alloc(0),
+      ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.String(e)) : [],
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.String(object.nextCursor)
+        : isSet(object.next_cursor)
+        ? globalThis.String(object.next_cursor)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNodesJsonResponse): unknown {
+    const obj: any = {};
+    if (message.json.length !== 0) {
+      obj.json = base64FromBytes(message.json);
+    }
+    if (message.ids?.length) {
+      obj.ids = message.ids;
+    }
+    if (message.nextCursor !== "") {
+      obj.nextCursor = message.nextCursor;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNodesJsonResponse>, I>>(base?: I): ListNodesJsonResponse {
+    return ListNodesJsonResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNodesJsonResponse>, I>>(object: I): ListNodesJsonResponse {
+    const message = createBaseListNodesJsonResponse();
+    message.json = object.json ?? Buffer.alloc(0);
+    message.ids = object.ids?.map((e) => e) || [];
+    message.nextCursor = object.nextCursor ?? "";
+    return message;
+  },
+};
+
 function createBaseUpdateNodeRequest(): UpdateNodeRequest {
   return {
     id: "",
@@ -3152,6 +3416,21 @@ export const NodeServiceService = {
     responseSerialize: (value: ListNodesResponse): Buffer => Buffer.from(ListNodesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListNodesResponse => ListNodesResponse.decode(value),
   },
+  /**
+   * ListNodes's page (same filters, same byte-cut pages, same cursors) as the REST JSON of its
+   * nodes, made by PostgreSQL: for readers that only pass JSON on (the gateway's whole-canvas
+   * read), with nothing decoded or re-encoded on the way.
+   */
+  listNodesJson: {
+    path: "/sker.store.v1.NodeService/ListNodesJson" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNodesJsonRequest): Buffer => Buffer.from(ListNodesJsonRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNodesJsonRequest => ListNodesJsonRequest.decode(value),
+    responseSerialize: (value: ListNodesJsonResponse): Buffer =>
+      Buffer.from(ListNodesJsonResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNodesJsonResponse => ListNodesJsonResponse.decode(value),
+  },
   updateNode: {
     path: "/sker.store.v1.NodeService/UpdateNode" as const,
     requestStream: false as const,
@@ -3208,6 +3487,12 @@ export interface NodeServiceServer extends UntypedServiceImplementation {
   /** Batch read: the nodes among `ids` the caller may see, in the order asked. */
   getNodes: handleUnaryCall<GetNodesRequest, GetNodesResponse>;
   listNodes: handleUnaryCall<ListNodesRequest, ListNodesResponse>;
+  /**
+   * ListNodes's page (same filters, same byte-cut pages, same cursors) as the REST JSON of its
+   * nodes, made by PostgreSQL: for readers that only pass JSON on (the gateway's whole-canvas
+   * read), with nothing decoded or re-encoded on the way.
+   */
+  listNodesJson: handleUnaryCall<ListNodesJsonRequest, ListNodesJsonResponse>;
   updateNode: handleUnaryCall<UpdateNodeRequest, UpdateNodeResponse>;
   deleteNode: handleUnaryCall<DeleteNodeRequest, DeleteNodeResponse>;
   restoreNode: handleUnaryCall<RestoreNodeRequest, RestoreNodeResponse>;
@@ -3276,6 +3561,26 @@ export interface NodeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListNodesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListNodes's page (same filters, same byte-cut pages, same cursors) as the REST JSON of its
+   * nodes, made by PostgreSQL: for readers that only pass JSON on (the gateway's whole-canvas
+   * read), with nothing decoded or re-encoded on the way.
+   */
+  listNodesJson(
+    request: ListNodesJsonRequest,
+    callback: (error: ServiceError | null, response: ListNodesJsonResponse) => void,
+  ): ClientUnaryCall;
+  listNodesJson(
+    request: ListNodesJsonRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNodesJsonResponse) => void,
+  ): ClientUnaryCall;
+  listNodesJson(
+    request: ListNodesJsonRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNodesJsonResponse) => void,
   ): ClientUnaryCall;
   updateNode(
     request: UpdateNodeRequest,
@@ -3362,6 +3667,14 @@ export const NodeServiceClient = makeGenericClientConstructor(
   service: typeof NodeServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
