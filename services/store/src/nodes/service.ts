@@ -80,8 +80,7 @@ export function nodeService(deps: StoreDeps): Implementation<typeof NodeServiceS
     async listNodesJson(req, ctx) {
       const filter = checkList(req);
       await requireRole(deps, ctx, filter.projectId, "viewer");
-      const page = await listNodesJson(deps.db, filter);
-      return { json: Buffer.from(page.json), ids: page.ids, nextCursor: page.nextCursor };
+      return listNodesJson(deps.db, filter);
     },
 
     async updateNode(req, ctx) {
