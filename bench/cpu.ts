@@ -20,3 +20,12 @@ export function cpuSeconds(match: (pid: number, comm: string) => boolean): numbe
   }
   return ticks / 100;
 }
+
+/** The database a PostgreSQL backend serves, from its process title ("postgres: 15/main: user db host(port) state"). */
+export function backendOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split(" ")[3];
+  } catch {
+    return undefined;
+  }
+}

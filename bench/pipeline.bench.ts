@@ -15,7 +15,7 @@ import { startStore } from "../services/store/src/start.js";
 import { createTestDb } from "@sker/testkit/db";
 import { deleteTopology } from "@sker/testkit/rabbit";
 import { spawnBroker, statementCounter } from "./broker-support.js";
-import { cpuSeconds } from "./cpu.js";
+import { backendOf, cpuSeconds } from "./cpu.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const TASKS = QUICK ? 150 : 400;
@@ -42,6 +42,7 @@ async function main() {
   // Before any connection is made: pg-cancel binds each client's query when it connects.
   const { counter } = statementCounter();
   const testDb = await createTestDb("pg");
+  const dbName = new URL(testDb.url!).pathname.slice(1);
   const id = randomBytes(4).toString("hex");
   const exchange = `bench.broker.${id}.events`;
   const secret = randomBytes(32).toString("base64url");
@@ -148,6 +149,9 @@ async function main() {
       brokers: cpuSeconds((pid) => brokerPids.has(pid)),
       storeAndBench: cpuSeconds((pid) => pid === process.pid),
       postgres: cpuSeconds((_, comm) => comm === "postgres"),
+      // The machine is shared: only the backends serving this bench's database (they live as
+      // long as the pool keeps them, which is the whole run).
+      postgresOwn: cpuSeconds((pid, comm) => comm === "postgres" && backendOf(pid) === dbName),
       rabbitmq: cpuSeconds((_, comm) => comm === "beam.smp"),
     });
     const cpuBefore = cpu();
@@ -193,6 +197,7 @@ async function main() {
       "CPU ms/task brokers": cpuMs("brokers"),
       "CPU ms/task store+bench": cpuMs("storeAndBench"),
       "CPU ms/task PostgreSQL": cpuMs("postgres"),
+      "CPU ms/task PostgreSQL, own backends": cpuMs("postgresOwn"),
       "CPU ms/task RabbitMQ": cpuMs("rabbitmq"),
     };
     table[label] = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v.toFixed(k.includes("/task") && !k.startsWith("CPU") ? 2 : 1)]));
