@@ -6,7 +6,7 @@ import { parseOutput } from "../src/providers/prompt.js";
 import { ProviderError, parseRetryAfter } from "../src/providers/errors.js";
 import { delayQueueFor, queueNames } from "../src/queue/names.js";
 import { priorityOfTask } from "../src/queue/types.js";
-import { progressBatcher } from "../src/worker/progress.js";
+import { DEFAULT_PACING, progressBatcher, progressInterval } from "../src/worker/progress.js";
 import { backoffMs, classify, Stop } from "../src/worker/retry.js";
 import { Attempts } from "../src/worker/attempts.js";
 
@@ -89,7 +89,7 @@ describe("progress batching", () => {
     return { bus, events };
   }
 
-  it("sends the first piece at once, then one event per 64 characters or 50 ms, in order, and flushes the rest on close", async () => {
+  it("sends the first piece at once, then one event per 512 characters or 50 ms, in order, and flushes the rest on close", async () => {
     const { bus, events } = recordingBus();
     const sink = progressBatcher(bus, "p1", "t1");
     sink.push("first");
@@ -99,22 +99,45 @@ describe("progress batching", () => {
     sink.push("x");
     await sleep(0);
     expect(events.length).toBe(1); // within 50 ms of the last event: gathered
-    for (let i = 0; i < 100; i++) sink.push("ab"); // 201 chars waiting → 3 full batches
+    for (let i = 0; i < 300; i++) sink.push("ab"); // 601 chars waiting → 1 full batch, the rest held
     await sleep(0);
-    expect(events.length).toBe(4);
+    expect(events.length).toBe(2);
+    expect((events[1].data as { delta: string }).delta.length).toBe(513);
     sink.push("tail");
     await sleep(80);
-    expect(events.length).toBe(5);
+    expect(events.length).toBe(3);
     await sleep(60);
     sink.push("after a quiet spell");
     await sleep(0);
-    expect(events.length).toBe(6);
+    expect(events.length).toBe(4);
     sink.push("end");
     await sink.close();
     const data = events.map((e) => e.data as { taskId: string; index: number; delta: string });
-    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(data.map((d) => d.delta).join("")).toBe("firstx" + "ab".repeat(100) + "tail" + "after a quiet spell" + "end");
+    expect(data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(data.map((d) => d.delta).join("")).toBe("firstx" + "ab".repeat(300) + "tail" + "after a quiet spell" + "end");
     expect(events.every((e) => e.seq === null && e.name === "task.progress" && e.projectId === "p1")).toBe(true);
+  });
+
+  it("spaces each stream's events further apart when many stream at once, up to 250 ms, the first piece still at once", async () => {
+    expect([1, 100, 200, 500, 5_000].map((n) => progressInterval(DEFAULT_PACING, n))).toEqual([50, 50, 100, 250, 250]);
+    const { bus, events } = recordingBus();
+    let streams = 500;
+    const sink = progressBatcher(bus, "p1", "t1", { streams: () => streams });
+    sink.push("first");
+    await sleep(0);
+    expect(events.length).toBe(1);
+    sink.push("second");
+    await sleep(120);
+    expect(events.length).toBe(1); // 500 streams: 250 ms between this stream's events
+    await sleep(180);
+    expect(events.length).toBe(2);
+    streams = 10; // the load has gone: back to 50 ms
+    sink.push("third");
+    await sleep(0);
+    sink.push("fourth");
+    await sleep(80);
+    expect(events.map((e) => (e.data as { delta: string }).delta)).toEqual(["first", "second", "third", "fourth"]);
+    await sink.close();
   });
 });
 

@@ -31,7 +31,7 @@ export function beginAttempt(deps: WorkerDeps, delivery: Delivery, started: Star
   const task = started.task;
   const abort = attempts.begin(taskId);
   const stopLease = keepLease(store, taskId, config.workerId, config.leaseMs, abort, log);
-  const progress = progressBatcher(bus, projectId || task.projectId, taskId);
+  const progress = progressBatcher(bus, projectId || task.projectId, taskId, { streams: () => attempts.size });
   const began = process.hrtime.bigint();
   metrics.inflight.inc();
   return {

@@ -1,10 +1,17 @@
 import type { EventBus } from "@sker/kit";
 
 // Streamed output → ephemeral task.progress events, batched so a fast provider does not send
-// one bus message per token: at most one event per `intervalMs` unless `maxChars` have gathered.
+// one bus message per token: at most one event per interval unless `maxChars` have gathered.
 // The first piece (and any after a quiet spell) goes out at once: a trailing-only batch held
 // every task's first token back by a whole interval.
 // Events go out in order; a lost one is only a gap in a preview (the result is persisted).
+//
+// The interval grows with how many attempts stream at once in this process (`streams`): each
+// event costs the broker, RabbitMQ and every gateway with a viewer about the same whatever it
+// carries, so 500 tasks streaming at 50 ms would be 10,000 events a second for text a viewer
+// reads no faster at 4 updates a second. Up to `streamsAtMin` streams it is `minMs`; beyond, the
+// process sends about streamsAtMin × 1000/minMs events a second in all, each stream at least one
+// every `maxMs`.
 
 export interface ProgressSink {
   push(text: string): void;
@@ -12,7 +19,26 @@ export interface ProgressSink {
   close(): Promise<void>;
 }
 
-export function progressBatcher(bus: EventBus, projectId: string, taskId: string, opts = { intervalMs: 50, maxChars: 64 }): ProgressSink {
+export interface ProgressPacing {
+  minMs: number;
+  maxMs: number;
+  /** How many streams go at minMs before the interval grows. */
+  streamsAtMin: number;
+  /** An event is sent before its interval is up once this much text has gathered. */
+  maxChars: number;
+  /** Attempts streaming in this process now. */
+  streams: () => number;
+}
+
+export const DEFAULT_PACING: ProgressPacing = { minMs: 50, maxMs: 250, streamsAtMin: 100, maxChars: 512, streams: () => 1 };
+
+/** The interval between one stream's events with `streams` streaming. */
+export function progressInterval(p: Pick<ProgressPacing, "minMs" | "maxMs" | "streamsAtMin">, streams: number): number {
+  return Math.min(p.maxMs, Math.max(p.minMs, (p.minMs * streams) / p.streamsAtMin));
+}
+
+export function progressBatcher(bus: EventBus, projectId: string, taskId: string, pacing: Partial<ProgressPacing> = {}): ProgressSink {
+  const opts = { ...DEFAULT_PACING, ...pacing };
   let buffer = "";
   let index = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -44,7 +70,7 @@ export function progressBatcher(bus: EventBus, projectId: string, taskId: string
         if (buffer.length >= opts.maxChars) flush();
         return;
       }
-      const wait = lastFlush + opts.intervalMs - performance.now();
+      const wait = lastFlush + progressInterval(opts, opts.streams()) - performance.now();
       if (wait <= 0 || buffer.length >= opts.maxChars) flush();
       else timer = setTimeout(flush, wait);
     },

@@ -31,7 +31,8 @@ export async function route(deps: RouteDeps, alias: string, req: ProviderRequest
   const { catalog, providers, metrics } = deps;
   const calls: ModelCall[] = [];
   const chain = catalog.chain(alias);
-  let last: unknown = new ProviderError("PROVIDER_CIRCUIT_OPEN", "every model's provider is marked down", true);
+  // Made only when it is the answer: an Error captures a stack, and most calls succeed.
+  let last: unknown;
   for (const [i, m] of chain.entries()) {
     const live = providers.get(m.provider)!;
     for (let attempt = 0; attempt <= live.entry.retries; attempt++) {
@@ -72,7 +73,7 @@ export async function route(deps: RouteDeps, alias: string, req: ProviderRequest
     const next = chain[i + 1];
     if (next) metrics.fallbacks.inc({ from: m.alias, to: next.alias, reason: calls.at(-1)!.outcome });
   }
-  return { ok: false, error: last, calls };
+  return { ok: false, error: last ?? new ProviderError("PROVIDER_CIRCUIT_OPEN", "every model's provider is marked down", true), calls };
 }
 
 async function callOnce(live: LiveProvider, alias: string, model: string, req: ProviderRequest, onDelta: (text: string) => void, signal: AbortSignal) {

@@ -82,10 +82,13 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
       const abort = new AbortController();
       const deadline = deadlineOf(call.getDeadline());
       // grpc-js cancels a call whose client went away, and one whose deadline passed (its timer
-      // may fire a little before our clock reads the deadline: hence the slack).
-      call.on("cancelled", () =>
-        abort.abort(deadline !== undefined && Date.now() >= deadline - 100 ? new AppError("DEADLINE_EXCEEDED", "deadline exceeded") : new AppError("UNAVAILABLE", "call cancelled")),
-      );
+      // may fire a little before our clock reads the deadline: hence the slack). It also says
+      // "cancelled" when the stream of a call already answered closes: nothing is left to stop.
+      let answered = false;
+      call.on("cancelled", () => {
+        if (answered) return;
+        abort.abort(deadline !== undefined && Date.now() >= deadline - 100 ? new AppError("DEADLINE_EXCEEDED", "deadline exceeded") : new AppError("UNAVAILABLE", "call cancelled"));
+      });
       const run = chain({
         method: def[name].path,
         name,
@@ -96,8 +99,14 @@ export function implement<D extends ServiceDef>(def: D, impl: Implementation<D>,
         deadline,
         log: kit.log,
       }).then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(toServiceError(err)),
+        (res) => {
+          answered = true;
+          callback(null, res);
+        },
+        (err: unknown) => {
+          answered = true;
+          callback(toServiceError(err));
+        },
       );
       kit.inflight.add(run);
       void run.finally(() => kit.inflight.delete(run));
