@@ -8,10 +8,10 @@ import type { EventBus } from "@sker/kit";
 //
 // The interval grows with how many attempts stream at once in this process (`streams`): each
 // event costs the broker, RabbitMQ and every gateway with a viewer about the same whatever it
-// carries, so 500 tasks streaming at 50 ms would be 10,000 events a second for text a viewer
-// reads no faster at 4 updates a second. Up to `streamsAtMin` streams it is `minMs`; beyond, the
-// process sends about streamsAtMin × 1000/minMs events a second in all, each stream at least one
-// every `maxMs`.
+// carries, so 150 tasks streaming a token every 50-80 ms would be 2,000-3,000 events a second
+// for text a viewer reads no faster at 4 updates a second. Up to `streamsAtMin` streams it is
+// `minMs`; beyond, the process sends about streamsAtMin × 1000/minMs events a second in all (400),
+// each stream still at least one every `maxMs`.
 
 export interface ProgressSink {
   push(text: string): void;
@@ -30,7 +30,7 @@ export interface ProgressPacing {
   streams: () => number;
 }
 
-export const DEFAULT_PACING: ProgressPacing = { minMs: 50, maxMs: 250, streamsAtMin: 100, maxChars: 512, streams: () => 1 };
+export const DEFAULT_PACING: ProgressPacing = { minMs: 50, maxMs: 250, streamsAtMin: 20, maxChars: 512, streams: () => 1 };
 
 /** The interval between one stream's events with `streams` streaming. */
 export function progressInterval(p: Pick<ProgressPacing, "minMs" | "maxMs" | "streamsAtMin">, streams: number): number {
