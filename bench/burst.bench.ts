@@ -84,6 +84,8 @@ function cpu(): Record<string, number> {
 interface Viewer {
   firstToken: Map<string, number>;
   completed: Map<string, number>;
+  /** task.progress frames received, all viewers together. */
+  progressFrames: number;
 }
 
 /** One socket subscribed to a project; records the first task.progress and the task.completed of each task. */
@@ -96,6 +98,7 @@ async function viewer(url: string, token: string, projectId: string, seen: Viewe
       if (f.type === "subscribed") ok();
       if (f.type !== "event") return;
       const now = performance.now();
+      if (f.name === "task.progress") seen.progressFrames++;
       if (f.name === "task.progress" && !seen.firstToken.has(f.data.taskId)) seen.firstToken.set(f.data.taskId, now);
       if (f.name === "task.completed" && !seen.completed.has(f.data.id)) seen.completed.set(f.data.id, now);
     });
@@ -118,7 +121,7 @@ async function main() {
       const projectId = (await req("POST", "/api/v1/projects", { token: u.accessToken, body: { name: `burst ${p}` } })).body.data.id as string;
       owners.push({ token: u.accessToken, projectId });
     }
-    const seen: Viewer = { firstToken: new Map(), completed: new Map() };
+    const seen: Viewer = { firstToken: new Map(), completed: new Map(), progressFrames: 0 };
     const sockets: WebSocket[] = [];
     for (const o of owners) for (let v = 0; v < VIEWERS; v++) sockets.push(await viewer(url, o.token, o.projectId, seen));
 
@@ -169,11 +172,13 @@ async function main() {
         for (const [k, v] of Object.entries(rss())) peak[k] = Math.max(peak[k] ?? 0, v);
       }, 250);
       const cpuBefore = cpu();
+      const framesBefore = seen.progressFrames;
       const results = await Promise.all(Array.from({ length: n }, (_, i) => post(owners[i % PROJECTS])));
       const ok = results.filter((r) => r.status === 202 && r.id);
       await waitDone(ok.map((r) => r.id!), 300_000);
       const cpuAfter = cpu();
       clearInterval(sampler);
+      const framesPerTask = (seen.progressFrames - framesBefore) / (ok.length * VIEWERS);
       const lastPost = Math.max(...results.map((r) => r.t1));
       const done = ok.map((r) => seen.completed.get(r.id!) ?? NaN);
       const finish = Math.max(...done) - lastPost;
@@ -192,6 +197,8 @@ async function main() {
       if (other.length) rows.push({ name: `${label}: other non-202 (${statuses})`, value: other.length, unit: `of ${n}` });
       rows.push({ name: `${label}: first token p50`, value: pct(first, 50), unit: "ms", baseline: "one task alone", baselineValue: singleFirst, ratio: pct(first, 50) / singleFirst });
       rows.push({ name: `${label}: first token p99`, value: pct(first, 99), unit: "ms", baseline: "one task alone", baselineValue: singleFirst, ratio: pct(first, 99) / singleFirst });
+      // What the streaming costs scales with this: the broker, RabbitMQ and the gateway handle each frame.
+      rows.push({ name: `${label}: task.progress frames per task and viewer`, value: framesPerTask, unit: `for ${tokens} tokens` });
       rows.push({ name: `${label}: finished after the last POST`, value: finish, unit: "ms", baseline: "one task alone, POST to done", baselineValue: singleTask, ratio: finish / singleTask });
       // Where the CPU went, per task: the floor under any latency figure above is all of it
       // divided by the cores (no schedule can finish the burst's work sooner on this machine).
