@@ -3,7 +3,7 @@ import { service as healthService } from "grpc-health-check";
 import { channelPool, promiseClient, type ChannelPool, type Metrics } from "@sker/kit";
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
-import { NodeServiceService } from "@sker/contracts/store/v1/node";
+import { NodeServiceWithJsonPages } from "@sker/contracts/json-page";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
@@ -22,7 +22,7 @@ export function createClients(opts: { storeAddr: string; brokerAddr: string; dea
   return {
     users: promiseClient(UserServiceService, storePool, d),
     projects: promiseClient(ProjectServiceService, storePool, d),
-    nodes: promiseClient(NodeServiceService, storePool, d),
+    nodes: promiseClient(NodeServiceWithJsonPages, storePool, d),
     connections: promiseClient(ConnectionServiceService, storePool, d),
     tasks: promiseClient(TaskServiceService, storePool, d),
     events: promiseClient(EventServiceService, storePool, d),

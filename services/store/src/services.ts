@@ -2,6 +2,7 @@ import { bind, onEach, relayedBy, serviceOnly, type HandlerKit, type ServiceBind
 import { UserServiceService } from "@sker/contracts/store/v1/user";
 import { ProjectServiceService } from "@sker/contracts/store/v1/project";
 import { NodeServiceService } from "@sker/contracts/store/v1/node";
+import { NodeServiceWithJsonPages } from "@sker/contracts/json-page";
 import { ConnectionServiceService } from "@sker/contracts/store/v1/connection";
 import { TaskLifecycleServiceService, TaskServiceService } from "@sker/contracts/store/v1/task";
 import { EventServiceService } from "@sker/contracts/store/v1/event";
@@ -59,7 +60,7 @@ export function storeBindings(deps: StoreDeps, kit: HandlerKit): ServiceBinding[
       },
     }),
     bind("sker.store.v1.ProjectService", ProjectServiceService, projectService(deps), kit),
-    bind("sker.store.v1.NodeService", NodeServiceService, nodeService(deps), kit),
+    bind("sker.store.v1.NodeService", NodeServiceWithJsonPages, nodeService(deps), kit),
     bind("sker.store.v1.ConnectionService", ConnectionServiceService, connectionService(deps), kit),
     // TaskService still answers the lifecycle RPCs that moved (deprecated): a broker of the
     // previous release calls them there during a rolling upgrade.
