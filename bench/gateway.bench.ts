@@ -18,14 +18,18 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 50;
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 500);
 const CANVASES = (process.env.BENCH_CANVASES ?? "1000,5000").split(",").filter(Boolean).map(Number);
+/** Turns each side takes at opening a canvas (BENCH_SECONDS each). */
+const CANVAS_ROUNDS = Number(process.env.BENCH_CANVAS_ROUNDS ?? 3);
 /** Which parts run: `requests` (node, 200-node graph, POST), `canvas`, `fanout`; all by default. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? "requests,canvas,fanout").split(","));
 
 type Row = { name: string; value: number; unit: string; baseline?: string; baselineValue?: number; ratio?: number };
 const rows: Row[] = [];
 
-async function cannon(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; connections?: number } = {}) {
-  const r = await autocannon({ url, connections: opts.connections ?? CONNECTIONS, duration: DURATION, method: (opts.method ?? "GET") as "GET", headers: opts.headers, body: opts.body });
+async function cannon(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; connections?: number; latencies?: number[] } = {}) {
+  const run = autocannon({ url, connections: opts.connections ?? CONNECTIONS, duration: DURATION, method: (opts.method ?? "GET") as "GET", headers: opts.headers, body: opts.body });
+  if (opts.latencies) run.on("response", (_c: unknown, _status: number, _bytes: number, ms: number) => opts.latencies!.push(ms));
+  const r = await run;
   const bad = r.non2xx + r.errors + r.timeouts;
   if (bad > 0) console.warn(`  ${url}: ${bad} non-2xx/errors of ${r.requests.total}`);
   // Progress: one line per run, as it finishes.
@@ -188,11 +192,20 @@ async function main() {
     // As a canvas that has been there a while is: analyzed, and no autovacuum due during the runs.
     await sql`VACUUM ANALYZE nodes, connections`.execute(db);
     const pids = meshPids();
-    const { result: gw, cpu: gwAll } = await cpuOf(db, pids, () => cannon(`${stack.url}/api/v1/projects/${pid}/graph`, { headers: auth, connections: 4 }));
-    const gwCpu = gwAll / gw.total;
-    const { result: base, cpu: baseAll } = await cpuOf(db, pids, () => cannon(`${oneUrl}/projects/${pid}/graph`, { connections: 4 }));
-    const baseCpu = baseAll / base.total;
-    record(`GET /projects/:id/graph ${size} nodes (gateway)`, gw, base, "one process fastify+kysely");
+    // Gateway and baseline take turns (CANVAS_ROUNDS of each), so that load from elsewhere on a
+    // shared machine falls on both rather than on whichever ran while it lasted.
+    const sides = { gw: { times: [] as number[], n: 0, cpu: 0 }, base: { times: [] as number[], n: 0, cpu: 0 } };
+    for (let round = 0; round < CANVAS_ROUNDS; round++) {
+      for (const [side, url, headers] of [["gw", `${stack.url}/api/v1/projects/${pid}/graph`, auth], ["base", `${oneUrl}/projects/${pid}/graph`, undefined]] as const) {
+        const s = sides[side];
+        const { result, cpu } = await cpuOf(db, pids, () => cannon(url, { headers, connections: 4, latencies: s.times }));
+        s.n += result.total;
+        s.cpu += cpu;
+      }
+    }
+    const figures = (s: typeof sides.gw) => ({ rps: s.n / (CANVAS_ROUNDS * DURATION), p50: pct(s.times, 50), p99: pct(s.times, 99) });
+    record(`GET /projects/:id/graph ${size} nodes (gateway)`, figures(sides.gw), figures(sides.base), "one process fastify+kysely");
+    const [gwCpu, baseCpu] = [sides.gw.cpu / sides.gw.n, sides.base.cpu / sides.base.n];
     rows.push({ name: `GET /projects/:id/graph ${size} nodes (gateway) CPU per open`, value: gwCpu * 1000, unit: "ms", baseline: "one process fastify+kysely", baselineValue: baseCpu * 1000, ratio: gwCpu / baseCpu });
   }
 
