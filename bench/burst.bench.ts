@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
-import { cpuSeconds } from "./cpu.js";
+import { backendOf, cpuSeconds } from "./cpu.js";
 import { sh } from "./shell.js";
 import { localAnswer } from "../services/broker/src/providers/local.js";
 import { client, register } from "@sker/testkit/http";
@@ -75,7 +75,9 @@ function cpu(): Record<string, number> {
   const byPid = new Map(readFileSync(`${RUN_DIR}/pids`, "utf8").trim().split("\n").map((l) => l.split(" ")).map(([pid, name]) => [Number(pid), name.replace(/-0$/, "")]));
   const out: Record<string, number> = {};
   for (const [pid, name] of byPid) out[name] = cpuSeconds((p) => p === pid);
-  out.PostgreSQL = cpuSeconds((_, comm) => comm === "postgres");
+  // Only the backends serving this stack's database: the machine is shared, and a backend of
+  // someone else's that exits between two readings took its CPU with it (a negative figure).
+  out.PostgreSQL = cpuSeconds((pid, comm) => comm === "postgres" && backendOf(pid) === DB);
   out.RabbitMQ = cpuSeconds((_, comm) => comm === "beam.smp");
   out["bench clients"] = cpuSeconds((p) => p === process.pid);
   return out;
