@@ -72,3 +72,61 @@ describe("outbox relay gathering", () => {
     expect(passes).toBe(before + 2);
   });
 });
+
+describe("outbox relay gathering after a slow pass", () => {
+  let t: TestDb;
+  let relay: OutboxRelay;
+  let projectId: string;
+  /** When the relay handed each event over, and how many publishes have finished. */
+  const handed: { name: string; at: number }[] = [];
+  let done = 0;
+  let slow = false;
+
+  beforeAll(async () => {
+    t = await createTestDb("pglite");
+    const userId = (await t.db.insertInto("users").values({ email: "s@x.test", username: "s", password_hash: "x", settings: "{}" }).returning("id").executeTakeFirstOrThrow()).id;
+    projectId = (await t.db.insertInto("projects").values({ name: "S", owner_id: userId, canvas_data: "{}", settings: "{}" }).returning("id").executeTakeFirstOrThrow()).id;
+    // A saturated machine, as the relay sees it: every pass takes long (here the confirms).
+    const bus = {
+      publish: async (e: BusEvent) => {
+        handed.push({ name: e.name, at: Date.now() });
+        if (slow) await new Promise((r) => setTimeout(r, 600));
+        done++;
+      },
+    } as unknown as EventBus;
+    relay = new OutboxRelay({ db: t.db, bus, log: createLogger("outbox-gather-slow", "silent"), pollMs: 60_000, gatherMs: 10, maxGatherMs: 5_000 });
+    relay.start();
+  });
+  afterAll(async () => {
+    await relay?.stop();
+    await t?.cleanup();
+  });
+
+  const write = async (name: string) => {
+    await t.db.transaction().execute((trx) => appendEvents(trx, projectId, [{ name, resource: { $case: "deleted", value: { id: name } }, actor: { userId: null } }]));
+    relay.poke();
+  };
+  const until = async (ok: () => boolean, ms = 10_000) => {
+    const end = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error("timed out");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it("holds the commits after a pass for as long as that pass took, not the 10 ms window", async () => {
+    await new Promise((r) => setTimeout(r, 200)); // the start's pass is over
+    slow = true;
+    await write("slow");
+    await until(() => done === 1); // a quiet relay: at once, then ~600 ms in the bus
+    const passEnded = Date.now();
+    slow = false;
+    await write("next");
+    await new Promise((r) => setTimeout(r, 300));
+    // Within 600 ms of a 600 ms pass: held (the fixed 10 ms window would have sent it by now).
+    expect(handed.map((e) => e.name)).toEqual(["slow"]);
+    await until(() => handed.length === 2);
+    expect(handed[1].at - passEnded).toBeGreaterThanOrEqual(450);
+    expect(handed[1].at - passEnded).toBeLessThan(2_000);
+  });
+});

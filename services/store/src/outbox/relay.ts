@@ -18,6 +18,8 @@ export interface RelayOptions {
   metrics?: OutboxMetrics;
   /** GATHER_MS unless set (tests). */
   gatherMs?: number;
+  /** MAX_GATHER_MS unless set (tests). */
+  maxGatherMs?: number;
 }
 
 /**
@@ -26,6 +28,12 @@ export interface RelayOptions {
  * lone event is not held back; under load a pass carries a burst (each pass is three statements).
  */
 const GATHER_MS = 10;
+/**
+ * A slow pass (the machine saturated: every pass is slow then) widens the window to its own
+ * length, up to this: passes then come no more often than they take, and each carries more of
+ * the load instead of adding its three statements to it.
+ */
+const MAX_GATHER_MS = 50;
 
 type Pass = { published: number; more: boolean; failed: boolean; busy: boolean };
 
@@ -51,11 +59,14 @@ export class OutboxRelay {
   private backoffMs = 0;
   private dueAt = 0;
   private lastPassEnd = -Infinity;
+  private lastPassMs = 0;
 
   private readonly gatherMs: number;
+  private readonly maxGatherMs: number;
 
   constructor(private readonly opts: RelayOptions) {
     this.gatherMs = opts.gatherMs ?? GATHER_MS;
+    this.maxGatherMs = Math.max(this.gatherMs, opts.maxGatherMs ?? MAX_GATHER_MS);
   }
 
   start(): void {
@@ -70,7 +81,7 @@ export class OutboxRelay {
       return;
     }
     if (this.backoffMs > 0) return; // the bus is down; the backoff timer will come back
-    const wait = Math.max(0, this.lastPassEnd + this.gatherMs - Date.now());
+    const wait = Math.max(0, this.lastPassEnd + this.window() - Date.now());
     if (this.timer && this.dueAt <= Date.now() + wait) return; // a pass is due sooner anyway
     this.schedule(wait);
   }
@@ -92,6 +103,11 @@ export class OutboxRelay {
     await this.running;
   }
 
+  /** How long commits gather after a pass: GATHER_MS, or as long as the last pass took (at most MAX_GATHER_MS). */
+  private window(): number {
+    return Math.min(this.maxGatherMs, Math.max(this.gatherMs, this.lastPassMs));
+  }
+
   private schedule(ms: number) {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
@@ -104,6 +120,7 @@ export class OutboxRelay {
     this.timer = undefined;
     if (this.running || this.stopped) return;
     this.pending = false;
+    const began = Date.now();
     let next = this.opts.pollMs;
     const run = this.pass();
     this.running = run.then(
@@ -119,7 +136,7 @@ export class OutboxRelay {
         this.backoffMs = 0;
         if (pass.more) next = 0;
         // Commits that came during the pass: a moment more gathers a burst into fewer passes.
-        else if (this.pending) next = this.gatherMs;
+        else if (this.pending) next = this.window();
         else if (pass.busy) next = 100;
       }
     } catch (err) {
@@ -129,6 +146,7 @@ export class OutboxRelay {
     } finally {
       this.running = undefined;
       this.lastPassEnd = Date.now();
+      this.lastPassMs = this.lastPassEnd - began;
     }
     this.schedule(next);
   }
