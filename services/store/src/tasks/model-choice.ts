@@ -1,7 +1,7 @@
 import { invalid } from "@sker/kit";
 import type { CreateTaskRequest } from "@sker/contracts/store/v1/task";
-import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { StoreDeps } from "../deps.js";
+import { cachedProject } from "../projects/cache.js";
 import { projectModelOf } from "../usage/settings.js";
 import { TASK_LIMITS } from "./validate.js";
 
@@ -31,9 +31,13 @@ export function checkModelChoice(req: Pick<CreateTaskRequest, "options" | "estim
   return { costByModel, defaultModel: req.defaultModel };
 }
 
-/** The project's default model alias, read beside the role check (undefined: none set, or no such project). */
-export async function projectDefaultModel(db: Kysely<Database>, projectId: string): Promise<string | undefined> {
-  const row = await db.selectFrom("projects").select("settings").where("id", "=", projectId).where("deleted_at", "is", null).executeTakeFirst();
+/**
+ * The project's default model alias, read beside the role check (undefined: none set, or no
+ * such project). From the project cache, which every project write clears after it commits, so
+ * a submission in a busy project costs no statement for it and a changed default applies at once.
+ */
+export async function projectDefaultModel(deps: StoreDeps, projectId: string): Promise<string | undefined> {
+  const row = await cachedProject(deps, projectId);
   return projectModelOf(row?.settings as Record<string, unknown> | undefined);
 }
 

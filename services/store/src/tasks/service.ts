@@ -68,7 +68,7 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
         [, earlier, projectModel] = await Promise.all([
           requireRole(deps, ctx, input.projectId, "editor"),
           input.idempotencyKey ? findByKey(deps.db, userId, input.idempotencyKey) : undefined,
-          choice ? projectDefaultModel(deps.db, input.projectId) : undefined,
+          choice ? projectDefaultModel(deps, input.projectId) : undefined,
         ]);
       } catch (err) {
         await giveBack();
