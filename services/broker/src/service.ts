@@ -46,14 +46,15 @@ export function brokerService(deps: ServiceDeps): Implementation<typeof BrokerSe
       // model even if settings change meanwhile. Named: priced here. Not named: the store picks
       // the project's default (settings.ai.model) or the deployment's from this offer, while it
       // checks the caller's role (no read of the project from here first).
-      const fields = asked
-        ? { options: { temperature: undefined, maxTokens: undefined, ...req.options, model: asked }, estimatedCostUsd: estimateCost(catalog, asked, req.prompt, req.options?.maxTokens), estimatedCostByModel: {}, defaultModel: "" }
-        : { options: { temperature: undefined, maxTokens: undefined, ...req.options, model: "" }, estimatedCostUsd: 0, ...offer(catalog, req.prompt, req.options?.maxTokens) };
+      const options = { temperature: undefined, maxTokens: undefined, ...req.options, model: asked ?? "" };
+      const pricing = asked
+        ? { estimatedCostUsd: estimateCost(catalog, asked, req.prompt, options.maxTokens), estimatedCostByModel: {}, defaultModel: "" }
+        : { estimatedCostUsd: 0, ...offer(catalog, req.prompt, options.maxTokens) };
       // In a burst, submissions take turns (deps.admission) within what is left of the
       // caller's deadline: a submission that waits answers late, not 503.
       const token = await store.serviceToken();
       const { task, created } = await deps.admission.run(() =>
-        store.tasks.createTask({ ...req, ...fields }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })), ctx.signal,
+        store.tasks.createTask({ ...req, options, ...pricing }, forward(ctx, { token, onBehalfOf: ctx.token, deadlineMs: SUBMIT_DEADLINE_MS })), ctx.signal,
       );
       if (!task) throw new AppError("INTERNAL", "the store answered no task");
       // The store wrote the task and its queue message (a dispatch row) in one transaction: an

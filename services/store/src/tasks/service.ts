@@ -14,7 +14,7 @@ import { enqueueTaskTx } from "./enqueue.js";
 import { FINISHED, forgetTarget, lockTask, toCancelled } from "./transitions.js";
 import { checkCreate, checkList } from "./validate.js";
 import { checkModelChoice, choose, projectDefaultModel } from "./model-choice.js";
-import { spentOnlyIfCreated } from "../limits/spent.js";
+import { spendBeside, spentOnlyIfCreated } from "../limits/spent.js";
 
 async function taskForRole(deps: StoreDeps, ctx: CallContext, id: string, min: Role): Promise<TaskRow> {
   const row = await findTask(deps.db, id);
@@ -54,14 +54,7 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
       // submission spent from the user's AI budget. The spend is given back when no task comes
       // of it, so a stranger or a repeated key costs nothing, and a repeated key is answered
       // its task even when the budget is used up (a retry of a submission whose answer was lost).
-      const spend = deps.aiLimit.spend(userId).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      const giveBack = async () => {
-        const refused = await spend;
-        if (refused === undefined || (refused instanceof AppError && refused.code === "RATE_LIMITED")) await deps.aiLimit.refund(userId);
-      };
+      const spend = spendBeside(deps, userId);
       let earlier: TaskRow | undefined;
       let projectModel: string | undefined;
       try {
@@ -71,15 +64,14 @@ export function taskService(deps: StoreDeps): Pick<Implementation<typeof TaskSer
           choice ? projectDefaultModel(deps, input.projectId) : undefined,
         ]);
       } catch (err) {
-        await giveBack();
+        await spend.giveBack();
         throw err;
       }
       if (earlier) {
-        await giveBack();
+        await spend.giveBack();
         return sameKeyAnswer(earlier, input.projectId);
       }
-      const refused = await spend;
-      if (refused !== undefined) throw refused;
+      await spend.kept();
       if (choice) {
         const { model, estimatedCostUsd } = choose(choice, projectModel);
         input.options = { ...input.options, model };
